@@ -1,0 +1,116 @@
+/**
+ * The validated, frozen configuration (SPEC §2). Produced only by src/config/load-config.ts; every other
+ * module receives it (or a slice of it) as an argument and never reads process.env.
+ */
+
+/** Limit names of SPEC §2, in one list so validation, admission and the API share them. */
+export const LIMIT_NAMES = [
+  'requestsPerMinute',
+  'requestsPerDay',
+  'tokensPerMinute',
+  'tokensPerDay',
+  'tokensPerMonth',
+  'costPerDayUsd',
+  'costPerMonthUsd',
+  'totalTokens',
+  'totalCostUsd',
+  'concurrency',
+  'maxOutputTokens',
+] as const;
+
+export type LimitName = (typeof LIMIT_NAMES)[number];
+
+/** Every limit is optional; absent = unlimited. Counts are non-negative integers, USD amounts non-negative numbers. */
+export type LimitSet = Partial<Record<LimitName, number>>;
+
+/** Endpoint names for scopes (SPEC §2). */
+export const ENDPOINT_NAMES = [
+  'chat.completions',
+  'completions',
+  'responses',
+  'messages',
+  'embeddings',
+  'images',
+  'videos',
+  'tokenize',
+  'models',
+  'deferred',
+  'files',
+  'batches',
+  'documents',
+  'tts',
+  'stt',
+  'realtime',
+  'api-key',
+] as const;
+
+export type EndpointName = (typeof ENDPOINT_NAMES)[number];
+
+/** USD per 1M tokens; used only where xAI sends no cost_in_usd_ticks. */
+export interface ModelPrice {
+  input: number;
+  cachedInput?: number;
+  output: number;
+}
+
+export interface PlanConfig {
+  /** Glob patterns; "*" = all. */
+  models?: readonly string[];
+  /** Endpoint names or "*". */
+  endpoints?: readonly string[];
+  limits?: LimitSet;
+}
+
+export interface MintConfig {
+  maxTtlSeconds: number;
+}
+
+/** A client key declared by operators in the YAML (secret given only as its SHA-256 hex). */
+export interface DeclaredKeyConfig {
+  id: string;
+  name: string;
+  plan?: string;
+  models?: readonly string[];
+  endpoints?: readonly string[];
+  limits?: LimitSet;
+  allowedOrigins?: readonly string[];
+  allowedIps?: readonly string[];
+  expiresAt?: string;
+  metadata?: Readonly<Record<string, string>>;
+  mint?: MintConfig;
+  secretSha256: string;
+}
+
+export interface GatewayConfig {
+  server: {
+    host: string;
+    port: number;
+    trustProxy: boolean;
+    bodyLimitBytes: number;
+    authFailuresPerMinute: number;
+  };
+  upstream: {
+    baseUrl: string;
+    /** Empty entries (an unset ${XAI_API_KEY}) are removed; may be empty: calls needing xAI then get 502. */
+    apiKeys: readonly string[];
+    connectTimeoutMs: number;
+    headersTimeoutMs: number;
+    bodyIdleTimeoutMs: number;
+  };
+  store: {
+    /** "" = in-process store. */
+    redisUrl: string;
+    clusterNodes: readonly string[];
+    keyPrefix: string;
+  };
+  quotas: { defaultOutputTokens: number };
+  admin: {
+    /** Empty entries removed; empty list = admin API off (404). */
+    tokens: readonly string[];
+  };
+  cors: { origins: readonly string[] };
+  pricing: Readonly<Record<string, ModelPrice>>;
+  plans: Readonly<Record<string, PlanConfig>>;
+  keys: readonly DeclaredKeyConfig[];
+  logLevel: string;
+}
