@@ -1,0 +1,152 @@
+import type { EndpointName } from '../config/types.js';
+
+/**
+ * The client API's route table (SPEC §4): which method + path the gateway offers, under which endpoint
+ * name (for scopes), and how it is handled. Anything not in this table is 404 and never forwarded.
+ * The upstream path is rebuilt from validated segments, never copied from the raw URL, so no spelling of
+ * a path (dot segments, encoded slashes) can reach another upstream path or the admin API.
+ */
+export type RouteHandling =
+  | 'forward' // sent to xAI
+  | 'models' // answered by the gateway from xAI's model lists, filtered to the key's models
+  | 'api-key'; // answered by the gateway: the client key's own record
+
+/** How usage is read from the response (src/usage). */
+export type UsageKind = 'chat' | 'responses' | 'embeddings' | 'media' | 'none';
+
+export type BodyKind = 'json' | 'multipart' | 'none';
+
+export interface RouteSpec {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Segments after /v1; ':name' is a parameter. */
+  pattern: readonly string[];
+  endpoint: EndpointName;
+  handling: RouteHandling;
+  body: BodyKind;
+  /** 'required': a body `model` must be present; 'optional': xAI has a default (only keys allowed "*" may rely on it); 'none'. */
+  model: 'required' | 'optional' | 'none';
+  usage: UsageKind;
+  /** Accepts `stream: true` and answers SSE. */
+  streams: boolean;
+}
+
+const r = (
+  method: RouteSpec['method'],
+  path: string,
+  endpoint: EndpointName,
+  rest: Partial<Omit<RouteSpec, 'method' | 'pattern' | 'endpoint'>> = {},
+): RouteSpec => ({
+  method,
+  pattern: path.split('/').filter((s) => s !== ''),
+  endpoint,
+  handling: rest.handling ?? 'forward',
+  body: rest.body ?? (method === 'POST' ? 'json' : 'none'),
+  model: rest.model ?? 'none',
+  usage: rest.usage ?? 'none',
+  streams: rest.streams ?? false,
+});
+
+const modelList = (path: string): RouteSpec[] => [
+  r('GET', path, 'models', { handling: 'models' }),
+  r('GET', `${path}/:id`, 'models', { handling: 'models' }),
+];
+
+export const ROUTES: readonly RouteSpec[] = [
+  r('POST', 'chat/completions', 'chat.completions', { model: 'required', usage: 'chat', streams: true }),
+  r('GET', 'chat/deferred-completion/:id', 'deferred', { usage: 'chat' }),
+  r('POST', 'completions', 'completions', { model: 'required', usage: 'chat', streams: true }),
+  r('POST', 'responses', 'responses', { model: 'optional', usage: 'responses', streams: true }),
+  r('POST', 'responses/compact', 'responses', { model: 'optional', usage: 'responses' }),
+  r('GET', 'responses/:id', 'responses'),
+  r('DELETE', 'responses/:id', 'responses'),
+  r('POST', 'messages', 'messages', { model: 'required' }),
+  r('POST', 'embeddings', 'embeddings', { model: 'required', usage: 'embeddings' }),
+  r('POST', 'images/generations', 'images', { model: 'optional', usage: 'media' }),
+  r('POST', 'images/edits', 'images', { model: 'optional', usage: 'media' }),
+  r('POST', 'videos/generations', 'videos', { model: 'optional', usage: 'media' }),
+  r('POST', 'videos/edits', 'videos', { model: 'optional', usage: 'media' }),
+  r('POST', 'videos/extensions', 'videos', { model: 'optional', usage: 'media' }),
+  r('GET', 'videos/:id', 'videos', { usage: 'media' }),
+  r('POST', 'tokenize-text', 'tokenize', { model: 'required' }),
+  r('POST', 'documents/search', 'documents'),
+  r('GET', 'files', 'files'),
+  r('POST', 'files', 'files', { body: 'multipart' }),
+  r('GET', 'files/:id', 'files'),
+  r('DELETE', 'files/:id', 'files'),
+  r('GET', 'files/:id/content', 'files'),
+  r('GET', 'batches', 'batches'),
+  r('POST', 'batches', 'batches'),
+  r('GET', 'batches/:id', 'batches'),
+  r('POST', 'batches/:id:cancel', 'batches'),
+  r('GET', 'batches/:id/requests', 'batches'),
+  r('POST', 'batches/:id/requests', 'batches'),
+  r('GET', 'batches/:id/results', 'batches'),
+  r('POST', 'tts', 'tts'),
+  r('POST', 'stt', 'stt', { body: 'multipart' }),
+  r('POST', 'realtime/client_secrets', 'realtime'),
+  ...modelList('models'),
+  ...modelList('language-models'),
+  ...modelList('image-generation-models'),
+  ...modelList('video-generation-models'),
+  ...modelList('embedding-models'),
+  r('GET', 'api-key', 'api-key', { handling: 'api-key' }),
+];
+
+/** Path parameters (ids) xAI uses: uuids, `file_…`, `batch_…`, region suffixes. No dots-only, no slashes. */
+const PARAM_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+export interface RouteMatch {
+  route: RouteSpec;
+  params: Readonly<Record<string, string>>;
+  /** The path to request upstream, rebuilt from validated segments, plus the original query string. */
+  upstreamPath: string;
+}
+
+export type RouteLookup = { kind: 'match'; match: RouteMatch } | { kind: 'not_found' } | { kind: 'method_not_allowed' };
+
+/**
+ * Resolve a raw request URL (as received, e.g. `/v1/files/abc?limit=3`) against the route table.
+ * Percent-encoded bytes, dot segments, empty segments and backslashes never match (→ not_found).
+ */
+export function resolveRoute(method: string, rawUrl: string): RouteLookup {
+  const q = rawUrl.indexOf('?');
+  const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
+  const query = q === -1 ? '' : rawUrl.slice(q);
+  if (!path.startsWith('/v1/') || /[%\\]/.test(path)) return { kind: 'not_found' };
+  const segments = path.slice(4).split('/');
+  if (segments.some((s) => s === '' || s === '.' || s === '..')) return { kind: 'not_found' };
+
+  let methodMismatch = false;
+  for (const route of ROUTES) {
+    const params = matchSegments(route.pattern, segments);
+    if (params === null) continue;
+    if (route.method !== method && !(method === 'HEAD' && route.method === 'GET')) {
+      methodMismatch = true;
+      continue;
+    }
+    return { kind: 'match', match: { route, params, upstreamPath: `/v1/${segments.join('/')}${query}` } };
+  }
+  return methodMismatch ? { kind: 'method_not_allowed' } : { kind: 'not_found' };
+}
+
+function matchSegments(pattern: readonly string[], segments: readonly string[]): Record<string, string> | null {
+  if (pattern.length !== segments.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i += 1) {
+    const p = pattern[i] ?? '';
+    const s = segments[i] ?? '';
+    if (p.startsWith(':')) {
+      // `:id:cancel` — a parameter followed by a literal verb suffix (batches cancel, xai-api.md §2).
+      const suffixAt = p.indexOf(':', 1);
+      const name = suffixAt === -1 ? p.slice(1) : p.slice(1, suffixAt);
+      const suffix = suffixAt === -1 ? '' : p.slice(suffixAt);
+      if (suffix !== '' && !s.endsWith(suffix)) return null;
+      const value = suffix === '' ? s : s.slice(0, -suffix.length);
+      if (!PARAM_RE.test(value) || value.includes(':')) return null;
+      params[name] = value;
+    } else if (p !== s) {
+      return null;
+    }
+  }
+  return params;
+}

@@ -1,0 +1,41 @@
+import type { EndpointName, LimitSet, PlanConfig } from '../config/types.js';
+import type { KeyRecord } from '../keys/types.js';
+import { matchesAnyGlob } from './glob.js';
+
+/** What a key may do once its plan is applied: its own fields override the plan's, limit by limit (SPEC §2). */
+export interface EffectivePolicy {
+  models: readonly string[];
+  endpoints: readonly string[];
+  limits: LimitSet;
+}
+
+export function effectivePolicy(key: KeyRecord, plans: Readonly<Record<string, PlanConfig>>): EffectivePolicy {
+  const plan = key.plan === null ? undefined : plans[key.plan];
+  // Default deny (SPEC §3): neither the key nor a plan grants anything → nothing.
+  return {
+    models: key.models ?? plan?.models ?? [],
+    endpoints: key.endpoints ?? plan?.endpoints ?? [],
+    limits: { ...(plan?.limits ?? {}), ...key.limits },
+  };
+}
+
+export function endpointAllowed(policy: EffectivePolicy, endpoint: EndpointName): boolean {
+  return policy.endpoints.includes('*') || policy.endpoints.includes(endpoint);
+}
+
+export function modelAllowed(policy: EffectivePolicy, model: string): boolean {
+  return matchesAnyGlob(policy.models, model);
+}
+
+/** Only a key allowed every model may rely on xAI's default model where `model` is optional (SPEC §4). */
+export function mayUseDefaultModel(policy: EffectivePolicy): boolean {
+  return policy.models.includes('*');
+}
+
+export type KeyState = 'active' | 'expired' | 'revoked';
+
+export function keyState(key: Pick<KeyRecord, 'expiresAt' | 'revokedAt'>, nowMs: number): KeyState {
+  if (key.revokedAt !== null && Date.parse(key.revokedAt) <= nowMs) return 'revoked';
+  if (key.expiresAt !== null && Date.parse(key.expiresAt) <= nowMs) return 'expired';
+  return 'active';
+}
