@@ -47,6 +47,10 @@ export type KeyPatch = Partial<
  * - `update` applies a patch and bumps updatedAt; returns null for an unknown id.
  * - `addSecretHash` adds another hash for the same key; `expiresAtMs` (epoch ms) bounds its life — used for
  *   rotation grace. `removeSecretHashes` drops every hash of the key except `keep`.
+ *   Adding a hash the key already has replaces its bound; a hash of another key is a KeyStoreConflictError;
+ *   an unknown id is GatewayError not_found.
+ * - `expireSecretHashes` bounds every hash of the key except `except` to `expiresAtMs`, never extending an
+ *   earlier bound: rotation with `graceSeconds` (SPEC §6), where the caller does not know the old hashes.
  * - Every method rejects (never hangs forever) when the backing store is unreachable.
  */
 export interface KeyStore {
@@ -58,6 +62,7 @@ export interface KeyStore {
   update(id: string, patch: KeyPatch, now: Date): Promise<KeyRecord | null>;
   addSecretHash(id: string, secretHash: string, expiresAtMs: number | null): Promise<void>;
   removeSecretHashes(id: string, keep: readonly string[]): Promise<void>;
+  expireSecretHashes(id: string, options: { except: readonly string[]; expiresAtMs: number }): Promise<void>;
   /** Resolves when the store answers (readiness). */
   ping(): Promise<void>;
 }
