@@ -1,0 +1,165 @@
+/**
+ * The zod schema of config/gateway.yaml (SPEC §2). Every object is strict: an unknown key is an
+ * error, so a typo can never silently disable a quota. Every section is optional and filled with
+ * the defaults of SPEC §1/§2. Rules that span sections (plan references, duplicates, redisUrl vs
+ * clusterNodes) live in cross-checks.ts so they are reported even when other fields are invalid.
+ *
+ * Messages never echo the offending value: several fields hold secrets.
+ */
+import * as z from 'zod';
+import { ENDPOINT_NAMES, LIMIT_NAMES, type GatewayConfig, type LimitName } from './types.js';
+import { isHeaderSafeSecret, isHttpBaseUrl, isIpOrCidr, isOrigin, isRedisUrl } from './value-checks.js';
+
+/** Prefix of the unrecognized-keys message; load-config.ts reads the allowed list back for "did you mean". */
+export const ALLOWED_KEYS_PREFIX = 'allowed keys: ';
+
+type Shape = Record<string, z.ZodType>;
+
+/** z.strictObject whose unknown-key message lists the keys allowed at that place. */
+function strict<S extends Shape>(shape: S) {
+  const allowed = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) => (issue.code === 'unrecognized_keys' ? `${ALLOWED_KEYS_PREFIX}${allowed}` : undefined),
+  });
+}
+
+export const KEY_ID_PATTERN = /^key_[A-Za-z0-9_-]{1,64}$/;
+export const PLAN_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const MAX_MINT_TTL_SECONDS = 2_592_000; // 30 days
+
+const USD_LIMITS: ReadonlySet<LimitName> = new Set<LimitName>(['costPerDayUsd', 'costPerMonthUsd', 'totalCostUsd']);
+
+const count = () => z.int({ error: 'must be an integer >= 0' }).min(0, { error: 'must be an integer >= 0' });
+const positiveInt = () => z.int({ error: 'must be a positive integer' }).min(1, { error: 'must be a positive integer' });
+const usd = () => z.number({ error: 'must be a number >= 0' }).min(0, { error: 'must be a number >= 0' });
+
+const limitsShape = Object.fromEntries(
+  LIMIT_NAMES.map((name) => [name, (USD_LIMITS.has(name) ? usd() : count()).exactOptional()]),
+) as Record<LimitName, z.ZodExactOptional<z.ZodNumber>>;
+
+export const limitSetSchema = strict(limitsShape);
+
+const endpointSchema = z.enum([...ENDPOINT_NAMES, '*'], {
+  error: `must be "*" or one of: ${ENDPOINT_NAMES.join(', ')}`,
+});
+const modelPatternSchema = z.string({ error: 'must be a model name or glob pattern' }).min(1, {
+  error: 'must be a non-empty model name or glob pattern',
+});
+
+const originSchema = z
+  .string({ error: 'must be an origin string' })
+  .refine(isOrigin, { error: 'must be an origin like https://app.example.com (http(s)://host[:port], lowercase, no path or trailing slash)' });
+
+export const planSchema = strict({
+  models: z.array(modelPatternSchema).exactOptional(),
+  endpoints: z.array(endpointSchema).exactOptional(),
+  limits: limitSetSchema.exactOptional(),
+});
+
+export const declaredKeySchema = strict({
+  id: z.string({ error: 'is required (key_…)' }).regex(KEY_ID_PATTERN, {
+    error: 'must match key_[A-Za-z0-9_-]{1,64}',
+  }),
+  name: z.string({ error: 'is required (a non-empty string)' }).min(1, { error: 'must be a non-empty string' }),
+  plan: z.string({ error: 'must be a plan name' }).exactOptional(),
+  models: z.array(modelPatternSchema).exactOptional(),
+  endpoints: z.array(endpointSchema).exactOptional(),
+  limits: limitSetSchema.exactOptional(),
+  allowedOrigins: z.array(originSchema).exactOptional(),
+  allowedIps: z
+    .array(z.string({ error: 'must be a string' }).refine(isIpOrCidr, { error: 'must be an IPv4/IPv6 address or CIDR (e.g. 10.0.0.0/8)' }))
+    .exactOptional(),
+  expiresAt: z
+    .iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-01-31T00:00:00Z' })
+    .exactOptional(),
+  metadata: z
+    .record(z.string().min(1, { error: 'metadata keys must be non-empty' }), z.string({ error: 'metadata values must be strings' }))
+    .exactOptional(),
+  mint: strict({
+    maxTtlSeconds: z
+      .int({ error: `must be an integer from 1 to ${MAX_MINT_TTL_SECONDS}` })
+      .min(1, { error: `must be an integer from 1 to ${MAX_MINT_TTL_SECONDS}` })
+      .max(MAX_MINT_TTL_SECONDS, { error: `must be an integer from 1 to ${MAX_MINT_TTL_SECONDS} (30 days)` }),
+  }).exactOptional(),
+  secretSha256: z.string({ error: 'is required (64 lowercase hex characters)' }).regex(/^[0-9a-f]{64}$/, {
+    error: 'must be 64 lowercase hex characters (SHA-256 of the client key secret)',
+  }),
+});
+
+const modelPriceSchema = strict({
+  input: usd(),
+  cachedInput: usd().exactOptional(),
+  output: usd(),
+});
+
+const serverSchema = strict({
+  host: z.string({ error: 'must be a host name or address' }).min(1, { error: 'must be a non-empty host name or address' }).default('0.0.0.0'),
+  port: z
+    .int({ error: 'must be an integer from 0 to 65535' })
+    .min(0, { error: 'must be an integer from 0 to 65535' })
+    .max(65535, { error: 'must be an integer from 0 to 65535' })
+    .default(8080),
+  trustProxy: z.boolean({ error: 'must be true or false' }).default(false),
+  bodyLimitBytes: positiveInt().default(10_485_760),
+  authFailuresPerMinute: positiveInt().default(30),
+});
+
+/** Upstream keys and admin tokens: "" allowed here (an unset ${VAR}) and dropped after validation. */
+const upstreamKeySchema = z
+  .string({ error: 'must be a string' })
+  .refine((key) => key === '' || isHeaderSafeSecret(key), { error: 'must contain only visible ASCII characters (no spaces)' });
+
+const adminTokenSchema = z
+  .string({ error: 'must be a string' })
+  .refine((token) => token === '' || token.length >= 16, { error: 'must be at least 16 characters' })
+  .refine((token) => token === '' || isHeaderSafeSecret(token), { error: 'must contain only visible ASCII characters (no spaces)' });
+
+const upstreamSchema = strict({
+  baseUrl: z
+    .string({ error: 'must be an http(s) URL' })
+    .refine(isHttpBaseUrl, { error: 'must be an http(s) URL without credentials, query or fragment' })
+    // Routes append "/v1/…"; a trailing slash would double it.
+    .transform((url) => url.replace(/\/+$/, ''))
+    .default('https://api.x.ai'),
+  apiKeys: z.array(upstreamKeySchema).default([]),
+  connectTimeoutMs: positiveInt().default(10_000),
+  headersTimeoutMs: positiveInt().default(600_000),
+  bodyIdleTimeoutMs: positiveInt().default(300_000),
+});
+
+const redisUrlSchema = z
+  .string({ error: 'must be a redis:// or rediss:// URL' })
+  .refine(isRedisUrl, { error: 'must be a redis:// or rediss:// URL' });
+
+const storeSchema = strict({
+  redisUrl: z
+    .string({ error: 'must be a string' })
+    .refine((url) => url === '' || isRedisUrl(url), { error: 'must be empty (in-process store) or a redis:// or rediss:// URL' })
+    .default(''),
+  clusterNodes: z.array(redisUrlSchema).default([]),
+  keyPrefix: z.string({ error: 'must be a string' }).default('xgw:'),
+});
+
+export const configSchema = strict({
+  server: serverSchema.prefault({}),
+  upstream: upstreamSchema.prefault({}),
+  store: storeSchema.prefault({}),
+  quotas: strict({ defaultOutputTokens: positiveInt().default(4096) }).prefault({}),
+  admin: strict({ tokens: z.array(adminTokenSchema).default([]) }).prefault({}),
+  cors: strict({ origins: z.array(originSchema).default([]) }).prefault({}),
+  pricing: z
+    .record(z.string().regex(/^\S+$/, { error: 'model names must be non-empty without spaces' }), modelPriceSchema)
+    .default({}),
+  plans: z
+    .record(z.string().regex(PLAN_NAME_PATTERN, { error: 'plan names must match [A-Za-z0-9_-]{1,64}' }), planSchema)
+    .default({}),
+  keys: z.array(declaredKeySchema).default([]),
+  logLevel: z.enum(LOG_LEVELS, { error: `must be one of: ${LOG_LEVELS.join(', ')}` }).default('info'),
+});
+
+export type ParsedConfig = z.output<typeof configSchema>;
+
+// Compile-time proof that the schema produces exactly the shared GatewayConfig shape.
+const _assignable = (parsed: ParsedConfig): GatewayConfig => parsed;
+void _assignable;
