@@ -25,7 +25,7 @@ export function crossCheck(tree: Record<string, unknown>): LocatedProblem[] {
         const names = Object.keys(plans);
         problems.push({
           path: ['keys', index, 'plan'],
-          message: `names no plan in "plans" (${names.length > 0 ? `defined: ${names.join(', ')}` : 'none defined'})`,
+          message: `unknown plan (${names.length > 0 ? `defined: ${names.join(', ')}` : 'no plans are defined'})`,
         });
       }
       if (typeof id === 'string') {
