@@ -189,7 +189,8 @@ export async function startFakeXai(options: FakeXaiOptions): Promise<FakeXai> {
     };
     await sleep(latencyMsOf(req, state.options), closed);
     if (ctx.isClosed()) return;
-    if (!(await authenticate(ctx, options))) return;
+    // Auth errors are answered at once, whatever the scenario (hold must not delay them).
+    if (!(await authenticate({ ...ctx, scenario: null }, options))) return;
     const key = /^Bearer\s+(\S+)/i.exec(headerValue(req, 'authorization') ?? '')?.[1] ?? '';
     const authed: FakeCtx = { ...ctx, apiKey: key };
     const destroy = (): void => {
