@@ -120,7 +120,7 @@ export function resolveRoute(method: string, rawUrl: string): RouteLookup {
   for (const route of ROUTES) {
     const params = matchSegments(route.pattern, segments);
     if (params === null) continue;
-    if (route.method !== method && !(method === 'HEAD' && route.method === 'GET')) {
+    if (route.method !== method) {
       methodMismatch = true;
       continue;
     }

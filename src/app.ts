@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { GatewayConfig } from './config/types.js';
+import type { KeyResolver } from './keys/key-resolver.js';
+import type { KeyRecord, KeyStore } from './keys/types.js';
+import type { Limiter } from './limits/types.js';
+import type { UpstreamClient } from './upstream/client.js';
+import type { ModelCatalog } from './upstream/model-catalog.js';
+import { registerAdminRoutes } from './http/admin-routes.js';
+import { registerErrorHandling } from './http/error-handler.js';
+import { registerHealthRoutes } from './http/health-routes.js';
+import { newRequestContext } from './http/request-context.js';
+import { logRequest } from './http/request-log.js';
+import { registerV1Routes } from './http/v1-routes.js';
+
+export interface AppDeps {
+  /** The current config (a getter, so a reload applies to the next request). */
+  config: () => GatewayConfig;
+  logger: Logger;
+  keyStore: KeyStore;
+  resolver: KeyResolver;
+  declaredKeys: () => readonly KeyRecord[];
+  limiter: Limiter;
+  upstream: UpstreamClient;
+  models: ModelCatalog;
+  /** Readiness: resolves while the store answers. */
+  ping: () => Promise<void>;
+  now?: () => number;
+}
+
+/** A safe client-supplied request id is echoed; anything else is replaced by a UUID (SPEC §4). */
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The Fastify application, wired from its dependencies; no I/O here (main.ts opens connections and listens).
+ * Tests build it with real dependencies on an ephemeral port.
+ */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const config = deps.config();
+  const now = deps.now ?? Date.now;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    trustProxy: config.server.trustProxy,
+    bodyLimit: config.server.bodyLimitBytes,
+    genReqId: (req) => {
+      const header = req.headers['x-request-id'];
+      return typeof header === 'string' && REQUEST_ID_RE.test(header) ? header : randomUUID();
+    },
+    // Streams may legitimately run for many minutes; upstream timeouts bound them instead.
+    requestTimeout: 0,
+    return503OnClosing: true,
+  });
+
+  app.decorateRequest('gw', null as never);
+  app.addHook('onRequest', async (request, reply) => {
+    request.gw = newRequestContext();
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    if (!request.gw.deferLog) logRequest(request, reply);
+  });
+
+  registerErrorHandling(app);
+  registerHealthRoutes(app, { ping: deps.ping });
+  registerAdminRoutes(app, { config: deps.config, store: deps.keyStore, resolver: deps.resolver, limiter: deps.limiter, declaredKeys: deps.declaredKeys, now });
+  registerV1Routes(app, { config: deps.config, resolver: deps.resolver, limiter: deps.limiter, upstream: deps.upstream, models: deps.models, now });
+  return app;
+}

@@ -1,0 +1,118 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { GatewayConfig } from '../config/types.js';
+import { errors, GatewayError } from '../errors.js';
+import { generateClientKey, generateKeyId, hashClientKey } from '../keys/key-format.js';
+import { parseKeyInput } from '../keys/key-input.js';
+import type { KeyResolver } from '../keys/key-resolver.js';
+import type { KeyRecord, KeyStore } from '../keys/types.js';
+import type { Limiter } from '../limits/types.js';
+import { keyState } from '../policy/scopes.js';
+import { matchAdminToken } from './admin-auth.js';
+import { usageReportView, usageView } from './usage-view.js';
+
+export interface AdminDeps {
+  config: () => GatewayConfig;
+  store: KeyStore;
+  resolver: KeyResolver;
+  limiter: Limiter;
+  /** Declared (YAML) keys, listed before the store's. */
+  declaredKeys: () => readonly KeyRecord[];
+  now: () => number;
+}
+
+const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * The admin API (SPEC §6). Off (404) while no admin token is configured; every route requires one of the
+ * configured tokens, compared in constant time; a client key never opens it.
+ */
+export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  void app.register(async (scope) => {
+    scope.addHook('onRequest', async (request: FastifyRequest) => {
+      const tokens = deps.config().admin.tokens;
+      if (tokens.length === 0) throw errors.notFound('The admin API is off: set GATEWAY_ADMIN_TOKEN to turn it on.');
+      const header = request.headers.authorization;
+      if (matchAdminToken(typeof header === 'string' ? header : undefined, tokens) === null) throw errors.invalidAdminToken();
+    });
+
+    scope.post('/admin/keys', async (request, reply) => created(reply, await createKey(deps, request.body)));
+
+    scope.get('/admin/keys', async (request) => {
+      const query = request.query as Record<string, string | undefined>;
+      const limit = query.limit === undefined ? 100 : Number(query.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw errors.invalidRequest('limit must be an integer from 1 to 1000.');
+      let page;
+      try {
+        page = await deps.store.list({ limit, cursor: query.cursor });
+      } catch (err) {
+        if (query.cursor !== undefined && !(err instanceof GatewayError)) throw errors.invalidRequest('Invalid cursor.');
+        throw err;
+      }
+      const declared = query.cursor === undefined ? deps.declaredKeys() : [];
+      return { data: [...declared, ...page.data].map((k) => view(k, deps.now())), nextCursor: page.nextCursor };
+    });
+
+    scope.get('/admin/keys/:id', async (request) => {
+      const key = await findKey(deps, (request.params as { id: string }).id);
+      const today = utcDate(deps.now());
+      const report = await deps.limiter.usageReport(key.id, familyOf(key), { from: today, to: today });
+      return { ...view(key, deps.now()), usage: { today: usageView(report.totals) } };
+    });
+
+    scope.get('/admin/keys/:id/usage', async (request) => {
+      const key = await findKey(deps, (request.params as { id: string }).id);
+      const range = dateRange(request.query as Record<string, string | undefined>, deps.now());
+      return usageReportView(await deps.limiter.usageReport(key.id, familyOf(key), range));
+    });
+  });
+}
+
+async function createKey(deps: AdminDeps, body: unknown): Promise<unknown> {
+  const nowMs = deps.now();
+  const input = parseKeyInput(body, { plans: deps.config().plans, nowMs });
+  if (!input.ok) throw errors.invalidRequest(`Invalid key: ${input.problems.join('; ')}`);
+  const secret = generateClientKey();
+  const at = new Date(nowMs).toISOString();
+  const record: KeyRecord = { ...input.fields, id: generateKeyId(), createdAt: at, updatedAt: at, revokedAt: null, parentId: null, source: 'api' };
+  await deps.store.create(record, hashClientKey(secret));
+  // The secret is in this one response and nowhere else: only its hash was stored.
+  return { ...view(record, nowMs), key: secret };
+}
+
+async function findKey(deps: AdminDeps, id: string): Promise<KeyRecord> {
+  const key = deps.declaredKeys().find((k) => k.id === id) ?? (await deps.store.get(id));
+  if (key === null) throw errors.notFound(`No key with id "${id}".`);
+  return key;
+}
+
+function familyOf(key: KeyRecord): string {
+  return key.parentId ?? key.id;
+}
+
+function view(key: KeyRecord, nowMs: number): Record<string, unknown> {
+  return { ...key, state: keyState(key, nowMs) };
+}
+
+function created(reply: FastifyReply, body: unknown): FastifyReply {
+  return reply.code(201).send(body);
+}
+
+function utcDate(nowMs: number): string {
+  return new Date(nowMs).toISOString().slice(0, 10);
+}
+
+export function dateRange(query: Record<string, string | undefined>, nowMs: number): { from: string; to: string } {
+  const today = utcDate(nowMs);
+  const from = query.from ?? today;
+  const to = query.to ?? today;
+  for (const [name, value] of [['from', from], ['to', to]] as const) {
+    if (!DATE_RE.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`)) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) {
+      throw errors.invalidRequest(`${name} must be a date YYYY-MM-DD.`);
+    }
+  }
+  if (from > to) throw errors.invalidRequest('from must not be after to.');
+  if ((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000 > 366) {
+    throw errors.invalidRequest('A usage range may span at most 366 days.');
+  }
+  return { from, to };
+}

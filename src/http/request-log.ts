@@ -1,0 +1,34 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/**
+ * The one log line per request (SPEC §7): request id, key id, endpoint, model, status, latency, usage.
+ * Never headers or bodies; secrets could not get here, and the logger scrubs them anyway.
+ */
+export function logRequest(request: FastifyRequest, reply: FastifyReply): void {
+  const ctx = request.gw;
+  const latencyMs = Number(process.hrtime.bigint() - ctx.startedAtNs) / 1e6;
+  const usage =
+    ctx.usage === null
+      ? undefined
+      : {
+          promptTokens: ctx.usage.promptTokens,
+          completionTokens: ctx.usage.completionTokens,
+          reasoningTokens: ctx.usage.reasoningTokens,
+          cachedTokens: ctx.usage.cachedTokens,
+          totalTokens: ctx.usage.totalTokens,
+          costUsd: ctx.usage.costTicks / 1e10,
+        };
+  request.log.info(
+    {
+      method: request.method,
+      path: request.url.split('?')[0],
+      status: reply.raw.headersSent || reply.sent ? reply.statusCode : 499,
+      latencyMs: Math.round(latencyMs * 100) / 100,
+      keyId: ctx.keyId ?? undefined,
+      endpoint: ctx.endpoint ?? undefined,
+      model: ctx.model ?? undefined,
+      usage,
+    },
+    'request',
+  );
+}

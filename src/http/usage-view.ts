@@ -1,0 +1,60 @@
+import type { UsageReport, UsageTotals } from '../limits/types.js';
+
+/** Usage in the SPEC §6 shape: `U = {requests, promptTokens, completionTokens, reasoningTokens, cachedTokens, totalTokens, costUsd}`. */
+export interface UsageView {
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  reasoningTokens: number;
+  cachedTokens: number;
+  totalTokens: number;
+  costUsd: number;
+}
+
+export function usageView(totals: UsageTotals): UsageView {
+  return {
+    requests: totals.requests,
+    promptTokens: totals.promptTokens,
+    completionTokens: totals.completionTokens,
+    reasoningTokens: totals.reasoningTokens,
+    cachedTokens: totals.cachedTokens,
+    totalTokens: totals.totalTokens,
+    // Ticks are exact integers; USD is derived once, here, at the API boundary.
+    costUsd: totals.costTicks / 1e10,
+  };
+}
+
+export function usageReportView(report: UsageReport): unknown {
+  return {
+    keyId: report.keyId,
+    from: report.from,
+    to: report.to,
+    totals: usageView(report.totals),
+    days: report.days.map((day) => ({
+      date: day.date,
+      models: Object.fromEntries(Object.entries(day.models).map(([model, totals]) => [model, usageView(totals)])),
+    })),
+  };
+}
+
+export const EMPTY_TOTALS: UsageTotals = Object.freeze({
+  requests: 0,
+  promptTokens: 0,
+  completionTokens: 0,
+  reasoningTokens: 0,
+  cachedTokens: 0,
+  totalTokens: 0,
+  costTicks: 0,
+});
+
+export function addTotals(a: UsageTotals, b: UsageTotals): UsageTotals {
+  return {
+    requests: a.requests + b.requests,
+    promptTokens: a.promptTokens + b.promptTokens,
+    completionTokens: a.completionTokens + b.completionTokens,
+    reasoningTokens: a.reasoningTokens + b.reasoningTokens,
+    cachedTokens: a.cachedTokens + b.cachedTokens,
+    totalTokens: a.totalTokens + b.totalTokens,
+    costTicks: a.costTicks + b.costTicks,
+  };
+}

@@ -1,0 +1,95 @@
+import type { Readable } from 'node:stream';
+import { Pool } from 'undici';
+import type { GatewayConfig } from '../config/types.js';
+
+export interface UpstreamRequest {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Path + query from the route table, e.g. `/v1/chat/completions`. */
+  path: string;
+  headers: Record<string, string | string[]>;
+  body: Buffer | Readable | null;
+  signal: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable;
+}
+
+export interface UpstreamClient {
+  /** Next usable upstream key (round robin, skipping keys set aside), or null when none is configured. */
+  pickKey(): string | null;
+  /** xAI refused this key (SPEC §4): skip it for a while. */
+  setAside(key: string): void;
+  /** Some key is configured and not set aside. */
+  hasUsableKey(): boolean;
+  request(request: UpstreamRequest): Promise<UpstreamResponse>;
+  close(): Promise<void>;
+}
+
+export interface UpstreamClientOptions {
+  connections?: number;
+  /** How long a refused upstream key is skipped. */
+  setAsideMs?: number;
+  now?: () => number;
+}
+
+/**
+ * One undici Pool for xAI's origin, built once at start with the timeouts of SPEC §2 and closed on shutdown.
+ * A base URL with a path (e.g. a corporate egress proxy at https://egress/xai) is honoured as a prefix.
+ */
+export function createUpstreamClient(config: GatewayConfig['upstream'], options: UpstreamClientOptions = {}): UpstreamClient {
+  const base = new URL(config.baseUrl);
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const now = options.now ?? Date.now;
+  const setAsideMs = options.setAsideMs ?? 60_000;
+  const pool = new Pool(base.origin, {
+    connections: options.connections ?? 256,
+    connect: { timeout: config.connectTimeoutMs },
+    headersTimeout: config.headersTimeoutMs,
+    bodyTimeout: config.bodyIdleTimeoutMs,
+    keepAliveTimeout: 30_000,
+  });
+  const keys = [...config.apiKeys];
+  const asideUntil = new Map<string, number>();
+  let next = 0;
+
+  const usable = (key: string): boolean => (asideUntil.get(key) ?? 0) <= now();
+
+  return {
+    pickKey() {
+      if (keys.length === 0) return null;
+      for (let i = 0; i < keys.length; i += 1) {
+        const key = keys[(next + i) % keys.length] ?? '';
+        if (usable(key)) {
+          next = (next + i + 1) % keys.length;
+          return key;
+        }
+      }
+      // Every key set aside: keep trying them in turn rather than failing every request until one recovers.
+      const key = keys[next % keys.length] ?? null;
+      next = (next + 1) % keys.length;
+      return key;
+    },
+    setAside(key) {
+      asideUntil.set(key, now() + setAsideMs);
+    },
+    hasUsableKey() {
+      return keys.some(usable);
+    },
+    async request(request) {
+      const response = await pool.request({
+        path: `${prefix}${request.path}`,
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+        signal: request.signal,
+      });
+      return { statusCode: response.statusCode, headers: response.headers, body: response.body };
+    },
+    async close() {
+      await pool.close();
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Header rules for both directions of the proxy (SPEC §4), in one pure place.
+ */
+
+/** RFC 9110 §7.6.1 hop-by-hop fields, plus the legacy ones proxies still see. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/**
+ * Never forwarded upstream: the client's credentials and cookies (the upstream key replaces them), fields
+ * the HTTP client recomputes for the body it actually sends, and `expect` (undici rejects it).
+ * `accept-encoding` is replaced by identity so usage can be read from the bytes.
+ */
+const DROP_UPSTREAM = new Set(['authorization', 'x-api-key', 'cookie', 'host', 'content-length', 'expect', 'accept-encoding']);
+
+/**
+ * Never relayed to the client as is: upstream cookies (SPEC §4), lengths we recompute, and xAI's own
+ * x-request-id (the client gets the gateway's; xAI's is kept as x-upstream-request-id for support cases).
+ */
+const DROP_DOWNSTREAM = new Set(['set-cookie', 'content-length', 'date', 'server', 'x-request-id']);
+
+export type HeaderValue = string | readonly string[] | undefined;
+export type HeaderMap = Readonly<Record<string, HeaderValue>>;
+
+/** Names listed in `Connection` are hop-by-hop for this message too (RFC 9110 §7.6.1). */
+function connectionListed(headers: HeaderMap): Set<string> {
+  const listed = new Set<string>();
+  const value = headers.connection;
+  const values = typeof value === 'string' ? [value] : (value ?? []);
+  for (const v of values) {
+    for (const name of v.split(',')) {
+      const trimmed = name.trim().toLowerCase();
+      if (trimmed !== '') listed.add(trimmed);
+    }
+  }
+  return listed;
+}
+
+function copyExcept(headers: HeaderMap, drop: (name: string) => boolean): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [rawName, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const name = rawName.toLowerCase();
+    if (drop(name)) continue;
+    out[name] = typeof value === 'string' ? value : [...value];
+  }
+  return out;
+}
+
+export function buildUpstreamHeaders(clientHeaders: HeaderMap, upstreamKey: string): Record<string, string | string[]> {
+  const listed = connectionListed(clientHeaders);
+  const out = copyExcept(clientHeaders, (name) => HOP_BY_HOP.has(name) || DROP_UPSTREAM.has(name) || listed.has(name));
+  out.authorization = `Bearer ${upstreamKey}`;
+  out['accept-encoding'] = 'identity';
+  return out;
+}
+
+export function buildClientHeaders(upstreamHeaders: HeaderMap): Record<string, string | string[]> {
+  const listed = connectionListed(upstreamHeaders);
+  const out = copyExcept(upstreamHeaders, (name) => HOP_BY_HOP.has(name) || DROP_DOWNSTREAM.has(name) || listed.has(name));
+  const upstreamId = upstreamHeaders['x-request-id'];
+  if (typeof upstreamId === 'string') out['x-upstream-request-id'] = upstreamId;
+  return out;
+}

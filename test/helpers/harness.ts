@@ -1,0 +1,193 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { buildApp } from '../../src/app.js';
+import { parseConfig } from '../../src/config/load-config.js';
+import type { GatewayConfig } from '../../src/config/types.js';
+import { startFakeXai, type FakeXai } from '../../src/fake/xai-server.js';
+import { declaredKeyRecords } from '../../src/keys/declared-keys.js';
+import { createKeyResolver } from '../../src/keys/key-resolver.js';
+import { createMemoryKeyStore } from '../../src/keys/memory-key-store.js';
+import { createRedisKeyStore } from '../../src/keys/redis-key-store.js';
+import type { KeyStore } from '../../src/keys/types.js';
+import { createMemoryLimiter } from '../../src/limits/memory-limiter.js';
+import { createRedisLimiter } from '../../src/limits/redis-limiter.js';
+import type { Limiter } from '../../src/limits/types.js';
+import { createLogger } from '../../src/logging.js';
+import { createUpstreamClient } from '../../src/upstream/client.js';
+import { createModelCatalog } from '../../src/upstream/model-catalog.js';
+
+/**
+ * One gateway on an ephemeral port, wired exactly as main.ts wires it, in front of the fake xAI server,
+ * on a real Redis (with this test file's own key prefix) or the in-process store. Log lines are collected
+ * so tests can assert no secret reaches them.
+ */
+export const UPSTREAM_KEY = 'xai-UPSTREAMsecretKEY0123456789abcdef';
+export const ADMIN_TOKEN = 'admin-token-0123456789-abcdef';
+export const REDIS_URL = 'redis://127.0.0.1:6379';
+
+export interface HarnessOptions {
+  store: 'memory' | 'redis';
+  /** Test-file name, used in the Redis key prefix. */
+  name: string;
+  /** Extra YAML merged into the config (plans, pricing, …). */
+  yaml?: string;
+  env?: Record<string, string>;
+  upstreamKeys?: readonly string[];
+  fake?: FakeXai;
+}
+
+export interface Harness {
+  url: string;
+  fake: FakeXai;
+  config: GatewayConfig;
+  prefix: string;
+  logs: string[];
+  app: FastifyInstance;
+  keyStore: KeyStore;
+  limiter: Limiter;
+  redis: Redis | null;
+  /** Create a client key through the admin API; returns the secret and id. */
+  createKey(body: Record<string, unknown>): Promise<{ key: string; id: string; record: Record<string, unknown> }>;
+  admin(method: string, path: string, body?: unknown): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const ownFake = options.fake === undefined;
+  const fake = options.fake ?? (await startFakeXai({ apiKeys: [UPSTREAM_KEY] }));
+  const prefix = `xgwtest:${options.name}:${randomBytes(4).toString('hex')}:`;
+  const config = parseConfig(options.yaml ?? '', {
+    file: 'test',
+    env: {
+      XAI_API_KEY: (options.upstreamKeys ?? [UPSTREAM_KEY]).join(','),
+      XAI_BASE_URL: fake.url,
+      GATEWAY_ADMIN_TOKEN: ADMIN_TOKEN,
+      LOG_LEVEL: 'info',
+      ...options.env,
+    },
+  });
+  const logs: string[] = [];
+  const logger = createLogger({
+    level: config.logLevel,
+    secrets: [...config.upstream.apiKeys, ...config.admin.tokens],
+    destination: { write: (line: string) => logs.push(line) },
+  });
+
+  let redis: Redis | null = null;
+  let keyStore: KeyStore;
+  let limiter: Limiter;
+  if (options.store === 'redis') {
+    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: true, commandTimeout: 2_000 });
+    keyStore = createRedisKeyStore({ redis, prefix });
+    limiter = createRedisLimiter({ redis, prefix });
+  } else {
+    keyStore = createMemoryKeyStore();
+    limiter = createMemoryLimiter();
+  }
+  const declared = declaredKeyRecords(config.keys, new Date());
+  const resolver = createKeyResolver({ store: keyStore, declared, cacheTtlMs: 500 });
+  const upstream = createUpstreamClient(config.upstream);
+  const app = buildApp({
+    config: () => config,
+    logger,
+    keyStore,
+    resolver,
+    declaredKeys: () => [...declared.values()],
+    limiter,
+    upstream,
+    models: createModelCatalog({ upstream, ttlMs: 60_000 }),
+    ping: () => keyStore.ping(),
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+
+  const admin = (method: string, path: string, body?: unknown): Promise<Response> =>
+    fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+
+  return {
+    url,
+    fake,
+    config,
+    prefix,
+    logs,
+    app,
+    keyStore,
+    limiter,
+    redis,
+    admin,
+    async createKey(body) {
+      const response = await admin('POST', '/admin/keys', body);
+      if (response.status !== 201) throw new Error(`createKey: HTTP ${response.status} ${await response.text()}`);
+      const record = (await response.json()) as Record<string, unknown> & { key: string; id: string };
+      return { key: record.key, id: record.id, record };
+    },
+    async close() {
+      await app.close();
+      await upstream.close();
+      if (ownFake) await fake.close();
+      if (redis !== null) {
+        await deleteByPrefix(redis, prefix);
+        await redis.quit();
+      }
+    },
+  };
+}
+
+/** Removes this test's own keys only (never FLUSHALL: Redis is shared). */
+export async function deleteByPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+export function chatBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { model: 'grok-4', messages: [{ role: 'user', content: 'Your prompt here' }], max_tokens: 150, ...overrides };
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+}
+
+/** Waits until `check` passes or the time is up (for effects that land after a response, like settlement). */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 3_000): Promise<void> {
+  const start = Date.now();
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * A request sent byte-for-byte with node:http: fetch normalises paths (dot segments, %2e, backslashes) and
+ * refuses hop-by-hop headers such as Connection, which is exactly what some tests must send.
+ */
+export async function rawRequest(
+  url: string,
+  options: { method: string; path: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; headers: import('node:http').IncomingHttpHeaders; body: string }> {
+  const { request } = await import('node:http');
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: target.hostname, port: target.port, method: options.method, path: options.path, headers: options.headers ?? {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
