@@ -39,8 +39,10 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 export function buildApp(deps: AppDeps): FastifyInstance {
   const config = deps.config();
   const now = deps.now ?? Date.now;
+  // Typed as Fastify's logger interface so the instance type is the plain FastifyInstance routes expect.
+  const loggerInstance: FastifyBaseLogger = deps.logger;
   const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    loggerInstance,
     disableRequestLogging: true,
     trustProxy: config.server.trustProxy,
     bodyLimit: config.server.bodyLimitBytes,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayConfig, LimitSet } from '../config/types.js';
 import { errors, GatewayError } from '../errors.js';
@@ -216,6 +217,6 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function isStream(body: unknown): body is NodeJS.ReadableStream & import('node:stream').Readable {
+function isStream(body: unknown): body is Readable {
   return typeof body === 'object' && body !== null && typeof (body as { pipe?: unknown }).pipe === 'function';
 }

@@ -16,7 +16,7 @@ export function mapUpstreamError(err: unknown): GatewayError {
 
 export function errorCode(err: unknown): string | null {
   if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = (err as { code: unknown }).code;
+    const code = (err).code;
     return typeof code === 'string' ? code : null;
   }
   return null;

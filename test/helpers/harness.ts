@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -174,7 +175,7 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
 export async function rawRequest(
   url: string,
   options: { method: string; path: string; headers?: Record<string, string>; body?: string },
-): Promise<{ status: number; headers: import('node:http').IncomingHttpHeaders; body: string }> {
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
   const { request } = await import('node:http');
   const target = new URL(url);
   return new Promise((resolve, reject) => {

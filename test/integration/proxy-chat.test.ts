@@ -99,7 +99,7 @@ describe('forwarding with the upstream key', () => {
 describe('client authentication refuses before anything goes upstream', () => {
   const malformed = 'xgw_not-a-real-key';
   it.each([
-    ['missing', {} as Record<string, string>],
+    ['missing', {}],
     ['not bearer', { authorization: 'Basic abc' }],
     ['malformed', { authorization: `Bearer ${malformed}` }],
     ['unknown', { authorization: 'Bearer UNKNOWN' }],
