@@ -1,0 +1,162 @@
+import type { NormalizedLimits } from './enforced-limits.js';
+import type { SubjectState } from './evaluate-admission.js';
+import { nextUtcDayStartMs, nextUtcMonthStartMs, type Periods } from './periods.js';
+import { PERIOD_KEY_GRACE_MS, REAP_BATCH, REAPED_RETENTION_MS } from './semantics.js';
+import {
+  rpmCutoffMs,
+  rpmReleaseMs,
+  tpmOldestSecond,
+  tpmReleaseSecond,
+  tpmSecondOf,
+  tpmWindowStartSecond,
+  type TpmBucket,
+} from './window-math.js';
+
+/**
+ * In-process counterpart of the Redis data (src/limits/redis-keys.ts), with the same operations as the Lua
+ * library (src/limits/lua/common-lua.ts): readState, adjustCounters, reap. Period counters "expire" at their
+ * period end + PERIOD_KEY_GRACE_MS of nowMs, as their Redis keys do.
+ */
+
+export interface PeriodCounters {
+  requests: number;
+  tokens: number;
+  costTicks: number;
+  /** Like the Redis key's TTL: gone (never recreated by adjustments) from this nowMs on. */
+  expiresAtMs: number;
+}
+
+export interface KeyData {
+  /** requestsPerMinute log: admission ms, ascending. */
+  rpm: number[];
+  /** tokensPerMinute buckets: second → tokens. */
+  tpm: Map<number, number>;
+  /** Concurrency slots: requestId → lease expiry ms. */
+  slots: Map<string, number>;
+  days: Map<string, PeriodCounters>;
+  months: Map<string, PeriodCounters>;
+  total: { tokens: number; costTicks: number };
+  /** UTC day → usage field ('<model>|<metric>') → value (usage-totals.ts). */
+  usage: Map<string, Map<string, number>>;
+}
+
+export interface ReservationData {
+  status: 'pending' | 'reaped';
+  admittedAtMs: number;
+  expiresAtMs: number;
+  reapedAtMs: number;
+  tokens: number;
+  costTicks: number;
+  dayId: string;
+  monthId: string;
+  keyIds: readonly string[];
+}
+
+export interface FamilyData {
+  keys: Map<string, KeyData>;
+  reservations: Map<string, ReservationData>;
+}
+
+export function newKeyData(): KeyData {
+  return { rpm: [], tpm: new Map(), slots: new Map(), days: new Map(), months: new Map(), total: { tokens: 0, costTicks: 0 }, usage: new Map() };
+}
+
+export function keyDataOf(family: FamilyData, keyId: string): KeyData {
+  let data = family.keys.get(keyId);
+  if (data === undefined) {
+    data = newKeyData();
+    family.keys.set(keyId, data);
+  }
+  return data;
+}
+
+/** A live period counter (undefined once expired, which also drops it). */
+export function liveCounters(map: Map<string, PeriodCounters>, id: string, nowMs: number): PeriodCounters | undefined {
+  const counters = map.get(id);
+  if (counters !== undefined && counters.expiresAtMs <= nowMs) {
+    map.delete(id);
+    return undefined;
+  }
+  return counters;
+}
+
+/** Counters of the current day/month, created on admission (as HINCRBY creates the hash). */
+export function currentCounters(input: { key: KeyData; periods: Periods; nowMs: number; kind: 'day' | 'month' }): PeriodCounters {
+  const { key, periods, nowMs, kind } = input;
+  const map = kind === 'day' ? key.days : key.months;
+  const id = kind === 'day' ? periods.dayId : periods.monthId;
+  const endMs = kind === 'day' ? nextUtcDayStartMs(nowMs) : nextUtcMonthStartMs(nowMs);
+  const counters = liveCounters(map, id, nowMs) ?? { requests: 0, tokens: 0, costTicks: 0, expiresAtMs: 0 };
+  counters.expiresAtMs = Math.max(endMs, nowMs) + PERIOD_KEY_GRACE_MS;
+  map.set(id, counters);
+  return counters;
+}
+
+function sortedBuckets(tpm: ReadonlyMap<number, number>): TpmBucket[] {
+  return [...tpm.entries()].map(([second, tokens]) => ({ second, tokens })).sort((a, b) => a.second - b.second);
+}
+
+/** Mirrors Lua readState: trims what left the windows, then reads the subject's state before this request. */
+export function readState(input: { key: KeyData; limits: NormalizedLimits; nowMs: number; periods: Periods; estimatedTokens: number }): SubjectState {
+  const { key, limits, nowMs, periods, estimatedTokens } = input;
+  const state: SubjectState = {
+    rpmCount: 0, rpmOldestMs: null, rpmReleaseMs: null, tpmTokens: 0, tpmOldestSecond: null, tpmReleaseSecond: null,
+    concurrent: 0, dayRequests: 0, dayTokens: 0, dayCostTicks: 0, monthTokens: 0, monthCostTicks: 0,
+    totalTokens: key.total.tokens, totalCostTicks: key.total.costTicks,
+  };
+  if (limits.requestsPerMinute !== undefined) {
+    const cutoff = rpmCutoffMs(nowMs);
+    key.rpm = key.rpm.filter((ts) => ts > cutoff);
+    state.rpmCount = key.rpm.length;
+    state.rpmOldestMs = key.rpm[0] ?? null;
+    state.rpmReleaseMs = rpmReleaseMs(key.rpm, limits.requestsPerMinute);
+  }
+  if (limits.tokensPerMinute !== undefined) {
+    const start = tpmWindowStartSecond(nowMs);
+    for (const second of [...key.tpm.keys()]) if (second < start) key.tpm.delete(second);
+    const buckets = sortedBuckets(key.tpm);
+    state.tpmTokens = buckets.reduce((sum, bucket) => sum + bucket.tokens, 0);
+    state.tpmOldestSecond = tpmOldestSecond(buckets);
+    state.tpmReleaseSecond = tpmReleaseSecond(buckets, state.tpmTokens + estimatedTokens - limits.tokensPerMinute);
+  }
+  for (const [requestId, expiresAtMs] of [...key.slots]) if (expiresAtMs <= nowMs) key.slots.delete(requestId);
+  state.concurrent = key.slots.size;
+  const day = liveCounters(key.days, periods.dayId, nowMs);
+  const month = liveCounters(key.months, periods.monthId, nowMs);
+  if (day !== undefined) Object.assign(state, { dayRequests: day.requests, dayTokens: day.tokens, dayCostTicks: day.costTicks });
+  if (month !== undefined) Object.assign(state, { monthTokens: month.tokens, monthCostTicks: month.costTicks });
+  return state;
+}
+
+/** Mirrors Lua adjustCounters: only counters and buckets that still exist are changed. */
+export function adjustCounters(input: { key: KeyData; reservation: ReservationData; tokens: number; costTicks: number; nowMs: number }): void {
+  const { key, reservation, tokens, costTicks, nowMs } = input;
+  for (const counters of [liveCounters(key.days, reservation.dayId, nowMs), liveCounters(key.months, reservation.monthId, nowMs), key.total]) {
+    if (counters === undefined) continue;
+    counters.tokens += tokens;
+    counters.costTicks += costTicks;
+  }
+  const second = tpmSecondOf(reservation.admittedAtMs);
+  const bucket = key.tpm.get(second);
+  if (bucket !== undefined) key.tpm.set(second, bucket + tokens);
+}
+
+/** Mirrors Lua reap: reverts at most REAP_BATCH expired reservations, drops reaped marks past retention. */
+export function reap(family: FamilyData, nowMs: number): void {
+  const expired = [...family.reservations.entries()]
+    .filter(([, reservation]) => reservation.status === 'pending' && reservation.expiresAtMs <= nowMs)
+    .sort(([idA, a], [idB, b]) => a.expiresAtMs - b.expiresAtMs || (idA < idB ? -1 : 1))
+    .slice(0, REAP_BATCH);
+  for (const [requestId, reservation] of expired) {
+    for (const keyId of reservation.keyIds) {
+      const key = keyDataOf(family, keyId);
+      adjustCounters({ key, reservation, tokens: -reservation.tokens, costTicks: -reservation.costTicks, nowMs });
+      key.slots.delete(requestId);
+    }
+    family.reservations.set(requestId, { ...reservation, status: 'reaped', reapedAtMs: nowMs });
+  }
+  const stale = [...family.reservations.entries()]
+    .filter(([, reservation]) => reservation.status === 'reaped' && reservation.reapedAtMs <= nowMs - REAPED_RETENTION_MS)
+    .slice(0, REAP_BATCH);
+  for (const [requestId] of stale) family.reservations.delete(requestId);
+}

@@ -1,0 +1,160 @@
+import type { Cluster, Redis } from 'ioredis';
+import { admissionResultOf, estimateOf } from './admission-result.js';
+import { ENFORCED_LIMITS, normalizeLimits, type NormalizedLimits } from './enforced-limits.js';
+import { evaluateAdmission, remainingOf, SUBJECT_STATE_FIELDS, subjectStateOfVector } from './evaluate-admission.js';
+import { ADMIT_LUA } from './lua/admit-script.js';
+import { PROBE_LUA } from './lua/probe-script.js';
+import { SETTLE_LUA } from './lua/settle-script.js';
+import { MS_PER_DAY, periodsAt } from './periods.js';
+import { assertKeyPrefix, limiterKeyBase, limiterRedisKey } from './redis-keys.js';
+import { PERIOD_KEY_GRACE_MS, USAGE_RETENTION_DAYS } from './semantics.js';
+import type { Limiter } from './types.js';
+import { buildUsageReport, modelsOfDayRecord, parseUsageRange, usageFieldIncrements } from './usage-totals.js';
+import { assertAdmissionRequest, assertId, assertRequestId, assertUsage } from './validate-input.js';
+
+/**
+ * The Limiter on Redis or Redis Cluster: admission and settlement are one Lua script each (one round trip),
+ * registered with defineCommand (EVALSHA, falling back to EVAL). Every key carries the {familyId} hash tag.
+ * Redis errors propagate unchanged (the HTTP layer answers 503 store_unavailable: fail closed, SPEC §4).
+ */
+
+export interface RedisLimiterOptions {
+  redis: Redis | Cluster;
+  /** Key prefix, e.g. 'xgw:' (store.keyPrefix); no braces. */
+  prefix: string;
+}
+
+const ADMIT_COMMAND = 'xgwLimiterAdmitV1';
+const SETTLE_COMMAND = 'xgwLimiterSettleV1';
+const PROBE_COMMAND = 'xgwLimiterProbeV1';
+const NUMBER_OF_KEYS = 3;
+
+type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+
+/** The method defineCommand added (ioredis types it only by declaration merging, which we avoid). */
+function scriptCommand(redis: Redis | Cluster, name: string): ScriptCall {
+  const method: unknown = (redis as unknown as Record<string, unknown>)[name];
+  if (typeof method !== 'function') throw new Error(`limiter: command ${name} was not defined`);
+  return (...args) => (method as (...a: (string | number)[]) => Promise<unknown>).apply(redis, args);
+}
+
+/** Limits as script arguments: ENFORCED_LIMITS order, -1 = none. */
+function limitArgs(limits: NormalizedLimits): number[] {
+  return ENFORCED_LIMITS.map((name) => limits[name] ?? -1);
+}
+
+function numbersOf(reply: unknown, length: number): number[] {
+  if (!Array.isArray(reply) || reply.length !== length) throw new Error('limiter: unexpected script reply');
+  return reply.map((item: unknown) => {
+    if (typeof item !== 'number') throw new Error('limiter: unexpected script reply');
+    return item;
+  });
+}
+
+/** Day/month counters live until their period's end plus a grace (nothing reads them later). */
+function periodTtlMs(endMs: number, nowMs: number): number {
+  return Math.max(0, endMs - nowMs) + PERIOD_KEY_GRACE_MS;
+}
+
+export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
+  const { redis, prefix } = options;
+  assertKeyPrefix(prefix);
+  redis.defineCommand(ADMIT_COMMAND, { numberOfKeys: NUMBER_OF_KEYS, lua: ADMIT_LUA });
+  redis.defineCommand(SETTLE_COMMAND, { numberOfKeys: NUMBER_OF_KEYS, lua: SETTLE_LUA });
+  redis.defineCommand(PROBE_COMMAND, { numberOfKeys: NUMBER_OF_KEYS, lua: PROBE_LUA, readOnly: false });
+  const admitScript = scriptCommand(redis, ADMIT_COMMAND);
+  const settleScript = scriptCommand(redis, SETTLE_COMMAND);
+  const probeScript = scriptCommand(redis, PROBE_COMMAND);
+
+  const familyKeys = (familyId: string): string[] => [
+    limiterRedisKey({ prefix, familyId, part: 'res' }),
+    limiterRedisKey({ prefix, familyId, part: 'resexp' }),
+    limiterRedisKey({ prefix, familyId, part: 'reaped' }),
+  ];
+
+  return {
+    async admit(request) {
+      assertAdmissionRequest(request);
+      const subjects = request.subjects.map((subject) => ({ keyId: subject.keyId, limits: normalizeLimits(subject.limits) }));
+      const periods = periodsAt(request.nowMs);
+      const reply = await admitScript(
+        ...familyKeys(request.familyId),
+        limiterKeyBase(prefix, request.familyId),
+        request.requestId,
+        request.nowMs,
+        request.leaseMs,
+        request.estimatedTokens,
+        request.estimatedCostTicks,
+        periods.dayId,
+        periods.monthId,
+        periodTtlMs(periods.dayEndMs, request.nowMs),
+        periodTtlMs(periods.monthEndMs, request.nowMs),
+        subjects.length,
+        ...subjects.flatMap((subject) => [subject.keyId, ...limitArgs(subject.limits)]),
+      );
+      const values = numbersOf(reply, 1 + subjects.length * SUBJECT_STATE_FIELDS.length);
+      const verdict = evaluateAdmission({
+        subjects: subjects.map((subject, index) => ({ ...subject, state: subjectStateOfVector(values.slice(1 + index * SUBJECT_STATE_FIELDS.length, 1 + (index + 1) * SUBJECT_STATE_FIELDS.length)) })),
+        estimate: estimateOf(request),
+        nowMs: request.nowMs,
+        periods,
+      });
+      // The script decided with the same inequalities; a disagreement is a bug to surface, not to paper over.
+      if (verdict.admitted !== (values[0] === 1)) throw new Error('limiter: script and evaluation disagree');
+      return admissionResultOf(request, verdict);
+    },
+
+    async settle({ reservation, usage, model, nowMs }) {
+      assertRequestId(reservation.requestId);
+      assertId('familyId', reservation.familyId);
+      if (usage !== null) assertUsage(usage);
+      const periods = periodsAt(nowMs);
+      const reply = await settleScript(
+        ...familyKeys(reservation.familyId),
+        limiterKeyBase(prefix, reservation.familyId),
+        reservation.requestId,
+        usage === null ? 0 : 1,
+        usage?.totalTokens ?? 0,
+        usage?.costTicks ?? 0,
+        periods.dayId,
+        periods.dayNumber,
+        USAGE_RETENTION_DAYS * MS_PER_DAY,
+        USAGE_RETENTION_DAYS,
+        ...(usage === null ? [] : usageFieldIncrements(model, usage).flat()),
+      );
+      return reply === 1;
+    },
+
+    async remaining(subject, nowMs) {
+      assertId('familyId', subject.familyId);
+      assertId('keyId', subject.keyId);
+      const limits = normalizeLimits(subject.limits);
+      const periods = periodsAt(nowMs);
+      const reply = await probeScript(
+        ...familyKeys(subject.familyId),
+        limiterKeyBase(prefix, subject.familyId),
+        nowMs,
+        periods.dayId,
+        periods.monthId,
+        subject.keyId,
+        ...limitArgs(limits),
+      );
+      return remainingOf(limits, subjectStateOfVector(numbersOf(reply, SUBJECT_STATE_FIELDS.length)));
+    },
+
+    async usageReport(keyId, familyId, range) {
+      assertId('familyId', familyId);
+      assertId('keyId', keyId);
+      const { fromDay, toDay } = parseUsageRange(range);
+      const dayIds = await redis.zrangebyscore(limiterRedisKey({ prefix, familyId, keyId, part: 'udays' }), fromDay, toDay);
+      const pipeline = redis.pipeline();
+      for (const dayId of dayIds) pipeline.hgetall(limiterRedisKey({ prefix, familyId, keyId, part: `u:${dayId}` }));
+      const results = dayIds.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+      const days = results.map(([error, record], index) => {
+        if (error) throw error;
+        return { date: String(dayIds[index]), models: modelsOfDayRecord(record as Record<string, string>) };
+      });
+      return buildUsageReport({ keyId, from: range.from, to: range.to, days });
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * The limiter's semantics, in one place (SPEC §2, §4, §5). Both implementations (Lua on Redis, in-process)
+ * follow exactly this; the shared contract suite and a randomised differential test hold them to it.
+ *
+ * Admission (one atomic step per request, across every subject: the key, and its parent for a child key):
+ * - requestsPerMinute N: exact sliding log (requestId → admission ms). Admit iff (entries with
+ *   ts > now − 60 000) + 1 ≤ N. Never more than N admissions in any rolling 60 s of `nowMs`.
+ * - requestsPerDay N: counter of the admission's UTC day; admit iff count + 1 ≤ N.
+ *   Every admitted request counts toward both, also ones later released or failed upstream.
+ * - tokensPerMinute L: per-second buckets (second = floor(ms / 1000)); the window at `now` is the current
+ *   second's bucket and the 60 before it (61 buckets: at least the last 60 s, at most 61 s). Admit iff
+ *   window sum + estimate ≤ L. Because the window always covers the last full 60 s, the limit holds for
+ *   every rolling 60 s (up to estimation error); the price is refusing at most 1 s earlier than an exact
+ *   log would. Work and memory per key are bounded (≤ 61 buckets) whatever the traffic.
+ * - tokensPerDay / tokensPerMonth / totalTokens, costPerDayUsd / costPerMonthUsd / totalCostUsd: counters
+ *   per UTC day, per UTC month and lifetime, each holding used + reserved. Admit iff counter + estimate ≤
+ *   limit (cost compared in integer ticks, the limit converted with usdToTicks).
+ * - concurrency N: slots requestId → lease expiry; slots with expiry ≤ now are dropped; admit iff live
+ *   slots + 1 ≤ N.
+ * - maxOutputTokens is not checked here (the caller answers 400).
+ * - On admission every subject's day/month/lifetime counters and concurrency slots are always kept (so a
+ *   limit added later counts what was already used); the per-minute log and buckets only where the
+ *   subject has that limit (their size is bounded by it).
+ *
+ * Refusal: code 'rate_limit_exceeded' for the per-minute limits, 'quota_exceeded' for all others.
+ * retryAfterSeconds (whole seconds, rounded up, ≥ 1):
+ * - requestsPerMinute: until the (count + 1 − N)-th oldest entry leaves the window.
+ * - tokensPerMinute: until enough of the oldest buckets have left the window (bucket s leaves at
+ *   (s + 61) · 1000 ms) for the estimate to fit.
+ * - …PerDay: until the next UTC midnight; …PerMonth: until the next UTC month.
+ * - totalTokens / totalCostUsd: null (never resets).
+ * - concurrency: null (a slot may free at any moment; no reset is known, SPEC §4).
+ * - a request that can never fit (estimate > the limit, or a limit of 0): null.
+ * When several limits refuse, the one with the longest wait is reported (never-fitting and total* count
+ * as infinite, concurrency as 0); ties go to the first subject, then the order of ENFORCED_LIMITS.
+ *
+ * Rate state (x-ratelimit-* headers, SPEC §4): among requestsPerMinute/requestsPerDay of all subjects, the
+ * one with the least remaining (ties: first subject, then per-minute first); the same among
+ * tokensPerMinute/tokensPerDay/tokensPerMonth (lifetime totals never reset, so they are not headers).
+ * remaining counts this request when admitted (and its token estimate), not when refused; never < 0.
+ * resetSeconds = whole seconds (rounded up) until remaining next grows: the oldest log entry or non-empty
+ * bucket leaving the window, or the period's end; 0 when nothing is counted.
+ *
+ * Reservations and leases: admission stores a reservation (amounts, admission ms, UTC day/month, key ids)
+ * with expiry now + leaseMs. Settlement replaces it by the real usage in the same buckets/periods it was
+ * made in (the admission's day and month, even after midnight): counters += actual − reserved, and frees
+ * the slots. usage null = release (adds nothing). Each admission first reaps at most REAP_BATCH expired
+ * reservations (counters −= reserved, slots freed) and marks them reaped; a late settle of a reaped one
+ * adds its real usage once (without subtracting again). Reaped marks are kept REAPED_RETENTION_MS; a
+ * settle after that, or a second settle, is a no-op returning false. leaseMs must exceed the longest
+ * request (a stream outliving its lease frees its concurrency slot early).
+ *
+ * Usage recording (SPEC §5/§6): on settle with usage ≠ null, for each of the reservation's keys (a child
+ * and its parent), per UTC day of the settlement and model: requests + 1 and the token/cost fields.
+ * Kept USAGE_RETENTION_DAYS days.
+ */
+
+/** Rolling window of the per-minute limits. */
+export const WINDOW_MS = 60_000;
+/** tokensPerMinute bucket width. */
+export const TPM_BUCKET_MS = 1000;
+/** Buckets counted: the current second and the 60 before it (see above). */
+export const TPM_WINDOW_BUCKETS = 61;
+/** At most this many expired reservations are reverted per admission: bounded work per call. */
+export const REAP_BATCH = 50;
+/** How long a reaped reservation can still be settled (its real usage recorded). */
+export const REAPED_RETENTION_MS = 86_400_000;
+/** Days of per-day usage kept for reports. */
+export const USAGE_RETENTION_DAYS = 400;
+/** Day/month counters live this long past their period's end (nothing reads them after it). */
+export const PERIOD_KEY_GRACE_MS = 3_600_000;
+/** Model names longer than this are truncated in usage records (bounded hash fields). */
+export const MAX_MODEL_NAME_LENGTH = 200;

@@ -1,0 +1,100 @@
+import type { LimitName, LimitSet } from '../config/types.js';
+import type { Usage } from '../usage/types.js';
+
+/**
+ * The quota / rate-limit engine's contract (SPEC §5). Implemented on Redis (src/limits/redis-limiter.ts, one
+ * Lua round trip per admission and one per settlement) and in process (src/limits/memory-limiter.ts); both
+ * pass test/integration/limiter.contract.test.ts. The exact semantics are documented in
+ * src/limits/semantics.ts and at the top of src/limits/lua/admit-script.ts.
+ */
+
+/** A key whose limits apply to a request. `limits` are the effective ones (plan merged with the key's own). */
+export interface AdmissionSubject {
+  keyId: string;
+  limits: LimitSet;
+}
+
+export interface AdmissionRequest {
+  /** Unique per request (generate it; never a client-supplied id): it names the reservation and the slots. */
+  requestId: string;
+  /** The key, then its parent if it is a child key: ALL must have room (SPEC §5). */
+  subjects: readonly AdmissionSubject[];
+  /** Root key id: every Redis key touched carries the hash tag {familyId} (one Cluster slot, SPEC §7). */
+  familyId: string;
+  /** Estimated prompt tokens + output cap (SPEC §5). Non-negative integer. */
+  estimatedTokens: number;
+  /** Cost of that estimate in ticks (1 USD = 1e10). Non-negative integer. */
+  estimatedCostTicks: number;
+  nowMs: number;
+  /** How long a reservation / concurrency slot may live before it expires (crashed instance). */
+  leaseMs: number;
+}
+
+/** For x-ratelimit-* headers (SPEC §4): the TIGHTEST applicable limit. */
+export interface WindowState {
+  limit: number;
+  remaining: number;
+  resetSeconds: number;
+}
+
+export interface RateState {
+  requests: WindowState | null;
+  tokens: WindowState | null;
+}
+
+export type AdmissionResult =
+  | { admitted: true; reservation: Reservation; rate: RateState }
+  | {
+      admitted: false;
+      code: 'rate_limit_exceeded' | 'quota_exceeded';
+      limit: LimitName;
+      keyId: string;
+      retryAfterSeconds: number | null;
+      rate: RateState;
+    };
+
+export interface Reservation {
+  requestId: string;
+  familyId: string;
+  keyIds: readonly string[];
+  tokens: number;
+  costTicks: number;
+  admittedAtMs: number;
+}
+
+export interface SettleInput {
+  reservation: Reservation;
+  /** null = never sent upstream: release only, record no usage. */
+  usage: Usage | null;
+  model: string;
+  nowMs: number;
+}
+
+export interface UsageTotals {
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  reasoningTokens: number;
+  cachedTokens: number;
+  totalTokens: number;
+  costTicks: number;
+}
+
+export interface UsageReport {
+  keyId: string;
+  from: string;
+  to: string;
+  totals: UsageTotals;
+  /** Only days with usage, ascending by date. */
+  days: { date: string; models: Record<string, UsageTotals> }[];
+}
+
+export interface Limiter {
+  admit(request: AdmissionRequest): Promise<AdmissionResult>;
+  /** Exactly once per reservation: a second call for the same requestId is a no-op (returns false). */
+  settle(input: SettleInput): Promise<boolean>;
+  /** What is left now for each limit in `limits` (for GET /v1/api-key). */
+  remaining(subject: AdmissionSubject & { familyId: string }, nowMs: number): Promise<Partial<Record<LimitName, number>>>;
+  /** Usage by UTC day and model; from/to 'YYYY-MM-DD' inclusive. */
+  usageReport(keyId: string, familyId: string, range: { from: string; to: string }): Promise<UsageReport>;
+}

@@ -1,0 +1,406 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LimitSet } from '../../src/config/types.js';
+import { createMemoryLimiter } from '../../src/limits/memory-limiter.js';
+import { createRedisLimiter } from '../../src/limits/redis-limiter.js';
+import type { AdmissionRequest, AdmissionResult, AdmissionSubject, Limiter, Reservation } from '../../src/limits/types.js';
+import { usdToTicks, ZERO_USAGE, type Usage } from '../../src/usage/types.js';
+
+/**
+ * One contract, two implementations (SPEC §1: "Both stores pass one shared contract test suite"), on a real
+ * Redis with this file's own key prefix (only those keys are deleted). Time is always passed in.
+ */
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+const PREFIX = `xgwtest:limiter-contract:${randomBytes(4).toString('hex')}:`;
+const T0 = Date.UTC(2030, 0, 15, 12, 0, 0); // a Tuesday noon, UTC
+const LEASE_MS = 600_000;
+
+const clients: Redis[] = [];
+function newClient(): Redis {
+  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  clients.push(client);
+  return client;
+}
+
+afterAll(async () => {
+  const redis = clients[0] ?? newClient();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 500);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  await Promise.all(clients.map((client) => client.quit()));
+});
+
+let sequence = 0;
+const unique = (label: string): string => `${label}_${++sequence}`;
+
+function usage(partial: Partial<Usage>): Usage {
+  return { ...ZERO_USAGE, ...partial };
+}
+
+interface Scenario {
+  limiter: Limiter;
+  familyId: string;
+  subjects: AdmissionSubject[];
+  admit(overrides?: Partial<AdmissionRequest>): Promise<AdmissionResult>;
+  reservationOf(result: AdmissionResult): Reservation;
+}
+
+function scenario(limiter: Limiter, limits: LimitSet, parentLimits?: LimitSet): Scenario {
+  const familyId = unique('key_root');
+  const subjects: AdmissionSubject[] =
+    parentLimits === undefined
+      ? [{ keyId: familyId, limits }]
+      : [{ keyId: unique('key_child'), limits }, { keyId: familyId, limits: parentLimits }];
+  return {
+    limiter,
+    familyId,
+    subjects,
+    admit: (overrides = {}) =>
+      limiter.admit({
+        requestId: unique('req'),
+        subjects,
+        familyId,
+        estimatedTokens: 100,
+        estimatedCostTicks: 0,
+        nowMs: T0,
+        leaseMs: LEASE_MS,
+        ...overrides,
+      }),
+    reservationOf(result) {
+      if (!result.admitted) throw new Error(`expected admission, got ${result.code} on ${result.limit}`);
+      return result.reservation;
+    },
+  };
+}
+
+const implementations: [string, () => Limiter][] = [
+  ['memory', () => createMemoryLimiter()],
+  ['redis', () => createRedisLimiter({ redis: newClient(), prefix: PREFIX })],
+];
+
+describe.each(implementations)('Limiter contract: %s', (_name, create) => {
+  let limiter: Limiter;
+  beforeAll(() => {
+    limiter = create();
+  });
+
+  it('admits exactly requestsPerMinute of 8 concurrent requests, counting remaining down', async () => {
+    const s = scenario(limiter, { requestsPerMinute: 5 });
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => s.admit({ nowMs: T0 + i })));
+    const admitted = results.filter((r) => r.admitted);
+    const refused = results.filter((r) => !r.admitted);
+    expect(admitted).toHaveLength(5);
+    expect(new Set(admitted.map((r) => r.rate.requests?.remaining))).toEqual(new Set([4, 3, 2, 1, 0]));
+    expect(refused).toHaveLength(3);
+    for (const r of refused) {
+      expect(r).toMatchObject({ admitted: false, code: 'rate_limit_exceeded', limit: 'requestsPerMinute', keyId: s.familyId });
+      if (r.admitted) continue;
+      expect(r.retryAfterSeconds).toBeGreaterThanOrEqual(59);
+      expect(r.retryAfterSeconds).toBeLessThanOrEqual(60);
+      expect(r.rate.requests).toMatchObject({ limit: 5, remaining: 0 });
+    }
+  });
+
+  it('rolls the requestsPerMinute window after 60 s, with an exact Retry-After', async () => {
+    const s = scenario(limiter, { requestsPerMinute: 3 });
+    for (const offset of [0, 1000, 2000]) expect((await s.admit({ nowMs: T0 + offset })).admitted).toBe(true);
+    const early = await s.admit({ nowMs: T0 + 10_000 });
+    expect(early).toMatchObject({ admitted: false, retryAfterSeconds: 50 });
+    expect(early.rate.requests).toEqual({ limit: 3, remaining: 0, resetSeconds: 50 });
+    expect((await s.admit({ nowMs: T0 + 59_999 })).admitted).toBe(false);
+    const rolled = await s.admit({ nowMs: T0 + 60_000 });
+    expect(rolled.admitted).toBe(true);
+    expect(rolled.rate.requests).toEqual({ limit: 3, remaining: 0, resetSeconds: 1 });
+    expect((await s.admit({ nowMs: T0 + 60_001 })).admitted).toBe(false);
+  });
+
+  it('resets requestsPerDay at UTC midnight', async () => {
+    const s = scenario(limiter, { requestsPerDay: 2 });
+    const lateMs = Date.UTC(2030, 0, 15, 23, 59, 0);
+    expect((await s.admit({ nowMs: lateMs })).admitted).toBe(true);
+    const second = await s.admit({ nowMs: lateMs + 1 });
+    expect(second.rate.requests).toEqual({ limit: 2, remaining: 0, resetSeconds: 60 });
+    const refused = await s.admit({ nowMs: lateMs + 30_000 });
+    expect(refused).toMatchObject({ admitted: false, code: 'quota_exceeded', limit: 'requestsPerDay', retryAfterSeconds: 30 });
+    expect((await s.admit({ nowMs: Date.UTC(2030, 0, 16) - 1 })).admitted).toBe(false);
+    expect((await s.admit({ nowMs: Date.UTC(2030, 0, 16) })).admitted).toBe(true);
+  });
+
+  it('refuses sequential requests once a token budget is spent, never exceeding it', async () => {
+    const s = scenario(limiter, { tokensPerDay: 1000 });
+    let spent = 0;
+    const outcomes: boolean[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      const result = await s.admit({ estimatedTokens: 300, nowMs: T0 + i });
+      outcomes.push(result.admitted);
+      if (!result.admitted) {
+        expect(result).toMatchObject({ code: 'quota_exceeded', limit: 'tokensPerDay', retryAfterSeconds: 12 * 3600 });
+        continue;
+      }
+      expect(result.rate.tokens).toEqual({ limit: 1000, remaining: 1000 - spent - 300, resetSeconds: 12 * 3600 });
+      await limiter.settle({ reservation: result.reservation, usage: usage({ promptTokens: 250, totalTokens: 250 }), model: 'grok-4', nowMs: T0 + i });
+      spent += 250;
+    }
+    // 250 + 250 + 250 (then 750 + 300 > 1000), all refused from then on
+    expect(outcomes).toEqual([true, true, true, false, false, false]);
+    expect(await limiter.remaining({ ...s.subjects[0]!, familyId: s.familyId }, T0 + 10)).toEqual({ tokensPerDay: 250 });
+  });
+
+  it('never reserves past a token budget under 60 concurrent admissions', async () => {
+    const s = scenario(limiter, { tokensPerMinute: 10_000, tokensPerDay: 50_000 });
+    const results = await Promise.all(Array.from({ length: 60 }, () => s.admit({ estimatedTokens: 700 })));
+    const admitted = results.filter((r) => r.admitted);
+    expect(admitted).toHaveLength(14);
+    for (const r of results.filter((x) => !x.admitted)) expect(r).toMatchObject({ code: 'rate_limit_exceeded', limit: 'tokensPerMinute' });
+    expect(new Set(admitted.map((r) => r.rate.tokens?.remaining)).size).toBe(14);
+    expect(Math.min(...admitted.map((r) => r.rate.tokens?.remaining ?? -1))).toBe(200);
+    expect(await limiter.remaining({ ...s.subjects[0]!, familyId: s.familyId }, T0)).toEqual({ tokensPerMinute: 200, tokensPerDay: 50_000 - 9800 });
+  });
+
+  it('replaces a reservation by the real usage exactly once (reasoning tokens included)', async () => {
+    const s = scenario(limiter, { tokensPerMinute: 5000, tokensPerDay: 5000, totalTokens: 9000, costPerDayUsd: 1 });
+    const reservation = s.reservationOf(await s.admit({ estimatedTokens: 2000, estimatedCostTicks: usdToTicks(0.5) }));
+    expect(reservation).toMatchObject({ familyId: s.familyId, keyIds: [s.familyId], tokens: 2000, admittedAtMs: T0 });
+    const subject = { ...s.subjects[0]!, familyId: s.familyId };
+    expect(await limiter.remaining(subject, T0)).toEqual({ tokensPerMinute: 3000, tokensPerDay: 3000, totalTokens: 7000, costPerDayUsd: 0.5 });
+    const real = usage({ promptTokens: 100, completionTokens: 50, reasoningTokens: 30, totalTokens: 180, costTicks: usdToTicks(0.01) });
+    expect(await limiter.settle({ reservation, usage: real, model: 'grok-4', nowMs: T0 + 5000 })).toBe(true);
+    const after = { tokensPerMinute: 4820, tokensPerDay: 4820, totalTokens: 8820, costPerDayUsd: 0.99 };
+    expect(await limiter.remaining(subject, T0 + 5000)).toEqual(after);
+    expect(await limiter.settle({ reservation, usage: real, model: 'grok-4', nowMs: T0 + 6000 })).toBe(false);
+    expect(await limiter.settle({ reservation, usage: null, model: 'grok-4', nowMs: T0 + 6000 })).toBe(false);
+    expect(await limiter.remaining(subject, T0 + 6000)).toEqual(after);
+    const report = await limiter.usageReport(s.familyId, s.familyId, { from: '2030-01-15', to: '2030-01-15' });
+    expect(report.totals).toEqual({ requests: 1, promptTokens: 100, completionTokens: 50, reasoningTokens: 30, cachedTokens: 0, totalTokens: 180, costTicks: usdToTicks(0.01) });
+  });
+
+  it('releases a reservation on usage null and records no usage (the request still counts)', async () => {
+    const s = scenario(limiter, { tokensPerDay: 1000, requestsPerDay: 10, concurrency: 1 });
+    const subject = { ...s.subjects[0]!, familyId: s.familyId };
+    const reservation = s.reservationOf(await s.admit({ estimatedTokens: 900 }));
+    expect(await limiter.remaining(subject, T0)).toEqual({ tokensPerDay: 100, requestsPerDay: 9, concurrency: 0 });
+    expect(await limiter.settle({ reservation, usage: null, model: 'grok-4', nowMs: T0 + 1 })).toBe(true);
+    expect(await limiter.remaining(subject, T0 + 1)).toEqual({ tokensPerDay: 1000, requestsPerDay: 9, concurrency: 1 });
+    const report = await limiter.usageReport(s.familyId, s.familyId, { from: '2030-01-15', to: '2030-01-15' });
+    expect(report).toEqual({ keyId: s.familyId, from: '2030-01-15', to: '2030-01-15', totals: zeroTotals(), days: [] });
+  });
+
+  it('refuses the third of concurrency 2 and frees slots on settle', async () => {
+    const s = scenario(limiter, { concurrency: 2 });
+    const first = s.reservationOf(await s.admit());
+    s.reservationOf(await s.admit());
+    const third = await s.admit();
+    expect(third).toMatchObject({ admitted: false, code: 'quota_exceeded', limit: 'concurrency', retryAfterSeconds: null });
+    expect(third.rate).toEqual({ requests: null, tokens: null });
+    await limiter.settle({ reservation: first, usage: usage({ totalTokens: 10 }), model: 'grok-4', nowMs: T0 + 1 });
+    expect((await s.admit({ nowMs: T0 + 2 })).admitted).toBe(true);
+    expect((await s.admit({ nowMs: T0 + 3 })).admitted).toBe(false);
+  });
+
+  it('reaps an expired lease (slot and tokens) and still records a late settle once', async () => {
+    const s = scenario(limiter, { concurrency: 1, tokensPerDay: 1000 });
+    const subject = { ...s.subjects[0]!, familyId: s.familyId };
+    const crashed = s.reservationOf(await s.admit({ estimatedTokens: 800, leaseMs: 30_000 }));
+    const blocked = await s.admit({ estimatedTokens: 800, nowMs: T0 + 29_999, leaseMs: 30_000 });
+    expect(blocked).toMatchObject({ admitted: false, limit: 'tokensPerDay' }); // day wait beats concurrency's
+    const next = s.reservationOf(await s.admit({ estimatedTokens: 800, nowMs: T0 + 30_000, leaseMs: 30_000 }));
+    expect(await limiter.remaining(subject, T0 + 30_000)).toEqual({ concurrency: 0, tokensPerDay: 200 });
+    expect(await limiter.settle({ reservation: crashed, usage: usage({ totalTokens: 100 }), model: 'grok-4', nowMs: T0 + 40_000 })).toBe(true);
+    expect(await limiter.settle({ reservation: crashed, usage: usage({ totalTokens: 100 }), model: 'grok-4', nowMs: T0 + 40_001 })).toBe(false);
+    expect(await limiter.remaining(subject, T0 + 40_001)).toEqual({ concurrency: 0, tokensPerDay: 100 });
+    expect(await limiter.settle({ reservation: next, usage: null, model: 'grok-4', nowMs: T0 + 41_000 })).toBe(true);
+    expect(await limiter.remaining(subject, T0 + 41_000)).toEqual({ concurrency: 1, tokensPerDay: 900 });
+    const report = await limiter.usageReport(s.familyId, s.familyId, { from: '2030-01-15', to: '2030-01-15' });
+    expect(report.totals).toMatchObject({ requests: 1, totalTokens: 100 });
+  });
+
+  it('a reaped reservation released late adds nothing and is not subtracted twice', async () => {
+    const s = scenario(limiter, { tokensPerDay: 1000 });
+    const subject = { ...s.subjects[0]!, familyId: s.familyId };
+    const crashed = s.reservationOf(await s.admit({ estimatedTokens: 600, leaseMs: 1000 }));
+    s.reservationOf(await s.admit({ estimatedTokens: 300, nowMs: T0 + 1000 }));
+    expect(await limiter.remaining(subject, T0 + 1000)).toEqual({ tokensPerDay: 700 });
+    expect(await limiter.settle({ reservation: crashed, usage: null, model: 'grok-4', nowMs: T0 + 2000 })).toBe(true);
+    expect(await limiter.remaining(subject, T0 + 2000)).toEqual({ tokensPerDay: 700 });
+  });
+
+  it("refuses a child's request on its parent's limit and records usage under both", async () => {
+    const s = scenario(limiter, { tokensPerDay: 5000, requestsPerMinute: 100 }, { tokensPerDay: 1000, requestsPerMinute: 50 });
+    const [child, parent] = s.subjects as [AdmissionSubject, AdmissionSubject];
+    const refused = await s.admit({ estimatedTokens: 1200 });
+    expect(refused).toMatchObject({ admitted: false, code: 'quota_exceeded', limit: 'tokensPerDay', keyId: parent.keyId });
+    const reservation = s.reservationOf(await s.admit({ estimatedTokens: 500, nowMs: T0 + 1 }));
+    expect(reservation.keyIds).toEqual([child.keyId, parent.keyId]);
+    await limiter.settle({ reservation, usage: usage({ promptTokens: 300, totalTokens: 300 }), model: 'grok-3-mini', nowMs: T0 + 2 });
+    expect(await limiter.remaining({ ...parent, familyId: s.familyId }, T0 + 3)).toEqual({ tokensPerDay: 700, requestsPerMinute: 49 });
+    expect(await limiter.remaining({ ...child, familyId: s.familyId }, T0 + 3)).toEqual({ tokensPerDay: 4700, requestsPerMinute: 99 });
+    // The parent's own request counts only against the parent.
+    const own = await limiter.admit({
+      requestId: unique('req'), subjects: [parent], familyId: s.familyId, estimatedTokens: 600, estimatedCostTicks: 0, nowMs: T0 + 4, leaseMs: LEASE_MS,
+    });
+    expect(own.admitted).toBe(true);
+    expect((await s.admit({ estimatedTokens: 200, nowMs: T0 + 5 })).admitted).toBe(false);
+    for (const keyId of [child.keyId, parent.keyId]) {
+      const report = await limiter.usageReport(keyId, s.familyId, { from: '2030-01-15', to: '2030-01-15' });
+      expect(report.days).toEqual([{ date: '2030-01-15', models: { 'grok-3-mini': { ...zeroTotals(), requests: 1, promptTokens: 300, totalTokens: 300 } } }]);
+    }
+  });
+
+  it('compares cost limits given in USD against integer ticks', async () => {
+    const s = scenario(limiter, { costPerDayUsd: 0.01, costPerMonthUsd: 1, totalCostUsd: 0.012 });
+    const subject = { ...s.subjects[0]!, familyId: s.familyId };
+    const tick = usdToTicks(0.004);
+    const reservations = [s.reservationOf(await s.admit({ estimatedCostTicks: tick }))];
+    reservations.push(s.reservationOf(await s.admit({ estimatedCostTicks: tick, nowMs: T0 + 1 })));
+    const refused = await s.admit({ estimatedCostTicks: tick, nowMs: T0 + 2 });
+    expect(refused).toMatchObject({ admitted: false, code: 'quota_exceeded', limit: 'costPerDayUsd', retryAfterSeconds: 12 * 3600 });
+    reservations.push(s.reservationOf(await s.admit({ estimatedCostTicks: usdToTicks(0.002), nowMs: T0 + 3 })));
+    expect(await limiter.remaining(subject, T0 + 4)).toEqual({ costPerDayUsd: 0, costPerMonthUsd: 0.99, totalCostUsd: 0.002 });
+    for (const reservation of reservations) {
+      const costTicks = reservation.costTicks;
+      expect(await limiter.settle({ reservation, usage: usage({ costTicks, costFromUpstream: true }), model: 'grok-4', nowMs: T0 + 5 })).toBe(true);
+    }
+    const never = await s.admit({ estimatedCostTicks: tick, nowMs: Date.UTC(2030, 0, 16) });
+    expect(never).toMatchObject({ admitted: false, limit: 'totalCostUsd', retryAfterSeconds: null });
+    const report = await limiter.usageReport(s.familyId, s.familyId, { from: '2030-01-15', to: '2030-01-15' });
+    expect(report.totals.costTicks).toBe(usdToTicks(0.01));
+  });
+
+  it('reports the refusing limit with the longest wait', async () => {
+    const s = scenario(limiter, { requestsPerMinute: 1, tokensPerMonth: 150, concurrency: 1 });
+    s.reservationOf(await s.admit({ estimatedTokens: 100 }));
+    const refused = await s.admit({ estimatedTokens: 100, nowMs: T0 + 1000 });
+    const toNextMonthSeconds = (Date.UTC(2030, 1, 1) - (T0 + 1000)) / 1000;
+    expect(refused).toMatchObject({ admitted: false, code: 'quota_exceeded', limit: 'tokensPerMonth', retryAfterSeconds: toNextMonthSeconds });
+    const small = await s.admit({ estimatedTokens: 10, nowMs: T0 + 2000 });
+    expect(small).toMatchObject({ admitted: false, code: 'rate_limit_exceeded', limit: 'requestsPerMinute', retryAfterSeconds: 58 });
+  });
+
+  it('gives the tightest request and token limits as rate state', async () => {
+    const parentLimits = { requestsPerMinute: 100, requestsPerDay: 3, tokensPerMinute: 10_000, tokensPerMonth: 700 };
+    const s = scenario(limiter, { requestsPerMinute: 10, tokensPerDay: 5000, totalTokens: 50 }, parentLimits);
+    const first = await s.admit({ estimatedTokens: 40 });
+    const resetToMidnight = 12 * 3600;
+    const resetToMonth = (Date.UTC(2030, 1, 1) - T0) / 1000;
+    expect(first.rate).toEqual({
+      requests: { limit: 3, remaining: 2, resetSeconds: resetToMidnight },
+      tokens: { limit: 700, remaining: 660, resetSeconds: resetToMonth },
+    });
+    const none = scenario(limiter, { totalTokens: 1000, concurrency: 3 });
+    expect((await none.admit()).rate).toEqual({ requests: null, tokens: null });
+    const perMinute = scenario(limiter, { tokensPerMinute: 1000 });
+    const admittedMinute = await perMinute.admit({ estimatedTokens: 400, nowMs: T0 + 500 });
+    expect(admittedMinute.rate.tokens).toEqual({ limit: 1000, remaining: 600, resetSeconds: 61 });
+    const refusedMinute = await perMinute.admit({ estimatedTokens: 700, nowMs: T0 + 30_000 });
+    expect(refusedMinute).toMatchObject({ admitted: false, retryAfterSeconds: 31, rate: { tokens: { limit: 1000, remaining: 600, resetSeconds: 31 } } });
+  });
+
+  it('rolls tokensPerMinute buckets out of the window', async () => {
+    const s = scenario(limiter, { tokensPerMinute: 1000 });
+    const first = s.reservationOf(await s.admit({ estimatedTokens: 1000, nowMs: T0 + 999 }));
+    expect((await s.admit({ estimatedTokens: 1, nowMs: T0 + 60_999 })).admitted).toBe(false);
+    expect((await s.admit({ estimatedTokens: 1, nowMs: T0 + 61_000 })).admitted).toBe(true);
+    // A settlement after its bucket left the window changes nothing in the window.
+    await limiter.settle({ reservation: first, usage: usage({ totalTokens: 5000 }), model: 'm', nowMs: T0 + 62_000 });
+    expect(await limiter.remaining({ ...s.subjects[0]!, familyId: s.familyId }, T0 + 62_000)).toEqual({ tokensPerMinute: 999 });
+  });
+
+  it('refuses a request that can never fit without a Retry-After', async () => {
+    const s = scenario(limiter, { tokensPerMinute: 500, requestsPerDay: 0 });
+    const result = await s.admit({ estimatedTokens: 600 });
+    expect(result).toMatchObject({ admitted: false, retryAfterSeconds: null });
+  });
+
+  it('keeps usage by UTC day of settlement and model, with totals', async () => {
+    const s = scenario(limiter, {});
+    const day1 = Date.UTC(2030, 0, 15, 23, 59, 59);
+    const day2 = Date.UTC(2030, 0, 16, 0, 0, 1);
+    const settleAt = async (nowMs: number, model: string, used: Usage): Promise<void> => {
+      const reservation = s.reservationOf(await s.admit({ nowMs }));
+      expect(await limiter.settle({ reservation, usage: used, model, nowMs })).toBe(true);
+    };
+    await settleAt(day1, 'grok-4', usage({ promptTokens: 10, completionTokens: 5, cachedTokens: 4, totalTokens: 15, costTicks: 7 }));
+    await settleAt(day1, 'grok-3-mini', ZERO_USAGE);
+    await settleAt(day2, 'grok-4', usage({ promptTokens: 1, reasoningTokens: 2, totalTokens: 3, costTicks: 1 }));
+    await settleAt(day2, 'grok-4', usage({ completionTokens: 1, totalTokens: 1 }));
+    const report = await limiter.usageReport(s.familyId, s.familyId, { from: '2030-01-01', to: '2030-01-31' });
+    expect(report).toEqual({
+      keyId: s.familyId,
+      from: '2030-01-01',
+      to: '2030-01-31',
+      totals: { requests: 4, promptTokens: 11, completionTokens: 6, reasoningTokens: 2, cachedTokens: 4, totalTokens: 19, costTicks: 8 },
+      days: [
+        {
+          date: '2030-01-15',
+          models: {
+            'grok-4': { requests: 1, promptTokens: 10, completionTokens: 5, reasoningTokens: 0, cachedTokens: 4, totalTokens: 15, costTicks: 7 },
+            'grok-3-mini': { ...zeroTotals(), requests: 1 },
+          },
+        },
+        {
+          date: '2030-01-16',
+          models: { 'grok-4': { requests: 2, promptTokens: 1, completionTokens: 1, reasoningTokens: 2, cachedTokens: 0, totalTokens: 4, costTicks: 1 } },
+        },
+      ],
+    });
+    const second = await limiter.usageReport(s.familyId, s.familyId, { from: '2030-01-16', to: '2030-01-16' });
+    expect(second.days.map((d) => d.date)).toEqual(['2030-01-16']);
+    expect(second.totals.requests).toBe(2);
+    await expect(limiter.usageReport(s.familyId, s.familyId, { from: '2030-01-17', to: '2030-01-16' })).rejects.toThrow(RangeError);
+    await expect(limiter.usageReport(s.familyId, s.familyId, { from: '2030-02-30', to: '2030-03-01' })).rejects.toThrow(RangeError);
+  });
+
+  it('answers remaining() for every enforced limit and omits maxOutputTokens', async () => {
+    const limits: LimitSet = {
+      requestsPerMinute: 10, requestsPerDay: 20, tokensPerMinute: 1000, tokensPerDay: 2000, tokensPerMonth: 3000,
+      costPerDayUsd: 1, costPerMonthUsd: 2, totalTokens: 4000, totalCostUsd: 3, concurrency: 2, maxOutputTokens: 512,
+    };
+    const s = scenario(limiter, limits);
+    const subject = { ...s.subjects[0]!, familyId: s.familyId };
+    expect(await limiter.remaining(subject, T0)).toEqual({
+      requestsPerMinute: 10, requestsPerDay: 20, tokensPerMinute: 1000, tokensPerDay: 2000, tokensPerMonth: 3000,
+      costPerDayUsd: 1, costPerMonthUsd: 2, totalTokens: 4000, totalCostUsd: 3, concurrency: 2,
+    });
+    s.reservationOf(await s.admit({ estimatedTokens: 100, estimatedCostTicks: usdToTicks(0.25) }));
+    expect(await limiter.remaining(subject, T0 + 1)).toEqual({
+      requestsPerMinute: 9, requestsPerDay: 19, tokensPerMinute: 900, tokensPerDay: 1900, tokensPerMonth: 2900,
+      costPerDayUsd: 0.75, costPerMonthUsd: 1.75, totalTokens: 3900, totalCostUsd: 2.75, concurrency: 1,
+    });
+  });
+
+  it('rejects a duplicate pending requestId and malformed input', async () => {
+    const s = scenario(limiter, { requestsPerMinute: 10 });
+    await s.admit({ requestId: 'dup-1' });
+    await expect(s.admit({ requestId: 'dup-1' })).rejects.toThrow(/DUPLICATE/);
+    await expect(s.admit({ estimatedTokens: -1 })).rejects.toThrow(RangeError);
+    await expect(s.admit({ familyId: 'bad{tag}' })).rejects.toThrow(RangeError);
+    await expect(s.admit({ subjects: [] })).rejects.toThrow(RangeError);
+    await expect(s.admit({ subjects: [{ keyId: s.familyId, limits: { tokensPerDay: Number.NaN } }] })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('Limiter on Redis: two gateway instances (separate connections)', () => {
+  it('admits exactly the limit across both', async () => {
+    const instances = [createRedisLimiter({ redis: newClient(), prefix: PREFIX }), createRedisLimiter({ redis: newClient(), prefix: PREFIX })];
+    const familyId = unique('key_shared');
+    const subjects = [{ keyId: familyId, limits: { requestsPerMinute: 7, concurrency: 9, tokensPerDay: 1_000_000 } }];
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        instances[i % 2]!.admit({
+          requestId: unique('req'), subjects, familyId, estimatedTokens: 10, estimatedCostTicks: 0, nowMs: T0 + (i % 5), leaseMs: LEASE_MS,
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.admitted)).toHaveLength(7);
+    expect(results.filter((r) => !r.admitted && r.limit === 'requestsPerMinute')).toHaveLength(33);
+  });
+});
+
+function zeroTotals(): Record<string, number> {
+  return { requests: 0, promptTokens: 0, completionTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: 0, costTicks: 0 };
+}
