@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from './config/types.js';
 import type { KeyResolver } from './keys/key-resolver.js';
@@ -43,7 +43,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const loggerInstance: FastifyBaseLogger = deps.logger;
   const app = Fastify({
     loggerInstance,
-    disableRequestLogging: true,
+    // One line per request is ours (src/http/request-log.ts), written after settlement.
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.server.trustProxy,
     bodyLimit: config.server.bodyLimitBytes,
     genReqId: (req) => {

@@ -3,26 +3,19 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
-import { buildApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import type { GatewayConfig } from '../../src/config/types.js';
 import { startFakeXai, type FakeXai } from '../../src/fake/xai-server.js';
-import { declaredKeyRecords } from '../../src/keys/declared-keys.js';
-import { createKeyResolver } from '../../src/keys/key-resolver.js';
-import { createMemoryKeyStore } from '../../src/keys/memory-key-store.js';
-import { createRedisKeyStore } from '../../src/keys/redis-key-store.js';
+import { createGateway, type Gateway } from '../../src/gateway.js';
 import type { KeyStore } from '../../src/keys/types.js';
-import { createMemoryLimiter } from '../../src/limits/memory-limiter.js';
-import { createRedisLimiter } from '../../src/limits/redis-limiter.js';
 import type { Limiter } from '../../src/limits/types.js';
 import { createLogger } from '../../src/logging.js';
-import { createUpstreamClient } from '../../src/upstream/client.js';
-import { createModelCatalog } from '../../src/upstream/model-catalog.js';
+import { openStore, type Store } from '../../src/store.js';
 
 /**
- * One gateway on an ephemeral port, wired exactly as main.ts wires it, in front of the fake xAI server,
- * on a real Redis (with this test file's own key prefix) or the in-process store. Log lines are collected
- * so tests can assert no secret reaches them.
+ * One gateway on an ephemeral port, wired exactly as main.ts wires it (createGateway + openStore), in front
+ * of the fake xAI server, on a real Redis (with this test file's own key prefix) or the in-process store.
+ * Log lines are collected so tests can assert no secret reaches them.
  */
 export const UPSTREAM_KEY = 'xai-UPSTREAMsecretKEY0123456789abcdef';
 export const ADMIN_TOKEN = 'admin-token-0123456789-abcdef';
@@ -46,6 +39,8 @@ export interface Harness {
   prefix: string;
   logs: string[];
   app: FastifyInstance;
+  gateway: Gateway;
+  store: Store;
   keyStore: KeyStore;
   limiter: Limiter;
   redis: Redis | null;
@@ -75,34 +70,17 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     secrets: [...config.upstream.apiKeys, ...config.admin.tokens],
     destination: { write: (line: string) => logs.push(line) },
   });
-
-  let redis: Redis | null = null;
-  let keyStore: KeyStore;
-  let limiter: Limiter;
-  if (options.store === 'redis') {
-    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: true, commandTimeout: 2_000 });
-    keyStore = createRedisKeyStore({ redis, prefix });
-    limiter = createRedisLimiter({ redis, prefix });
-  } else {
-    keyStore = createMemoryKeyStore();
-    limiter = createMemoryLimiter();
-  }
-  const declared = declaredKeyRecords(config.keys, new Date());
-  const resolver = createKeyResolver({ store: keyStore, declared, cacheTtlMs: 500 });
-  const upstream = createUpstreamClient(config.upstream);
-  const app = buildApp({
-    config: () => config,
+  const store = openStore(
+    { redisUrl: options.store === 'redis' ? REDIS_URL : '', clusterNodes: [], keyPrefix: prefix },
     logger,
-    keyStore,
-    resolver,
-    declaredKeys: () => [...declared.values()],
-    limiter,
-    upstream,
-    models: createModelCatalog({ upstream, ttlMs: 60_000 }),
-    ping: () => keyStore.ping(),
-  });
+  );
+  await store.ready(5_000);
+  const gateway = createGateway({ config, logger, store });
+  const { app } = gateway;
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  // A separate client for the test's own inspection and cleanup of its prefix.
+  const redis = options.store === 'redis' ? new Redis(REDIS_URL, { maxRetriesPerRequest: 1 }) : null;
 
   const admin = (method: string, path: string, body?: unknown): Promise<Response> =>
     fetch(`${url}${path}`, {
@@ -118,8 +96,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     prefix,
     logs,
     app,
-    keyStore,
-    limiter,
+    gateway,
+    store,
+    keyStore: store.keyStore,
+    limiter: store.limiter,
     redis,
     admin,
     async createKey(body) {
@@ -129,8 +109,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       return { key: record.key, id: record.id, record };
     },
     async close() {
-      await app.close();
-      await upstream.close();
+      await gateway.close();
+      await store.close();
       if (ownFake) await fake.close();
       if (redis !== null) {
         await deleteByPrefix(redis, prefix);

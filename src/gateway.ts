@@ -1,0 +1,62 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from './app.js';
+import type { GatewayConfig } from './config/types.js';
+import { declaredKeyRecords } from './keys/declared-keys.js';
+import { createKeyResolver, type KeyResolver } from './keys/key-resolver.js';
+import type { KeyRecord } from './keys/types.js';
+import type { Store } from './store.js';
+import { createUpstreamClient, type UpstreamClient } from './upstream/client.js';
+import { createModelCatalog } from './upstream/model-catalog.js';
+
+/** Key records are cached this long; it bounds how late another instance sees a revocation (SPEC §3: < 1 s). */
+export const KEY_CACHE_TTL_MS = 500;
+/** xAI's model lists change rarely; one upstream call a minute serves every client listing models. */
+const MODEL_LIST_TTL_MS = 60_000;
+
+export interface Gateway {
+  app: FastifyInstance;
+  resolver: KeyResolver;
+  upstream: UpstreamClient;
+  /** Apply a reloaded configuration (plans, pricing, declared keys) to the next requests. */
+  applyConfig(config: GatewayConfig): void;
+  /** Close the HTTP server (draining in-flight requests) and the upstream pool; the store is the caller's. */
+  close(): Promise<void>;
+}
+
+/**
+ * Everything between a loaded config + an open store and a listening server, shared by main.ts, the demo
+ * and the integration tests so they all run the gateway wired the same way.
+ */
+export function createGateway(options: { config: GatewayConfig; logger: Logger; store: Store; now?: () => number }): Gateway {
+  let current = options.config;
+  let declared: ReadonlyMap<string, KeyRecord> = declaredKeyRecords(current.keys, new Date());
+  const resolver = createKeyResolver({ store: options.store.keyStore, declared, cacheTtlMs: KEY_CACHE_TTL_MS });
+  const upstream = createUpstreamClient(current.upstream);
+  const app = buildApp({
+    config: () => current,
+    logger: options.logger,
+    keyStore: options.store.keyStore,
+    resolver,
+    declaredKeys: () => [...declared.values()],
+    limiter: options.store.limiter,
+    upstream,
+    models: createModelCatalog({ upstream, ttlMs: MODEL_LIST_TTL_MS }),
+    ping: options.store.ping,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+  return {
+    app,
+    resolver,
+    upstream,
+    applyConfig(config) {
+      current = config;
+      declared = declaredKeyRecords(config.keys, new Date());
+      resolver.setDeclared(declared);
+    },
+    async close() {
+      await app.close();
+      await upstream.close();
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import type { GatewayConfig } from './config/types.js';
+import { createMemoryKeyStore } from './keys/memory-key-store.js';
+import { createRedisKeyStore } from './keys/redis-key-store.js';
+import type { KeyStore } from './keys/types.js';
+import { createMemoryLimiter } from './limits/memory-limiter.js';
+import { createRedisLimiter } from './limits/redis-limiter.js';
+import type { Limiter } from './limits/types.js';
+
+/** The gateway's state: client keys and quota counters, on Redis (or a Cluster) or in process (SPEC §1, §7). */
+export interface Store {
+  kind: 'memory' | 'redis' | 'cluster';
+  keyStore: KeyStore;
+  limiter: Limiter;
+  /** Resolves while the store answers (readiness). */
+  ping: () => Promise<void>;
+  /** Resolves once connected, or rejects after `timeoutMs` (the gateway then starts not ready, and recovers). */
+  ready: (timeoutMs: number) => Promise<void>;
+  close: () => Promise<void>;
+}
+
+/**
+ * Fail fast while Redis is away (503 store_unavailable, SPEC §4) instead of queueing requests behind it,
+ * and keep reconnecting in the background so service resumes by itself.
+ */
+const REDIS_OPTIONS: RedisOptions = {
+  maxRetriesPerRequest: 1,
+  enableOfflineQueue: false,
+  commandTimeout: 2_000,
+  connectTimeout: 2_000,
+  retryStrategy: (times: number) => Math.min(times * 200, 2_000),
+};
+
+export function openStore(config: GatewayConfig['store'], logger: Logger): Store {
+  const { redisUrl, clusterNodes, keyPrefix } = config;
+  if (redisUrl === '' && clusterNodes.length === 0) {
+    const keyStore = createMemoryKeyStore();
+    return {
+      kind: 'memory',
+      keyStore,
+      limiter: createMemoryLimiter(),
+      ping: () => keyStore.ping(),
+      ready: async () => {},
+      close: async () => {},
+    };
+  }
+  const redis =
+    clusterNodes.length > 0
+      ? new Cluster(
+          clusterNodes.map((url) => {
+            const u = new URL(url);
+            return { host: u.hostname, port: Number(u.port || 6379) };
+          }),
+          { redisOptions: REDIS_OPTIONS, enableOfflineQueue: false },
+        )
+      : new Redis(redisUrl, REDIS_OPTIONS);
+  let lastError = '';
+  redis.on('error', (err: Error) => {
+    // ioredis repeats the same error on every reconnect attempt; log each kind once per outage.
+    if (err.message !== lastError) logger.error({ err: { message: err.message } }, 'redis error');
+    lastError = err.message;
+  });
+  redis.on('ready', () => {
+    lastError = '';
+    logger.info('redis ready');
+  });
+  const keyStore = createRedisKeyStore({ redis, prefix: keyPrefix });
+  return {
+    kind: clusterNodes.length > 0 ? 'cluster' : 'redis',
+    keyStore,
+    limiter: createRedisLimiter({ redis, prefix: keyPrefix }),
+    ping: () => keyStore.ping(),
+    ready: (timeoutMs) =>
+      new Promise<void>((resolve, reject) => {
+        if (redis.status === 'ready') return resolve();
+        const timer = setTimeout(() => reject(new Error(`redis not ready after ${timeoutMs} ms`)), timeoutMs);
+        redis.once('ready', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+    close: async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
