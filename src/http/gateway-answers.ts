@@ -1,6 +1,6 @@
 import { errors } from '../errors.js';
 import type { Limiter } from '../limits/types.js';
-import { filterModelList, findModel } from '../policy/model-lists.js';
+import { aliasIndex, filterModelList, findModel, type AliasIndex } from '../policy/model-lists.js';
 import type { RouteMatch } from '../policy/routes.js';
 import type { ModelCatalog } from '../upstream/model-catalog.js';
 import type { AuthenticatedClient } from './client-auth.js';
@@ -14,18 +14,16 @@ function patternSets(client: AuthenticatedClient): (readonly string[])[] {
 export async function answerModels(match: RouteMatch, client: AuthenticatedClient, catalog: ModelCatalog): Promise<unknown> {
   const listPath = `/v1/${match.route.pattern[0] ?? 'models'}`;
   const list = await catalog.list(listPath);
+  // /v1/models entries carry no aliases (xai-api.md §3.5): a key allowed "grok-4" must still see grok-4-0709,
+  // so aliases come from the language-model list.
+  const aliases: AliasIndex = listPath === '/v1/models' ? aliasIndex([await catalog.list('/v1/language-models')]) : new Map();
   const id = match.params.id;
   if (id === undefined) {
-    const filtered = filterModelList(list, patternSets(client));
+    const filtered = filterModelList(list, patternSets(client), aliases);
     if (filtered === null) throw errors.upstreamError('The upstream model list had an unexpected shape.');
     return filtered;
   }
-  let entry = findModel(list, id, patternSets(client));
-  if (entry === null && listPath === '/v1/models') {
-    // /v1/models entries carry no aliases (xai-api.md §3.5); resolve an alias through the language-model list.
-    const language = findModel(await catalog.list('/v1/language-models'), id, patternSets(client));
-    if (language !== null && typeof language.id === 'string') entry = findModel(list, language.id, patternSets(client));
-  }
+  const entry = findModel(list, id, patternSets(client), aliases);
   if (entry === null) throw errors.notFound(`The model "${id}" does not exist or this key may not use it.`);
   return entry;
 }
