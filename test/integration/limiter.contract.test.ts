@@ -310,6 +310,17 @@ describe.each(implementations)('Limiter contract: %s', (_name, create) => {
     expect(await limiter.remaining({ ...s.subjects[0]!, familyId: s.familyId }, T0 + 62_000)).toEqual({ tokensPerMinute: 999 });
   });
 
+  it('waits for exactly as many tokensPerMinute buckets as must leave', async () => {
+    const s = scenario(limiter, { tokensPerMinute: 1000 });
+    s.reservationOf(await s.admit({ estimatedTokens: 400, nowMs: T0 }));
+    s.reservationOf(await s.admit({ estimatedTokens: 300, nowMs: T0 + 10_000 }));
+    // 700 + 700 - 1000 = 400 must leave: the first bucket alone (leaves at T0 + 61 s)
+    expect(await s.admit({ estimatedTokens: 700, nowMs: T0 + 30_000 })).toMatchObject({ admitted: false, retryAfterSeconds: 31 });
+    // 401 must leave: both buckets (the second leaves at T0 + 71 s)
+    expect(await s.admit({ estimatedTokens: 701, nowMs: T0 + 30_000 })).toMatchObject({ admitted: false, retryAfterSeconds: 41 });
+    expect((await s.admit({ estimatedTokens: 700, nowMs: T0 + 61_000 })).admitted).toBe(true);
+  });
+
   it('refuses a request that can never fit without a Retry-After', async () => {
     const s = scenario(limiter, { tokensPerMinute: 500, requestsPerDay: 0 });
     const result = await s.admit({ estimatedTokens: 600 });
@@ -404,3 +415,146 @@ describe('Limiter on Redis: two gateway instances (separate connections)', () =>
 function zeroTotals(): Record<string, number> {
   return { requests: 0, promptTokens: 0, completionTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: 0, costTicks: 0 };
 }
+
+describe('Limiter on Redis: key layout', () => {
+  it('puts every key of a family under its hash tag and expires period keys', async () => {
+    const redis = clients[0] ?? newClient();
+    const limiter = createRedisLimiter({ redis, prefix: PREFIX });
+    const familyId = unique('key_tagged');
+    const childId = unique('key_kid');
+    const subjects = [
+      { keyId: childId, limits: { requestsPerMinute: 5, tokensPerMinute: 1000, concurrency: 2 } },
+      { keyId: familyId, limits: { tokensPerDay: 10_000 } },
+    ];
+    const nowMs = Date.UTC(2030, 0, 15, 22, 0, 0);
+    const result = await limiter.admit({ requestId: unique('req'), subjects, familyId, estimatedTokens: 10, estimatedCostTicks: 5, nowMs, leaseMs: 60_000 });
+    if (!result.admitted) throw new Error('expected admission');
+    await limiter.settle({ reservation: result.reservation, usage: usage({ totalTokens: 7 }), model: 'grok-4', nowMs });
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await redis.scan(cursor, 'MATCH', `${PREFIX}*${familyId}*`, 'COUNT', 500);
+      keys.push(...batch);
+      cursor = next;
+    } while (cursor !== '0');
+    const base = `${PREFIX}v1:{${familyId}}:`;
+    expect(keys.length).toBeGreaterThan(5);
+    for (const key of keys) expect(key.startsWith(base), key).toBe(true);
+    expect(keys).toEqual(expect.arrayContaining([`${base}${childId}:rpm`, `${base}${childId}:d:2030-01-15`, `${base}${familyId}:u:2030-01-15`]));
+    const ttl = async (part: string): Promise<number> => redis.pttl(`${base}${part}`);
+    const toMidnightMs = Date.UTC(2030, 0, 16) - nowMs;
+    expect(await ttl(`${childId}:rpm`)).toBeGreaterThan(55_000);
+    expect(await ttl(`${childId}:rpm`)).toBeLessThanOrEqual(61_000);
+    expect(await ttl(`${childId}:d:2030-01-15`)).toBeGreaterThan(toMidnightMs);
+    expect(await ttl(`${childId}:d:2030-01-15`)).toBeLessThanOrEqual(toMidnightMs + 3_600_000);
+    expect(await ttl(`${familyId}:m:2030-01`)).toBeGreaterThan(Date.UTC(2030, 1, 1) - nowMs);
+    expect(await ttl(`${familyId}:u:2030-01-15`)).toBeGreaterThan(399 * 86_400_000);
+    expect(await ttl(`${familyId}:total`)).toBe(-1); // lifetime totals never expire
+    expect(await redis.exists(`${base}res`)).toBe(0); // settled: nothing pending
+  });
+});
+
+/**
+ * Differential test: the Lua scripts and the in-process limiter must agree step for step on a random
+ * sequence of admissions, settlements (real, zero, released, repeated, late after reaping), remaining() and
+ * reports, with time moving across windows, midnight and a month end. Seeded, so a failure reproduces.
+ */
+describe('Limiter: Redis and in-process agree on random sequences', () => {
+  function prng(seed: number): () => number {
+    let state = seed >>> 0;
+    return () => {
+      state = (state * 1664525 + 1013904223) >>> 0;
+      return state / 2 ** 32;
+    };
+  }
+
+  const profiles: [string, number, LimitSet, LimitSet, LimitSet, string[]][] = [
+    [
+      'requests', 11,
+      { requestsPerMinute: 6, requestsPerDay: 120, concurrency: 12 },
+      { concurrency: 2 },
+      { requestsPerDay: 25 },
+      ['refused:requestsPerMinute', 'refused:requestsPerDay', 'refused:concurrency'],
+    ],
+    [
+      'tokens', 22,
+      { tokensPerMinute: 3000, tokensPerDay: 9000, tokensPerMonth: 14_000 },
+      { tokensPerMinute: 1500, totalTokens: 5000 },
+      { tokensPerDay: 2500 },
+      ['refused:tokensPerMinute', 'refused:tokensPerDay', 'refused:tokensPerMonth', 'refused:totalTokens'],
+    ],
+    [
+      'cost', 33,
+      { costPerDayUsd: 0.2 },
+      { costPerMonthUsd: 0.15 },
+      { totalCostUsd: 0.05 },
+      ['refused:costPerDayUsd', 'refused:costPerMonthUsd', 'refused:totalCostUsd'],
+    ],
+  ];
+
+  it.each(profiles)('%s limits (seed %i)', async (_profile, seed, rootLimits, childALimits, childBLimits, mustSee) => {
+    const random = prng(seed);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const memory = createMemoryLimiter();
+    const redis = createRedisLimiter({ redis: clients[0] ?? newClient(), prefix: PREFIX });
+    const familyId = unique('key_diff');
+    const root = { keyId: familyId, limits: rootLimits };
+    const childA = { keyId: `${familyId}_a`, limits: childALimits };
+    const childB = { keyId: `${familyId}_b`, limits: childBLimits };
+    const subjectSets = [[root], [childA, root], [childB, root]];
+    let nowMs = Date.UTC(2030, 0, 31, 23, 50, 0);
+    const reservations: Reservation[] = [];
+    const seen = new Set<string>();
+    const leases = new Map<string, number>();
+    /** Runs one step on both limiters; they must answer the same (errors included). */
+    const both = async (label: string, run: (limiter: Limiter) => Promise<unknown>): Promise<unknown> => {
+      const outcomes = await Promise.allSettled([run(memory), run(redis)]);
+      const [fromMemory, fromRedis] = outcomes.map((o) => (o.status === 'fulfilled' ? o.value : `error: ${String(o.reason)}`));
+      expect(fromRedis, label).toEqual(fromMemory);
+      return fromMemory;
+    };
+    const admitNow = async (label: string): Promise<void> => {
+      const request: AdmissionRequest = {
+        requestId: unique('req'), subjects: pick(subjectSets), familyId, nowMs,
+        estimatedTokens: pick([0, 1, 50, 200, 400, 900]), estimatedCostTicks: pick([0, 1, 10_000_000, 40_000_000, 100_000_000]),
+        leaseMs: pick([30_000, 90_000, 900_000]),
+      };
+      leases.set(request.requestId, request.leaseMs);
+      const result = (await both(`${label} admit`, (limiter) => limiter.admit(request))) as AdmissionResult;
+      if (result.admitted) reservations.push(result.reservation);
+      seen.add(result.admitted ? 'admitted' : `refused:${result.limit}`);
+    };
+    for (let step = 0; step < 300; step += 1) {
+      nowMs += pick([0, 1, 250, 999, 1000, 3000, 7000, 20_000, 59_000, 61_000, 600_000, 3_600_000]);
+      const roll = random();
+      if (roll < 0.2) {
+        const burst = 3 + Math.floor(random() * 8);
+        for (let i = 0; i < burst; i += 1) {
+          nowMs += pick([0, 1, 100, 500]);
+          await admitNow(`step ${step}.${i}`);
+        }
+      } else if (roll < 0.5) {
+        await admitNow(`step ${step}`);
+      } else if (roll < 0.85 && reservations.length > 0) {
+        const reservation = pick(random() < 0.8 ? reservations.slice(-6) : reservations);
+        const used = pick<Usage | null>([
+          null,
+          ZERO_USAGE,
+          usage({ promptTokens: 120, completionTokens: 80, reasoningTokens: 40, totalTokens: 240, costTicks: 12_345_678 }),
+          usage({ promptTokens: 1000, completionTokens: 500, totalTokens: 1500, costTicks: 150_000_000 }),
+        ]);
+        const model = pick(['grok-4', 'grok-3-mini']);
+        seen.add(`settle:${String(await both(`step ${step} settle`, (limiter) => limiter.settle({ reservation, usage: used, model, nowMs })))}`);
+        if (nowMs >= reservation.admittedAtMs + (leases.get(reservation.requestId) ?? Infinity)) seen.add('settle:afterLease');
+      } else if (roll < 0.95) {
+        const subject = pick([root, childA, childB]);
+        await both(`step ${step} remaining`, (limiter) => limiter.remaining({ ...subject, familyId }, nowMs));
+      } else {
+        const keyId = pick([root, childA, childB]).keyId;
+        await both(`step ${step} report`, (limiter) => limiter.usageReport(keyId, familyId, { from: '2030-01-01', to: '2030-03-31' }));
+      }
+    }
+    // The sequence must have reached the interesting paths, or agreeing proves little.
+    expect([...seen]).toEqual(expect.arrayContaining(['admitted', 'settle:true', 'settle:false', 'settle:afterLease', ...mustSee]));
+  });
+});

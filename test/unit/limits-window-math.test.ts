@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { limiterRedisKey, limiterKeyBase, assertKeyPrefix } from '../../src/limits/redis-keys.js';
+import {
+  rpmCutoffMs,
+  rpmReleaseMs,
+  tpmBucketLeavesAtMs,
+  tpmOldestSecond,
+  tpmReleaseSecond,
+  tpmWindowStartSecond,
+} from '../../src/limits/window-math.js';
+
+describe('requestsPerMinute log', () => {
+  it('keeps entries strictly newer than now - 60 s', () => {
+    expect(rpmCutoffMs(100_000)).toBe(40_000);
+  });
+
+  it.each([
+    [[], 3, null],
+    [[1, 2], 3, null],
+    [[1, 2, 3], 3, 1],
+    [[1, 2, 3, 4, 5], 3, 3], // limit lowered below the log: three must leave
+    [[1, 2, 3], 0, null], // a limit of 0 never has room
+    [[1, 2, 3], undefined, null],
+  ])('log %j, limit %s: room after entry %s leaves', (log, limit, expected) => {
+    expect(rpmReleaseMs(log, limit)).toBe(expected);
+  });
+});
+
+describe('tokensPerMinute buckets', () => {
+  it('counts the current second and the 60 before it', () => {
+    expect(tpmWindowStartSecond(1_000_999)).toBe(1000 - 60);
+    expect(tpmBucketLeavesAtMs(940)).toBe(1_001_000);
+  });
+
+  const buckets = [
+    { second: 10, tokens: 0 },
+    { second: 11, tokens: 30 },
+    { second: 15, tokens: 50 },
+    { second: 20, tokens: 20 },
+  ];
+  it.each([
+    [0, null],
+    [-5, null],
+    [1, 11],
+    [30, 11],
+    [31, 15],
+    [80, 15],
+    [100, 20],
+    [101, null],
+  ])('need %i tokens: bucket %s must leave', (need, expected) => {
+    expect(tpmReleaseSecond(buckets, need)).toBe(expected);
+  });
+
+  it('finds the oldest bucket holding tokens', () => {
+    expect(tpmOldestSecond(buckets)).toBe(11);
+    expect(tpmOldestSecond([{ second: 3, tokens: 0 }])).toBeNull();
+  });
+});
+
+describe('Redis key names', () => {
+  it('hash-tag every key with the family (one Cluster slot)', () => {
+    expect(limiterKeyBase('xgw:', 'key_root')).toBe('xgw:v1:{key_root}:');
+    expect(limiterRedisKey({ prefix: 'xgw:', familyId: 'key_root', keyId: 'key_child', part: 'rpm' })).toBe('xgw:v1:{key_root}:key_child:rpm');
+    expect(limiterRedisKey({ prefix: 'xgw:', familyId: 'key_root', keyId: 'key_root', part: 'd:2030-01-15' })).toBe(
+      'xgw:v1:{key_root}:key_root:d:2030-01-15',
+    );
+    expect(limiterRedisKey({ prefix: 'xgw:', familyId: 'key_root', part: 'res' })).toBe('xgw:v1:{key_root}:res');
+  });
+
+  it('refuses a prefix that would steal the hash tag', () => {
+    expect(() => assertKeyPrefix('xgw:{a}:')).toThrow(RangeError);
+    expect(() => assertKeyPrefix('xgw:')).not.toThrow();
+  });
+});
