@@ -86,7 +86,8 @@ export function currentCounters(input: { key: KeyData; periods: Periods; nowMs: 
   const map = kind === 'day' ? key.days : key.months;
   const id = kind === 'day' ? periods.dayId : periods.monthId;
   const endMs = kind === 'day' ? nextUtcDayStartMs(nowMs) : nextUtcMonthStartMs(nowMs);
-  const counters = liveCounters(map, id, nowMs) ?? { requests: 0, tokens: 0, costTicks: 0, expiresAtMs: 0 };
+  for (const [otherId, other] of [...map]) if (other.expiresAtMs <= nowMs) map.delete(otherId); // bounded memory
+  const counters = map.get(id) ?? { requests: 0, tokens: 0, costTicks: 0, expiresAtMs: 0 };
   counters.expiresAtMs = Math.max(endMs, nowMs) + PERIOD_KEY_GRACE_MS;
   map.set(id, counters);
   return counters;

@@ -53,6 +53,16 @@
  * Usage recording (SPEC §5/§6): on settle with usage ≠ null, for each of the reservation's keys (a child
  * and its parent), per UTC day of the settlement and model: requests + 1 and the token/cost fields.
  * Kept USAGE_RETENTION_DAYS days.
+ *
+ * Guarantees (SPEC §5): requestsPerMinute, requestsPerDay and concurrency are never exceeded (concurrency:
+ * as long as no request outlives its lease). Token and cost limits: at every admission counter + estimate ≤
+ * limit, the counters holding settled actuals plus pending estimates, so a window or period ends at most at
+ * limit + Σ max(0, actual − estimate) over the requests in flight at its last admission, plus the real usage
+ * of reservations settled after their lease was reaped. Settlement never spills into a later period.
+ *
+ * Time: nowMs is the calling instance's clock (instances are assumed NTP-synced); every guarantee is stated
+ * in nowMs. Redis round trips: admit 1, settle 1, remaining 1, usageReport 2. requestId must be unique per
+ * request (generated, never a client's x-request-id): it names log entries, slots and the reservation.
  */
 
 /** Rolling window of the per-minute limits. */

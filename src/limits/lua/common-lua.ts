@@ -10,7 +10,8 @@ import { REAP_BATCH, REAPED_RETENTION_MS, TPM_BUCKET_MS, TPM_WINDOW_BUCKETS, WIN
  * Key names mirror src/limits/redis-keys.ts: `base .. keyId .. ':' .. part`. The scripts derive names from
  * ARGV base (`${prefix}v1:{familyId}:`) instead of listing all of them in KEYS because a reaped or settled
  * reservation names period keys (its own day/month) not known to the caller; every name carries the same
- * {familyId} hash tag as KEYS[1], so all live in KEYS[1]'s Cluster slot.
+ * {familyId} hash tag as KEYS[1], so all live in KEYS[1]'s Cluster slot. Redis and Redis Cluster allow this
+ * for scripts without a shebang; proxies that insist on every key being in KEYS are not supported.
  *
  * Numbers: Redis Lua numbers are doubles, exact up to 2^53 (≈ 900 000 USD in ticks per counter). Integers
  * are formatted with %.0f before being sent to Redis, never with tostring (which may print 1e+15).
