@@ -60,6 +60,10 @@ async function main(): Promise<void> {
       gateway.app.server.closeAllConnections();
     }, DRAIN_TIMEOUT_MS);
     force.unref();
+    // Keep-alive connections that finish their last request during the drain would otherwise hold the
+    // server open until the client lets go; close each as soon as it turns idle.
+    const reapIdle = setInterval(() => gateway.app.server.closeIdleConnections(), 100);
+    reapIdle.unref();
     void gateway
       .close()
       .then(() => store.close())

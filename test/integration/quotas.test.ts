@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeXai, type FakeXai } from '../../src/fake/xai-server.js';
+import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
 import { ADMIN_TOKEN, chatBody, eventually, postJson, REDIS_URL, startHarness, UPSTREAM_KEY, type Harness } from '../helpers/harness.js';
 
 // Issue 3: quotas, rate limits and usage accounting over real sockets and a real Redis.
@@ -271,50 +270,21 @@ describe('disconnects', () => {
 
 describe('two gateway processes on one Redis', () => {
   let fake: FakeXai;
-  const processes: ChildProcess[] = [];
+  const processes: GatewayProcess[] = [];
 
   afterAll(async () => {
-    for (const p of processes) p.kill('SIGTERM');
-    await Promise.all(processes.map((p) => (p.exitCode === null ? once(p, 'exit') : Promise.resolve())));
+    await Promise.all(processes.map((p) => p.stop()));
     await fake.close();
   });
-
-  async function startProcess(configFile: string, fakeUrl: string): Promise<string> {
-    const child = spawn(process.execPath, ['dist/src/main.js'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        XAI_API_KEY: UPSTREAM_KEY,
-        XAI_BASE_URL: fakeUrl,
-        GATEWAY_ADMIN_TOKEN: ADMIN_TOKEN,
-        REDIS_URL,
-        GATEWAY_CONFIG: configFile,
-        HOST: '127.0.0.1',
-        PORT: '0',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    processes.push(child);
-    let output = '';
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`gateway did not start: ${output}`)), 10_000);
-      child.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-        const match = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
-        if (match?.[1] !== undefined) {
-          clearTimeout(timer);
-          resolve(match[1]);
-        }
-      });
-      child.on('exit', (code) => reject(new Error(`gateway exited ${code}: ${output}`)));
-    });
-  }
 
   it('share one limit exactly: 12 concurrent requests on requestsPerMinute 7 across both admit 7', async () => {
     fake = await startFakeXai({ apiKeys: [UPSTREAM_KEY] });
     const dir = mkdtempSync(join(tmpdir(), 'xgw-quotas-'));
     const configFile = join(dir, 'gateway.yaml');
     writeFileSync(configFile, `store: { keyPrefix: "${h.prefix}" }\n`);
-    const [a, b] = await Promise.all([startProcess(configFile, fake.url), startProcess(configFile, fake.url)]);
+    const env = { XAI_BASE_URL: fake.url, REDIS_URL, GATEWAY_CONFIG: configFile };
+    processes.push(...(await Promise.all([startGatewayProcess(env), startGatewayProcess(env)])));
+    const [a, b] = processes.map((p) => p.url);
     const created = await postJson(
       `${a}/admin/keys`,
       { name: 'shared', models: ['*'], endpoints: ['*'], limits: { requestsPerMinute: 7 } },
