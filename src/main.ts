@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from './config/load-config.js';
 import type { GatewayConfig } from './config/types.js';
 import { createGateway } from './gateway.js';
+import { withSettlementRetry } from './limits/settlement-retry.js';
 import { createLogger } from './logging.js';
 import { openStore } from './store.js';
 
@@ -38,7 +39,14 @@ async function main(): Promise<void> {
   await store.ready(5_000).catch((err: unknown) => {
     logger.error({ err: { message: err instanceof Error ? err.message : String(err) } }, 'starting without the store: /readyz and /v1 answer 503 until it is reachable');
   });
-  const gateway = createGateway({ config, logger, store });
+  const limiter = withSettlementRetry(store.limiter, {
+    onEvent: (event) => {
+      if (event.kind === 'dropped') logger.error({ requestId: event.requestId }, 'settlement dropped: retry queue full');
+      else if (event.kind === 'queued') logger.warn({ requestId: event.requestId }, 'settlement queued until the store is back');
+      else logger.info({ requestId: event.requestId }, 'queued settlement written');
+    },
+  });
+  const gateway = createGateway({ config, logger, store: { ...store, limiter } });
 
   process.on('SIGHUP', () => {
     try {
@@ -66,6 +74,11 @@ async function main(): Promise<void> {
     reapIdle.unref();
     void gateway
       .close()
+      .then(async () => {
+        const left = await limiter.flush();
+        if (left > 0) logger.error({ pending: left }, 'settlements still pending at exit: the store is unreachable');
+        limiter.stop();
+      })
       .then(() => store.close())
       .then(() => {
         logger.info('stopped');

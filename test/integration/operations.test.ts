@@ -93,13 +93,23 @@ describe('Redis outage', () => {
   it('fails closed with 503 while Redis is down and recovers by itself when it returns', async () => {
     redis = await startPrivateRedis();
     const p = await gateway({ REDIS_URL: redis.url });
-    const { key } = await createKey(p.url, { name: 'outage', models: ['*'], endpoints: ['*'], limits: { requestsPerDay: 1000 } });
+    const { key, id } = await createKey(p.url, { name: 'outage', models: ['*'], endpoints: ['*'], limits: { requestsPerDay: 1000 } });
     const call = (): Promise<Response> => postJson(`${p.url}/v1/chat/completions`, chatBody(), { authorization: `Bearer ${key}` });
     expect((await call()).status).toBe(200);
     expect((await fetch(`${p.url}/readyz`)).status).toBe(200);
 
+    // A stream admitted before the outage ends during it: its settlement must wait, not vanish.
+    const held = await postJson(`${p.url}/v1/chat/completions`, chatBody({ stream: true }), {
+      authorization: `Bearer ${key}`,
+      'x-fake-scenario': 'hold',
+    });
+    expect(held.status).toBe(200);
+
     await redis.stop();
     await eventually(async () => (await fetch(`${p.url}/readyz`)).status === 503);
+    fake.release();
+    expect(await held.text()).toContain('data: [DONE]');
+    await eventually(() => p.output().includes('settlement queued until the store is back'));
     fake.reset();
     const refused = await call();
     expect(refused.status).toBe(503);
@@ -110,6 +120,13 @@ describe('Redis outage', () => {
     await redis.start();
     await eventually(async () => (await fetch(`${p.url}/readyz`)).status === 200, 10_000);
     await eventually(async () => (await call()).status === 200, 10_000);
+    await eventually(() => p.output().includes('queued settlement written'), 10_000);
+    const requestsRecorded = async (): Promise<number> => {
+      const usage = await fetch(`${p.url}/admin/keys/${id}/usage`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      return ((await usage.json()) as { totals: { requests: number } }).totals.requests;
+    };
+    // The first call, the stream settled after the outage, and the call that proved recovery.
+    await eventually(async () => (await requestsRecorded()) === 3);
     expect(p.child.exitCode).toBeNull();
     expect(p.output()).not.toContain('Unhandled');
   });
