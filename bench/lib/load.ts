@@ -1,0 +1,85 @@
+/**
+ * Load generation with autocannon's programmatic API (in the driver process, on the same 2 cores as
+ * everything else — issue 7 says so), and the request every target receives.
+ */
+import autocannon from 'autocannon';
+
+export interface Target {
+  name: 'direct' | 'floor' | 'gateway';
+  /** e.g. http://127.0.0.1:PORT */
+  origin: string;
+  /** The Authorization header value for this target. */
+  authorization: string;
+}
+
+export const CHAT_PATH = '/v1/chat/completions';
+export const MODEL = 'grok-4-fast-non-reasoning';
+
+/**
+ * A small non-streamed chat. It names its own output cap (within the key's maxOutputTokens), so the gateway
+ * forwards the client's bytes unchanged — what most SDK calls look like.
+ */
+export const CHAT_BODY = JSON.stringify({
+  model: MODEL,
+  messages: [
+    { role: 'system', content: 'You are a terse assistant.' },
+    { role: 'user', content: 'Say hello in five words.' },
+  ],
+  max_completion_tokens: 16,
+});
+
+/** A streamed chat without stream_options: the gateway splices include_usage in and strips the usage chunk again. */
+export const STREAM_BODY = JSON.stringify({
+  model: MODEL,
+  stream: true,
+  messages: [{ role: 'user', content: 'Count to ten.' }],
+  max_completion_tokens: 64,
+});
+
+export function requestHeaders(target: Target): Record<string, string> {
+  return { authorization: target.authorization, 'content-type': 'application/json' };
+}
+
+export interface LoadPoint {
+  connections: number;
+  durationS: number;
+  /** 2xx answers per second. */
+  rps: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  /** autocannon's latency histogram (1 ms resolution; the precise 1-connection latency comes from http-probe). */
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+}
+
+function pointOf(result: autocannon.Result, connections: number): LoadPoint {
+  return {
+    connections,
+    durationS: result.duration,
+    rps: result['2xx'] / result.duration,
+    ok: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    latencyP50Ms: result.latency.p50,
+    latencyP99Ms: result.latency.p99,
+  };
+}
+
+/** Drives `connections` keep-alive connections for durationS seconds (or until `amount` answers). */
+export async function drive(
+  target: Target,
+  options: { connections: number; durationS?: number; amount?: number; body?: string },
+): Promise<LoadPoint> {
+  const result = await autocannon({
+    url: `${target.origin}${CHAT_PATH}`,
+    method: 'POST',
+    headers: requestHeaders(target),
+    body: options.body ?? CHAT_BODY,
+    connections: options.connections,
+    pipelining: 1,
+    timeout: 30,
+    ...(options.amount === undefined ? { duration: options.durationS ?? 10 } : { amount: options.amount }),
+  });
+  return pointOf(result, options.connections);
+}

@@ -1,0 +1,286 @@
+/**
+ * The results of a run, judged against the targets of issue 7, rendered as the console table and as
+ * BENCHMARKS.md (figures, method, machine).
+ */
+import type { LoadPoint, Target } from './load.js';
+import type { Machine } from './machine.js';
+import type { SoakResult } from './soak.js';
+import type { Summary } from './stats.js';
+
+export type TargetName = Target['name'];
+
+/** CPU ms per answered request during a point: the load generator, the fake, the proxy under test (0 for direct), Redis (whole server). */
+export interface CpuPerRequest {
+  driver: number;
+  fake: number;
+  proxy: number;
+  redis: number;
+}
+
+export type MeasuredPoint = LoadPoint & { cpuPerRequest: CpuPerRequest };
+
+export interface PhaseResult {
+  upstreamLatencyMs: number;
+  throughput: { connections: number; points: Record<TargetName, MeasuredPoint> }[];
+  latency: Record<TargetName, Summary>;
+  ttfb: Record<TargetName, Summary>;
+  gatewayRssBeforeMb: number;
+  gatewayRssAfterMb: number;
+}
+
+export interface RedisResult {
+  /** INFO commandstats delta over the gateway's 32-connection point (0 ms upstream): every command, scripts' inner ones included. */
+  statsRequests: number;
+  statsByCommand: [string, number][];
+  /** MONITOR over a fixed number of requests: top-level commands of the gateway's connection (round trips). */
+  monitorRequests: number;
+  roundTripsByCommand: [string, number][];
+  insideScriptsByCommand: [string, number][];
+  otherClientsCommands: number;
+}
+
+export interface BenchResult {
+  startedAt: string;
+  source: { commit: string; uncommittedSrcFiles: number };
+  durationS: number;
+  settings: { pointDurationS: number; warmupS: number; probeCount: number; ttfbCount: number; streamChunks: number; chunkDelayMs: number };
+  machine: Machine;
+  phases: PhaseResult[];
+  redis: RedisResult;
+  soak: SoakResult;
+}
+
+export interface Verdict {
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+const TARGETS: readonly TargetName[] = ['direct', 'floor', 'gateway'];
+const ROUND_TRIP_TARGET = 2;
+
+const f1 = (n: number): string => n.toFixed(1);
+const f2 = (n: number): string => n.toFixed(2);
+const f3 = (n: number): string => n.toFixed(3);
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+function sum(entries: readonly [string, number][]): number {
+  return entries.reduce((s, [, n]) => s + n, 0);
+}
+
+function primary(result: BenchResult): PhaseResult {
+  const phase = result.phases.find((p) => p.upstreamLatencyMs === 0) ?? result.phases[0];
+  if (phase === undefined) throw new Error('no phase measured');
+  return phase;
+}
+
+function pointAt(phase: PhaseResult, connections: number): Record<TargetName, MeasuredPoint> | undefined {
+  return phase.throughput.find((t) => t.connections === connections)?.points;
+}
+
+export function roundTripsPerRequest(redis: RedisResult): number {
+  return sum(redis.roundTripsByCommand) / Math.max(1, redis.monitorRequests);
+}
+
+export function verdicts(result: BenchResult): Verdict[] {
+  const phase = primary(result);
+  const out: Verdict[] = [];
+  const at32 = pointAt(phase, 32);
+  if (at32 !== undefined) {
+    const ratio = at32.gateway.rps / at32.floor.rps;
+    out.push({ target: 'Throughput at 32 connections ≥ 85% of the floor', measured: `${int(at32.gateway.rps)} vs ${int(at32.floor.rps)} req/s = ${f1(ratio * 100)}%`, met: ratio >= 0.85 });
+  }
+  const addedP50 = phase.latency.gateway.p50 - phase.latency.direct.p50;
+  const addedP99 = phase.latency.gateway.p99 - phase.latency.direct.p99;
+  out.push({ target: 'Added latency p50 ≤ 0.3 ms (1 connection)', measured: `${f3(addedP50)} ms`, met: addedP50 <= 0.3 });
+  out.push({ target: 'Added latency p99 ≤ 2 ms (1 connection)', measured: `${f3(addedP99)} ms`, met: addedP99 <= 2 });
+  const addedTtfb = phase.ttfb.gateway.p50 - phase.ttfb.direct.p50;
+  out.push({ target: 'Added time to first streamed byte ≤ 1 ms (p50)', measured: `${f3(addedTtfb)} ms (p99 ${f3(phase.ttfb.gateway.p99 - phase.ttfb.direct.p99)} ms)`, met: addedTtfb <= 1 });
+  const trips = roundTripsPerRequest(result.redis);
+  out.push({ target: '≤ 2 Redis round trips per request', measured: `${f3(trips)}`, met: trips <= ROUND_TRIP_TARGET });
+  const { soak } = result;
+  out.push({ target: 'RSS ≤ 150 MB after the soak', measured: `${f1(soak.rssAfterMb)} MB`, met: soak.rssAfterMb <= 150 });
+  const growth = soak.rssAfterMb / soak.rssHalfMb - 1;
+  out.push({ target: 'RSS flat between soak halves (≤ +10%)', measured: `${f1(soak.rssHalfMb)} → ${f1(soak.rssAfterMb)} MB (${growth >= 0 ? '+' : ''}${f1(growth * 100)}%)`, met: growth <= 0.1 });
+  const settledAll = soak.gatewayUsage.requests === soak.upstreamReceived && soak.concurrencyRemaining >= soak.concurrencyLimit - 1;
+  out.push({
+    target: 'Soak: every request settled (gateway requests = requests that reached the fake; no reservation left)',
+    measured: `${int(soak.gatewayUsage.requests)} recorded / ${int(soak.upstreamReceived)} received; concurrency left ${int(soak.concurrencyRemaining)} of ${int(soak.concurrencyLimit)}`,
+    met: settledAll,
+  });
+  return out;
+}
+
+function throughputTable(result: BenchResult): string[] {
+  const lines = ['| upstream latency | connections | direct req/s | floor req/s | gateway req/s | gateway / floor | gateway / direct | errors (d/f/g) |', '|---|---:|---:|---:|---:|---:|---:|---|'];
+  for (const phase of result.phases) {
+    for (const { connections, points } of phase.throughput) {
+      const bad = TARGETS.map((t) => points[t].non2xx + points[t].errors).join('/');
+      lines.push(
+        `| ${phase.upstreamLatencyMs} ms | ${connections} | ${int(points.direct.rps)} | ${int(points.floor.rps)} | ${int(points.gateway.rps)} | ${f1((points.gateway.rps / points.floor.rps) * 100)}% | ${f1((points.gateway.rps / points.direct.rps) * 100)}% | ${bad} |`,
+      );
+    }
+  }
+  return lines;
+}
+
+function cpuTable(result: BenchResult): string[] {
+  const lines = [
+    '| upstream latency | connections | target | load generator | fake xAI | proxy (floor / gateway) | Redis | total |',
+    '|---|---:|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const phase of result.phases) {
+    for (const { connections, points } of phase.throughput) {
+      for (const name of TARGETS) {
+        const c = points[name].cpuPerRequest;
+        lines.push(`| ${phase.upstreamLatencyMs} ms | ${connections} | ${name} | ${f3(c.driver)} | ${f3(c.fake)} | ${name === 'direct' ? '–' : f3(c.proxy)} | ${f3(c.redis)} | ${f3(c.driver + c.fake + c.proxy + c.redis)} |`);
+      }
+    }
+  }
+  return lines;
+}
+
+function latencyTable(result: BenchResult, pick: (p: PhaseResult) => Record<TargetName, Summary>): string[] {
+  const lines = [
+    '| upstream latency | n | direct p50 / p99 | floor p50 / p99 | gateway p50 / p99 | floor added p50 / p99 | gateway added p50 / p99 |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const phase of result.phases) {
+    const s = pick(phase);
+    lines.push(
+      `| ${phase.upstreamLatencyMs} ms | ${s.gateway.count} | ${f3(s.direct.p50)} / ${f3(s.direct.p99)} | ${f3(s.floor.p50)} / ${f3(s.floor.p99)} | ${f3(s.gateway.p50)} / ${f3(s.gateway.p99)} | ` +
+        `${f3(s.floor.p50 - s.direct.p50)} / ${f3(s.floor.p99 - s.direct.p99)} | **${f3(s.gateway.p50 - s.direct.p50)} / ${f3(s.gateway.p99 - s.direct.p99)}** |`,
+    );
+  }
+  return lines;
+}
+
+function perRequest(entries: readonly [string, number][], requests: number): string {
+  return entries
+    .slice()
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, n]) => `${name} ${f2(n / Math.max(1, requests))}`)
+    .join(', ');
+}
+
+export function renderTable(result: BenchResult): string {
+  const lines: string[] = [];
+  lines.push('Requests per second (non-streamed chat)', '', ...throughputTable(result), '');
+  lines.push('CPU ms per request', '', ...cpuTable(result), '');
+  lines.push('Latency at 1 connection, ms (request written → response read)', '', ...latencyTable(result, (p) => p.latency), '');
+  lines.push('Time to first streamed byte, ms (request written → first SSE body byte)', '', ...latencyTable(result, (p) => p.ttfb), '');
+  const { redis, soak } = result;
+  lines.push(
+    `Redis per request: ${f3(roundTripsPerRequest(redis))} round trips (${perRequest(redis.roundTripsByCommand, redis.monitorRequests)}); ` +
+      `${f2(sum(redis.statsByCommand) / Math.max(1, redis.statsRequests))} commands counting those run inside scripts`,
+  );
+  for (const phase of result.phases) {
+    lines.push(`Gateway RSS (${phase.upstreamLatencyMs} ms upstream): ${f1(phase.gatewayRssBeforeMb)} MB before the load, ${f1(phase.gatewayRssAfterMb)} MB after`);
+  }
+  lines.push(`Soak: RSS ${f1(soak.rssBeforeMb)} → ${f1(soak.rssHalfMb)} (half) → ${f1(soak.rssAfterMb)} MB (end)`, '');
+  lines.push('| target (issue 7) | measured | |', '|---|---|---|');
+  for (const v of verdicts(result)) lines.push(`| ${v.target} | ${v.measured} | ${v.met ? 'met' : '**not met**'} |`);
+  return lines.join('\n');
+}
+
+export function renderMarkdown(result: BenchResult): string {
+  const { machine, redis, soak, settings } = result;
+  const phase = primary(result);
+  const streamsTotal = soak.options.streamsPerHalf * 2;
+  const lines: string[] = [
+    '# Benchmarks',
+    '',
+    `Written by \`npm run bench\` (bench/run.ts) on ${result.startedAt}; the run took ${Math.round(result.durationS)} s. ` +
+      `Gateway built from commit ${result.source.commit}${result.source.uncommittedSrcFiles === 0 ? '' : ` plus ${result.source.uncommittedSrcFiles} uncommitted file(s) under src/`}. ` +
+      'Every figure below is from that one run; rerun the command to refresh this file.',
+    '',
+    '## Against the targets of issue 7',
+    '',
+    '| target | measured | |',
+    '|---|---|---|',
+    ...verdicts(result).map((v) => `| ${v.target} | ${v.measured} | ${v.met ? 'met' : '**not met**'} |`),
+    '',
+    `Latency, time-to-first-byte and throughput targets are judged on the ${phase.upstreamLatencyMs} ms upstream; the 20 ms rows are shown for comparison.`,
+    '',
+    '## Throughput',
+    '',
+    `Non-streamed chat, keep-alive, ${settings.pointDurationS} s per point after ${settings.warmupS} s of warm-up; req/s counts 2xx answers.`,
+    '',
+    ...throughputTable(result),
+    '',
+    '### CPU per request (ms)',
+    '',
+    'CPU time (user + system) each process used during the point, divided by the requests answered: where the two shared cores went. ' +
+      'Redis is the whole server (other clients of a shared Redis would show up here too).',
+    '',
+    ...cpuTable(result),
+    '',
+    '## Latency at one connection (ms)',
+    '',
+    'Request written → whole response read, sequential, targets interleaved in blocks. "added" is the target\'s percentile minus direct\'s.',
+    '',
+    ...latencyTable(result, (p) => p.latency),
+    '',
+    '## Time to first streamed byte (ms)',
+    '',
+    `Streamed chat (${settings.streamChunks} content chunks, ${settings.chunkDelayMs} ms apart): request written → first byte of the SSE body.`,
+    '',
+    ...latencyTable(result, (p) => p.ttfb),
+    '',
+    '## Redis per request',
+    '',
+    `- Round trips (MONITOR, top-level commands of the gateway's own connection over ${int(redis.monitorRequests)} requests at 32 connections): ` +
+      `**${f3(roundTripsPerRequest(redis))}** — ${perRequest(redis.roundTripsByCommand, redis.monitorRequests)}.`,
+    `- Commands run inside those scripts, per request: ${perRequest(redis.insideScriptsByCommand, redis.monitorRequests) || 'none'}.`,
+    `- INFO commandstats delta over the gateway's 32-connection point (${int(redis.statsRequests)} requests; script-internal commands included): ` +
+      `${f2(sum(redis.statsByCommand) / Math.max(1, redis.statsRequests))} commands per request — ${perRequest(redis.statsByCommand, redis.statsRequests)}.`,
+    `- Commands from other clients of the shared Redis seen during the MONITOR window (not attributed): ${int(redis.otherClientsCommands)}.`,
+    '',
+    '## Memory (gateway RSS, VmRSS)',
+    '',
+    ...result.phases.map((p) => `- ${p.upstreamLatencyMs} ms upstream phase: ${f1(p.gatewayRssBeforeMb)} MB before the load, ${f1(p.gatewayRssAfterMb)} MB after it.`),
+    `- Soak (fresh process): ${f1(soak.rssBeforeMb)} MB before, ${f1(soak.rssHalfMb)} MB at the half, ${f1(soak.rssAfterMb)} MB at the end.`,
+    '',
+    '## Soak',
+    '',
+    `${int(soak.options.requestsPerHalf * 2)} non-streamed chats (32 connections) and ${int(streamsTotal)} streams in two identical halves; ` +
+      `each half holds ${int(soak.options.streamsPerHalf)} streams open at once while its ${int(soak.options.requestsPerHalf)} chats run. ` +
+      `${f1(soak.options.abortShare * 100)}% of the streams are aborted by the client at a random moment in the first ${soak.options.abortWindowMs} ms (seed ${soak.options.seed}). ` +
+      `Took ${f1(soak.durationS)} s.`,
+    '',
+    `- Chats: ${int(soak.plainOk)} answered 2xx, ${int(soak.plainFailed)} failed.`,
+    `- Streams: ${int(soak.streams.completed)} read to the end, ${int(soak.streams.abortedMidStream)} aborted mid-stream, ${int(soak.streams.abortedBeforeHeaders)} aborted before the response headers, ${int(soak.streams.failed)} failed.`,
+    `- Requests that reached the fake xAI: ${int(soak.upstreamReceived)} (${int(soak.upstreamClosedByClient)} of them closed by the gateway before the fake finished, i.e. client aborts passed on).`,
+    `- Gateway usage report for the key: ${int(soak.gatewayUsage.requests)} requests, ${int(soak.gatewayUsage.totalTokens)} tokens, $${soak.gatewayUsage.costUsd.toFixed(6)}.`,
+    `- Usage the fake sent: ${int(soak.upstreamReported.requests)} usage blocks, ${int(soak.upstreamReported.totalTokens)} tokens, $${soak.upstreamReported.costUsd.toFixed(6)}.`,
+    `- Concurrency left on the key afterwards (GET /v1/api-key, which holds one slot itself): ${int(soak.concurrencyRemaining)} of ${int(soak.concurrencyLimit)}.`,
+    '',
+    'Request counts must match exactly. Token and cost totals differ by design: the fake counts usage only when it sent it ' +
+      '(a stream cut before its usage chunk reports nothing), while the gateway settles a cut stream from an estimate ' +
+      '(prompt estimate + the streamed text, priced from `pricing`, README "Quotas and usage"). The difference is that estimate.',
+    '',
+    '## Method',
+    '',
+    '- Everything runs on loopback on this machine; the load generator (autocannon 8, programmatic, one process) shares the cores with the processes under test.',
+    '- Redis: the one on 127.0.0.1:6379 (started with `redis-server --save ""` only if none answers). The gateway uses its own key prefix `xgwbench:<random>:`; the run deletes exactly those keys at the end (SCAN + UNLINK).',
+    `- Upstream: the project's fake xAI (\`node dist/src/fake/main.js\`) in its own process, with 0 ms and 20 ms of latency before the response headers; streams of ${settings.streamChunks} chunks. ` +
+      'The fake records every request in memory, so it is restarted before each measured point.',
+    '- Targets, each in its own process: **direct** = the client calls the fake itself; **floor** = bench/floor-proxy.ts (Fastify 5 + undici Pool of 256 keep-alive connections, an in-memory Set lookup of the Authorization header, body bytes forwarded unchanged, response streamed back); ' +
+      '**gateway** = `node dist/src/main.js` (LOG_LEVEL=warn, Redis, admin API on) with a client key created through the admin API whose limits are all set (requestsPerMinute, requestsPerDay, tokensPerMinute, tokensPerDay, tokensPerMonth, costPerDayUsd, costPerMonthUsd, totalTokens, totalCostUsd, concurrency, maxOutputTokens) far above what the run spends, so every request runs admission and settlement but none is refused.',
+    '- Requests: a small non-streamed chat naming its own `max_completion_tokens` (the gateway forwards the bytes unchanged); for time to first byte a streamed chat without `stream_options` (the gateway splices `include_usage` in and strips the usage chunk again).',
+    `- Throughput: autocannon at 1, 32 and 128 connections (the 20 ms phase: 32 and 128; at 1 connection it is 1 / latency), ${settings.pointDurationS} s per point, pipelining 1.`,
+    `- Latency at 1 connection: ${settings.probeCount} sequential requests per target with undici (one keep-alive connection each), timed with process.hrtime, targets interleaved in blocks; ` +
+      `time to first byte likewise over ${settings.ttfbCount} streamed requests per target. autocannon's own histogram has 1 ms resolution, too coarse for these targets.`,
+    '- Redis round trips: MONITOR on its own connection, counting the top-level commands of the connection that touches the run\'s prefix (commands run inside a Lua script are reported by MONITOR as "lua" and listed apart). Commands per request also from the INFO commandstats delta (which counts script-internal commands too).',
+    '- RSS: VmRSS of /proc/<gateway pid>/status.',
+    '- Soak: the fake runs inside the driver process (so what reached it can be counted exactly) and a fresh gateway process is started against it; RSS "flat" means the end is at most 10% above the half.',
+    '',
+    '## Machine',
+    '',
+    `- ${machine.cpus} CPUs: ${machine.cpuModel}`,
+    `- ${machine.memoryGb} GB memory, ${machine.kernel}`,
+    `- Node.js ${machine.node}, Redis ${machine.redis}`,
+    '',
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,176 @@
+/**
+ * Starting the three processes under test — the fake xAI (dist/src/fake/main.js), the floor proxy and the
+ * gateway (dist/src/main.js, configured by a YAML written for the run) — and creating client keys whose
+ * limits are all set, so every request runs admission and settlement.
+ */
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { startChild, type Child } from './children.js';
+import { MODEL } from './load.js';
+
+export const UPSTREAM_KEY = 'xai-bench-upstream-key-0123456789';
+export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
+
+/** Every limit of SPEC §2, far above what the run can spend, so none refuses but all are evaluated. */
+export const ALL_LIMITS = {
+  requestsPerMinute: 100_000_000,
+  requestsPerDay: 1_000_000_000,
+  tokensPerMinute: 10_000_000_000,
+  tokensPerDay: 100_000_000_000,
+  tokensPerMonth: 1_000_000_000_000,
+  costPerDayUsd: 100_000,
+  costPerMonthUsd: 200_000,
+  totalTokens: 10_000_000_000_000,
+  totalCostUsd: 500_000,
+  concurrency: 10_000,
+  maxOutputTokens: 4_096,
+} as const;
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Paths {
+  /** Repository root (where dist/ is). */
+  root: string;
+  /** Temp dir of this run: config and logs. */
+  runDir: string;
+}
+
+export function startFake(paths: Paths, options: { port: number; latencyMs: number; chunkDelayMs: number; chunks: number; tag: string }): Promise<Child> {
+  return startChild({
+    name: `fake-xai-${options.tag}`,
+    command: process.execPath,
+    args: [
+      join(paths.root, 'dist/src/fake/main.js'),
+      '--port', String(options.port),
+      '--key', UPSTREAM_KEY,
+      '--latency-ms', String(options.latencyMs),
+      '--chunk-delay-ms', String(options.chunkDelayMs),
+      '--chunks', String(options.chunks),
+    ],
+    logPath: join(paths.runDir, `fake-${options.tag}.log`),
+    ready: /fake xAI listening on/,
+  });
+}
+
+export function startFloor(paths: Paths, options: { port: number; upstream: string; clientKey: string; tag: string }): Promise<Child> {
+  return startChild({
+    name: `floor-${options.tag}`,
+    command: process.execPath,
+    args: [
+      join(paths.root, 'dist/bench-build/bench/floor-proxy.js'),
+      '--port', String(options.port),
+      '--upstream', options.upstream,
+      '--upstream-key', UPSTREAM_KEY,
+      '--client-key', options.clientKey,
+    ],
+    logPath: join(paths.runDir, `floor-${options.tag}.log`),
+    ready: /floor listening on/,
+  });
+}
+
+/** The gateway's YAML for the run: its own key prefix, a plan allowing everything, the model's price. */
+export function writeGatewayConfig(paths: Paths, keyPrefix: string): string {
+  const file = join(paths.runDir, 'gateway.yaml');
+  writeFileSync(
+    file,
+    [
+      'server:',
+      '  host: 127.0.0.1',
+      'upstream:',
+      '  baseUrl: ${XAI_BASE_URL}',
+      '  apiKeys: ["${XAI_API_KEY}"]',
+      'store:',
+      '  redisUrl: "${REDIS_URL}"',
+      `  keyPrefix: "${keyPrefix}"`,
+      'admin:',
+      '  tokens: ["${GATEWAY_ADMIN_TOKEN}"]',
+      'pricing:',
+      `  ${MODEL}: { input: 0.20, cachedInput: 0.05, output: 0.50 }`,
+      'plans:',
+      '  bench:',
+      '    models: ["*"]',
+      '    endpoints: ["*"]',
+      'logLevel: warn',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+export function startGateway(
+  paths: Paths,
+  options: { port: number; upstream: string; redisUrl: string; configFile: string; tag: string },
+): Promise<Child> {
+  const origin = `http://127.0.0.1:${options.port}`;
+  return startChild({
+    name: `gateway-${options.tag}`,
+    command: process.execPath,
+    args: [join(paths.root, 'dist/src/main.js')],
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      REDIS_URL: options.redisUrl,
+      XAI_API_KEY: UPSTREAM_KEY,
+      XAI_BASE_URL: options.upstream,
+      GATEWAY_ADMIN_TOKEN: ADMIN_TOKEN,
+      GATEWAY_CONFIG: options.configFile,
+      HOST: '127.0.0.1',
+      PORT: String(options.port),
+      LOG_LEVEL: 'warn',
+    },
+    logPath: join(paths.runDir, `gateway-${options.tag}.log`),
+    ready: async () => (await fetch(`${origin}/readyz`)).status === 200,
+    timeoutMs: 20_000,
+  });
+}
+
+export interface CreatedKey {
+  id: string;
+  key: string;
+}
+
+export async function createKey(gatewayOrigin: string, name: string): Promise<CreatedKey> {
+  const response = await fetch(`${gatewayOrigin}/admin/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name, plan: 'bench', limits: ALL_LIMITS }),
+  });
+  const body = (await response.json()) as { id?: unknown; key?: unknown };
+  if (response.status !== 201 || typeof body.id !== 'string' || typeof body.key !== 'string') {
+    throw new Error(`creating the bench key failed: ${response.status}`);
+  }
+  return { id: body.id, key: body.key };
+}
+
+export interface UsageTotalsView {
+  requests: number;
+  totalTokens: number;
+  costUsd: number;
+}
+
+export async function keyUsage(gatewayOrigin: string, keyId: string, from: string, to: string): Promise<UsageTotalsView> {
+  const response = await fetch(`${gatewayOrigin}/admin/keys/${keyId}/usage?from=${from}&to=${to}`, {
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  if (response.status !== 200) throw new Error(`usage report failed: ${response.status}`);
+  const body = (await response.json()) as { totals: UsageTotalsView };
+  return body.totals;
+}
+
+/** What GET /v1/api-key says is left of the key's concurrency (in-flight reservations not yet settled lower it). */
+export async function remainingConcurrency(gatewayOrigin: string, clientKey: string): Promise<number> {
+  const response = await fetch(`${gatewayOrigin}/v1/api-key`, { headers: { authorization: `Bearer ${clientKey}` } });
+  const body = (await response.json()) as { remaining?: { concurrency?: number } };
+  return body.remaining?.concurrency ?? Number.NaN;
+}
