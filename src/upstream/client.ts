@@ -24,6 +24,8 @@ export interface UpstreamClient {
   setAside(key: string): void;
   /** Some key is configured and not set aside. */
   hasUsableKey(): boolean;
+  /** A name for a key that is safe to log: its position in the configured list (`key#2`), never the key. */
+  keyLabel(key: string): string;
   request(request: UpstreamRequest): Promise<UpstreamResponse>;
   close(): Promise<void>;
 }
@@ -36,7 +38,10 @@ export interface UpstreamClientOptions {
 }
 
 /**
- * One undici Pool for xAI's origin, built once at start with the timeouts of SPEC §2 and closed on shutdown.
+ * One undici Pool for xAI's origin, built once at start with the timeouts of SPEC §2 and closed on shutdown:
+ * connectTimeoutMs bounds the TCP/TLS connect, headersTimeoutMs the wait for xAI's response headers (→ 504),
+ * bodyIdleTimeoutMs the silence between two body chunks (a stream that stalls is ended). Upstream keys are
+ * used round robin; a key xAI refused is skipped for `setAsideMs`.
  * A base URL with a path (e.g. a corporate egress proxy at https://egress/xai) is honoured as a prefix.
  */
 export function createUpstreamClient(config: GatewayConfig['upstream'], options: UpstreamClientOptions = {}): UpstreamClient {
@@ -77,6 +82,9 @@ export function createUpstreamClient(config: GatewayConfig['upstream'], options:
     },
     hasUsableKey() {
       return keys.some(usable);
+    },
+    keyLabel(key) {
+      return `key#${keys.indexOf(key) + 1}`;
     },
     async request(request) {
       const response = await pool.request({

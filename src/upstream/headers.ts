@@ -25,8 +25,11 @@ const DROP_UPSTREAM = new Set(['authorization', 'x-api-key', 'cookie', 'host', '
 /**
  * Never relayed to the client as is: upstream cookies (SPEC §4), lengths we recompute, and xAI's own
  * x-request-id (the client gets the gateway's; xAI's is kept as x-upstream-request-id for support cases).
+ * xAI's x-ratelimit-* describe the operator's team, not the client key: the client gets the gateway's own
+ * (SPEC §4 rate-limit headers; a key without limits gets none).
  */
 const DROP_DOWNSTREAM = new Set(['set-cookie', 'content-length', 'date', 'server', 'x-request-id']);
+const DROP_DOWNSTREAM_PREFIX = 'x-ratelimit-';
 
 export type HeaderValue = string | readonly string[] | undefined;
 export type HeaderMap = Readonly<Record<string, HeaderValue>>;
@@ -66,7 +69,10 @@ export function buildUpstreamHeaders(clientHeaders: HeaderMap, upstreamKey: stri
 
 export function buildClientHeaders(upstreamHeaders: HeaderMap): Record<string, string | string[]> {
   const listed = connectionListed(upstreamHeaders);
-  const out = copyExcept(upstreamHeaders, (name) => HOP_BY_HOP.has(name) || DROP_DOWNSTREAM.has(name) || listed.has(name));
+  const out = copyExcept(
+    upstreamHeaders,
+    (name) => HOP_BY_HOP.has(name) || DROP_DOWNSTREAM.has(name) || name.startsWith(DROP_DOWNSTREAM_PREFIX) || listed.has(name),
+  );
   const upstreamId = upstreamHeaders['x-request-id'];
   if (typeof upstreamId === 'string') out['x-upstream-request-id'] = upstreamId;
   return out;

@@ -1,8 +1,8 @@
 import { text as readText } from 'node:stream/consumers';
 import { errors } from '../errors.js';
-import { buildUpstreamHeaders } from './headers.js';
-import { isUpstreamKeyFailure, mapUpstreamError } from './map-error.js';
 import type { UpstreamClient } from './client.js';
+import { requestWithKeyFailover } from './key-failover.js';
+import { mapUpstreamError } from './map-error.js';
 
 /**
  * xAI's model lists (`/v1/models`, `/v1/language-models`, …), fetched with an upstream key and cached briefly:
@@ -13,32 +13,33 @@ export interface ModelCatalog {
   list(path: string): Promise<unknown>;
 }
 
-export function createModelCatalog(options: { upstream: UpstreamClient; ttlMs: number; now?: () => number }): ModelCatalog {
+export interface ModelCatalogOptions {
+  upstream: UpstreamClient;
+  ttlMs: number;
+  now?: () => number;
+  /** Told when xAI refused an upstream key (its label, never the key), for the operator's log. */
+  onKeyRefused?: (label: string, status: number) => void;
+}
+
+export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
   const now = options.now ?? Date.now;
   const cache = new Map<string, { value: unknown; expiresAtMs: number }>();
   const inFlight = new Map<string, Promise<unknown>>();
 
   async function fetchList(path: string): Promise<unknown> {
-    const key = options.upstream.pickKey();
-    if (key === null) throw errors.upstreamError('No upstream API key is available on this gateway.');
     let text: string;
     let status: number;
     try {
-      const response = await options.upstream.request({
-        method: 'GET',
-        path,
-        headers: buildUpstreamHeaders({ accept: 'application/json' }, key),
-        body: null,
-        signal: AbortSignal.timeout(30_000),
-      });
+      // Same key rules as forwarded requests: a refused key is set aside and the next one tried (SPEC §4).
+      const response = await requestWithKeyFailover(
+        options.upstream,
+        { method: 'GET', path, clientHeaders: { accept: 'application/json' }, body: null, signal: AbortSignal.timeout(30_000) },
+        options.onKeyRefused === undefined ? {} : { onKeyRefused: options.onKeyRefused },
+      );
       status = response.statusCode;
       text = await readText(response.body);
     } catch (err) {
       throw mapUpstreamError(err);
-    }
-    if (isUpstreamKeyFailure(status, text)) {
-      options.upstream.setAside(key);
-      throw errors.upstreamError("The upstream API refused this gateway's credentials.");
     }
     if (status !== 200) throw errors.upstreamError(`The upstream model list answered HTTP ${status}.`);
     try {
