@@ -1,20 +1,22 @@
-import { once } from 'node:events';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ModelPrice } from '../config/types.js';
-import { errors } from '../errors.js';
 import type { RouteSpec } from '../policy/routes.js';
 import type { UpstreamClient, UpstreamResponse } from '../upstream/client.js';
-import { buildClientHeaders, buildUpstreamHeaders } from '../upstream/headers.js';
-import { isUpstreamKeyFailure, mapUpstreamError } from '../upstream/map-error.js';
+import { buildClientHeaders } from '../upstream/headers.js';
+import { requestWithKeyFailover } from '../upstream/key-failover.js';
+import { limitedBody } from '../upstream/limited-body.js';
+import { errorCode, mapUpstreamError } from '../upstream/map-error.js';
+import { readAll } from '../upstream/read-all.js';
 import { extractUsage, isUpstreamErrorBody } from '../usage/extract-usage.js';
 import { createMeteringTransform } from '../usage/metering-stream.js';
 import type { Usage } from '../usage/types.js';
 
 /** What happened upstream, known once the response to the client has ended (or the client left). */
 export interface ForwardResult {
-  /** The request reached xAI (so it counts as usage, SPEC §5). */
+  /** The request was handed to xAI (so it counts as usage, SPEC §5). */
   sentUpstream: boolean;
+  /** xAI's status, or 499 when the client left before xAI answered. */
   status: number;
   /** xAI's reported usage, or null when none arrived (cut-short stream, error without usage). */
   usage: Usage | null;
@@ -22,7 +24,13 @@ export interface ForwardResult {
   streamedText: string;
   /** The client went away before the response ended. */
   clientAborted: boolean;
-  /** The model xAI reported (resolved alias), if seen. */
+  /**
+   * The response did not end the way xAI ends a complete one: an SSE stream without its terminal event
+   * (`[DONE]`, `response.completed`/`incomplete`/`failed`) — the client left, the upstream broke or stalled past
+   * the body idle timeout, or xAI ended it after an error event (xai-api.md §5.1, §6.4).
+   */
+  cutShort: boolean;
+  /** The model xAI reported (a resolved alias, or the model of a fetched result), if seen. */
   upstreamModel: string | null;
 }
 
@@ -34,124 +42,154 @@ export interface ForwardInput {
   body: Buffer | Readable | null;
   stripUsageChunk: boolean;
   price: ModelPrice | undefined;
+  /** Applied to streamed (multipart) bodies while they are piped upstream (SPEC §2 server.bodyLimitBytes). */
+  bodyLimitBytes: number;
 }
-
-/** Error and JSON bodies are read whole to find usage and error codes; this bounds memory for a hostile upstream. */
-const MAX_BUFFERED_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /**
  * Send the request to xAI with an upstream key and relay the answer. Resolves once the response has been
  * handed to Fastify, with `done` resolving when it has ended — settlement waits on `done`, off the client's
- * path. Throws a GatewayError when nothing could be relayed (no key, transport failure, upstream key refused).
+ * path. Throws a GatewayError when nothing could be relayed (no key, transport failure, timeout before xAI's
+ * headers, upstream key refused, body too large): then the request failed and its reservation is released.
  */
 export async function forwardRequest(input: ForwardInput, upstream: UpstreamClient): Promise<{ done: Promise<ForwardResult> }> {
-  const { reply } = input;
+  const { reply, request } = input;
   const controller = new AbortController();
   let clientAborted = false;
-  reply.raw.on('close', () => {
+  let upstreamFailed = false;
+  let markClosed: () => void = () => undefined;
+  // Listened for before anything is awaited, so a close is never missed whenever it comes.
+  const closed = new Promise<void>((resolve) => {
+    markClosed = resolve;
+  });
+  reply.raw.once('close', () => {
     // A client that leaves stops the upstream request at once (SPEC §4), and with it xAI's billing.
-    if (!reply.raw.writableFinished) {
+    if (!reply.raw.writableFinished && !upstreamFailed) {
       clientAborted = true;
       controller.abort();
     }
+    markClosed();
   });
+  // The client may have left while the gateway authenticated and admitted it: then nothing is sent at all.
+  if (reply.raw.destroyed || request.raw.socket.destroyed) {
+    return { done: Promise.resolve({ ...EMPTY, sentUpstream: false, status: 499, clientAborted: true }) };
+  }
 
-  const response = await sendWithKeyFailover(input, upstream, controller.signal);
-  const base = { sentUpstream: true, status: response.statusCode, streamedText: '', upstreamModel: null };
+  let response: UpstreamResponse;
+  try {
+    response = await requestWithKeyFailover(upstream, upstreamRequest(input, controller.signal), {
+      onKeyRefused: (label, status) => request.log.warn({ upstreamKey: label, status }, 'xAI refused an upstream key; set aside'),
+    });
+  } catch (err) {
+    // Left while xAI was working: the request reached xAI, so it is settled (estimated), not released.
+    if (clientAborted) return { done: Promise.resolve({ ...EMPTY, status: 499, clientAborted: true }) };
+    throw mapUpstreamError(err);
+  }
+  const base = { ...EMPTY, status: response.statusCode };
   const contentType = String(response.headers['content-type'] ?? '').toLowerCase();
   reply.code(response.statusCode).headers(buildClientHeaders(response.headers));
 
+  const noteUpstreamFailure = (err: unknown): void => {
+    if (clientAborted) return;
+    upstreamFailed = true;
+    request.log.warn({ code: errorCode(err) ?? undefined }, 'upstream response broke off');
+  };
+
   if (contentType.startsWith('text/event-stream') && (input.route.usage === 'chat' || input.route.usage === 'responses')) {
     const meter = createMeteringTransform({ kind: input.route.usage, stripUsageChunk: input.stripUsageChunk, price: input.price });
-    response.body.on('error', () => meter.transform.destroy());
+    response.body.on('error', (err) => {
+      noteUpstreamFailure(err);
+      // Ends the client's response too (Fastify destroys it): a client must not take a cut stream for a whole one.
+      meter.transform.destroy();
+    });
     reply.header('x-accel-buffering', 'no');
     void reply.send(response.body.pipe(meter.transform));
-    const done = once(reply.raw, 'close').then((): ForwardResult => {
+    const done = closed.then((): ForwardResult => {
       const outcome = meter.outcome();
-      return { ...base, usage: outcome.usage, streamedText: outcome.streamedText, clientAborted, upstreamModel: outcome.model };
+      return {
+        ...base,
+        usage: outcome.usage,
+        streamedText: outcome.streamedText,
+        clientAborted,
+        cutShort: clientAborted || upstreamFailed || !outcome.completed,
+        upstreamModel: outcome.model,
+      };
     });
     return { done };
   }
 
-  if (contentType.includes('json') || response.statusCode >= 400) {
+  if (input.route.usage !== 'none' && contentType.includes('json')) {
+    // Read whole to find usage (a JSON answer, an error with a cost, a fetched deferred result or video).
     let bytes: Buffer;
     try {
-      bytes = await readAll(response.body, MAX_BUFFERED_RESPONSE_BYTES);
+      bytes = await readAll(response.body);
     } catch (err) {
-      if (clientAborted) return { done: Promise.resolve({ ...base, usage: null, clientAborted, status: 499 }) };
+      if (clientAborted) return { done: Promise.resolve({ ...base, clientAborted: true, status: 499 }) };
       throw mapUpstreamError(err);
     }
-    const usage = input.route.usage === 'none' ? null : usageOf(input.route.usage, bytes, input.price);
+    const parsed = parseJson(bytes);
     void reply.send(bytes);
-    return { done: Promise.resolve({ ...base, usage, clientAborted }) };
+    return { done: Promise.resolve({ ...base, ...usageOf(input.route.usage, parsed, input.price), clientAborted }) };
   }
 
-  // Binary answers (file content, speech): streamed through untouched.
+  // Everything else — binary answers (file content, speech), bodies without usage, xAI's errors — streamed
+  // through untouched, whatever their size.
+  response.body.on('error', noteUpstreamFailure);
   void reply.send(response.body);
-  const done = once(reply.raw, 'close').then((): ForwardResult => ({ ...base, usage: null, clientAborted }));
+  const done = closed.then((): ForwardResult => ({ ...base, clientAborted, cutShort: clientAborted || upstreamFailed }));
   return { done };
 }
 
-/**
- * One request upstream; if xAI refuses the upstream key itself (SPEC §4), that key is set aside and the request
- * is retried once with another — safe, since xAI did no work. Any other answer is final: retrying a request
- * that reached xAI could bill it twice (DESIGN.md).
- */
-async function sendWithKeyFailover(input: ForwardInput, upstream: UpstreamClient, signal: AbortSignal): Promise<UpstreamResponse> {
-  const replayable = input.body === null || Buffer.isBuffer(input.body);
-  for (let attempt = 0; ; attempt += 1) {
-    const key = upstream.pickKey();
-    if (key === null) throw errors.upstreamError('No upstream API key is available on this gateway.');
-    const headers = buildUpstreamHeaders(input.request.headers, key);
-    headers['x-request-id'] = input.request.id;
-    let response: UpstreamResponse;
-    try {
-      response = await upstream.request({ method: input.route.method, path: input.upstreamPath, headers, body: input.body, signal });
-    } catch (err) {
-      throw mapUpstreamError(err);
-    }
-    if (response.statusCode !== 400 && response.statusCode !== 401 && response.statusCode !== 403) return response;
+const EMPTY: ForwardResult = {
+  sentUpstream: true,
+  status: 0,
+  usage: null,
+  streamedText: '',
+  clientAborted: false,
+  cutShort: false,
+  upstreamModel: null,
+};
 
-    const bytes = await readAll(response.body, MAX_BUFFERED_RESPONSE_BYTES).catch((err: unknown) => {
-      throw mapUpstreamError(err);
-    });
-    if (!isUpstreamKeyFailure(response.statusCode, bytes.toString('utf8'))) {
-      return { ...response, body: bufferStream(bytes) };
+function upstreamRequest(input: ForwardInput, signal: AbortSignal) {
+  const { request, body } = input;
+  const extraHeaders: Record<string, string> = { 'x-request-id': request.id };
+  let sent: Buffer | Readable | null = body;
+  if (body !== null && !Buffer.isBuffer(body)) {
+    sent = limitedBody(body, input.bodyLimitBytes);
+    // A streamed body keeps the client's length when it declared one (else it goes chunked); undici checks
+    // that the bytes match it. Content-Type (with the multipart boundary) passes with the other headers.
+    const length = request.headers['content-length'];
+    if (typeof length === 'string' && /^\d{1,15}$/.test(length) && request.headers['transfer-encoding'] === undefined) {
+      extraHeaders['content-length'] = length;
     }
-    upstream.setAside(key);
-    if (attempt === 0 && replayable && upstream.hasUsableKey()) continue;
-    // The client's own key is fine; the operator's is not. xAI's text (which quotes part of the key) stays here.
-    throw errors.upstreamError('The upstream API refused this gateway\'s credentials; the operator has been notified in the logs.');
   }
+  return {
+    method: input.route.method,
+    path: input.upstreamPath,
+    clientHeaders: request.headers,
+    extraHeaders,
+    body: sent,
+    signal,
+  };
 }
 
-function usageOf(kind: Exclude<RouteSpec['usage'], 'none'>, bytes: Buffer, price: ModelPrice | undefined): Usage | null {
-  let parsed: unknown;
+function parseJson(bytes: Buffer): unknown {
   try {
-    parsed = JSON.parse(bytes.toString('utf8'));
+    return JSON.parse(bytes.toString('utf8')) as unknown;
   } catch {
-    return null;
+    return undefined;
   }
-  if (isUpstreamErrorBody(parsed) && !('usage' in parsed)) return null;
-  return extractUsage(kind, parsed, price);
 }
 
-async function readAll(stream: Readable, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-    size += buf.length;
-    if (size > limit) {
-      stream.destroy();
-      throw errors.upstreamError('The upstream response was larger than this gateway relays.');
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks);
-}
-
-function bufferStream(bytes: Buffer): Readable {
-  // A fresh one-shot stream over bytes already read, so the relay code has one shape for every response.
-  return Readable.from([bytes]);
+/** Usage and model of a JSON answer; a flat `{"code","error"}` body without usage reports none (xai-api.md §6.4). */
+function usageOf(
+  kind: Exclude<RouteSpec['usage'], 'none'>,
+  parsed: unknown,
+  price: ModelPrice | undefined,
+): Pick<ForwardResult, 'usage' | 'upstreamModel'> {
+  if (typeof parsed !== 'object' || parsed === null) return { usage: null, upstreamModel: null };
+  const model = (parsed as Record<string, unknown>).model;
+  const upstreamModel = typeof model === 'string' ? model : null;
+  if (isUpstreamErrorBody(parsed) && !('usage' in parsed)) return { usage: null, upstreamModel };
+  return { usage: extractUsage(kind, parsed, price), upstreamModel };
 }

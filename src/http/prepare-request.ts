@@ -15,7 +15,10 @@ export interface PreparedRequest {
   /** Chat stream where the client did not ask for usage: the gateway asks xAI for it and strips it again. */
   stripUsageChunk: boolean;
   estimatedPromptTokens: number;
-  /** The output cap used for the reservation (request's, else maxOutputTokens, else the configured default). */
+  /**
+   * Output tokens reserved (request's cap, else maxOutputTokens, else the configured default; × `n` for chat;
+   * 0 for embeddings and media, which generate no tokens).
+   */
   outputCapTokens: number;
   /** The body to forward: the client's bytes unchanged unless the gateway had to add a field. */
   upstreamBody: Buffer | null;
@@ -30,6 +33,9 @@ export interface PrepareInput {
   /** Limits of every subject (key, parent): the smallest maxOutputTokens applies. */
   limits: readonly LimitSet[];
   defaultOutputTokens: number;
+  /** The earliest expiry of the key and its parent (epoch ms), or null for never: bounds realtime client secrets. */
+  keyExpiresAtMs: number | null;
+  nowMs: number;
 }
 
 /** Per endpoint, the field that caps output when the gateway sets one (SPEC §5). */
@@ -51,26 +57,13 @@ export function prepareRequest(input: PrepareInput): PreparedRequest {
     throw errors.invalidRequest('This endpoint takes a JSON body: send "Content-Type: application/json".', 415);
   }
   const body = parseJsonObject(input.rawBody);
-  const model = checkModel(route, body, policies);
+  const model = route.model === 'nested' ? checkNestedModels(body, policies) : checkModel(route, body, policies);
   const stream = body.stream === true;
   if (body.stream !== undefined && typeof body.stream !== 'boolean') throw errors.invalidRequest('"stream" must be a boolean.');
   if (stream && !route.streams) throw errors.invalidRequest('This endpoint does not stream.');
 
   const additions: Record<string, unknown> = {};
-  const maxOutput = smallestLimit(input.limits, 'maxOutputTokens');
-  const cap = outputCapOf(body);
-  let outputCapTokens: number;
-  if (cap.kind === 'invalid') throw errors.invalidRequest(`"${cap.field}" must be a positive integer.`);
-  if (cap.kind === 'cap') {
-    if (maxOutput !== null && cap.tokens > maxOutput) {
-      throw errors.invalidRequest(`"${cap.field}" is ${cap.tokens}, above this key's maxOutputTokens of ${maxOutput}.`);
-    }
-    outputCapTokens = cap.tokens;
-  } else {
-    const field = CAP_FIELD[route.endpoint];
-    if (maxOutput !== null && field !== undefined) additions[field] = maxOutput;
-    outputCapTokens = maxOutput ?? input.defaultOutputTokens;
-  }
+  const outputCapTokens = outputCap(input, body, additions);
 
   let stripUsageChunk = false;
   if (stream && route.usage === 'chat') {
@@ -84,6 +77,11 @@ export function prepareRequest(input: PrepareInput): PreparedRequest {
     }
   }
 
+  if (route.endpoint === 'realtime') {
+    const expiresAfter = clientSecretExpiry(body.expires_after, input.keyExpiresAtMs, input.nowMs);
+    if (expiresAfter !== null) additions.expires_after = expiresAfter;
+  }
+
   return {
     model,
     stream,
@@ -92,6 +90,54 @@ export function prepareRequest(input: PrepareInput): PreparedRequest {
     outputCapTokens,
     upstreamBody: withTopLevelFields(input.rawBody ?? Buffer.alloc(0), body, additions),
   };
+}
+
+/**
+ * The output tokens to reserve (SPEC §5): the request's own cap, else the key's maxOutputTokens (then also set on
+ * the forwarded request), else the configured default — times `n` for chat, as xAI bills every choice
+ * (xai-api.md §3.1). Embeddings and media generate no tokens, so nothing is reserved for output there.
+ */
+function outputCap(input: PrepareInput, body: JsonObject, additions: Record<string, unknown>): number {
+  const { route } = input;
+  const maxOutput = smallestLimit(input.limits, 'maxOutputTokens');
+  const cap = outputCapOf(body);
+  let tokens: number;
+  if (cap.kind === 'invalid') throw errors.invalidRequest(`"${cap.field}" must be a positive integer.`);
+  if (cap.kind === 'cap') {
+    if (maxOutput !== null && cap.tokens > maxOutput) {
+      throw errors.invalidRequest(`"${cap.field}" is ${cap.tokens}, above this key's maxOutputTokens of ${maxOutput}.`);
+    }
+    tokens = cap.tokens;
+  } else {
+    const field = CAP_FIELD[route.endpoint];
+    if (maxOutput !== null && field !== undefined) additions[field] = maxOutput;
+    tokens = maxOutput ?? input.defaultOutputTokens;
+  }
+  if (route.usage === 'embeddings' || route.usage === 'media') return 0;
+  if (route.usage !== 'chat' || body.n === undefined || body.n === null) return tokens;
+  const n = body.n;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw errors.invalidRequest('"n" must be a positive integer.');
+  return Math.min(tokens * n, Number.MAX_SAFE_INTEGER);
+}
+
+/**
+ * `expires_after` for a realtime client secret (SPEC §4): an ephemeral token never outlives the client key that
+ * minted it — `seconds` is capped at the key's remaining lifetime, and set to it when absent. A key without an
+ * expiry leaves the body alone (xAI's default applies). Returns the object to send, or null for no change.
+ */
+export function clientSecretExpiry(expiresAfter: unknown, keyExpiresAtMs: number | null, nowMs: number): JsonObject | null {
+  if (expiresAfter !== undefined && expiresAfter !== null && !isObject(expiresAfter)) {
+    throw errors.invalidRequest('"expires_after" must be an object.');
+  }
+  const after = isObject(expiresAfter) ? expiresAfter : {};
+  const requested = after.seconds;
+  if (requested !== undefined && (typeof requested !== 'number' || !Number.isSafeInteger(requested) || requested <= 0)) {
+    throw errors.invalidRequest('"expires_after.seconds" must be a positive integer.');
+  }
+  if (keyExpiresAtMs === null) return null;
+  const remaining = Math.max(1, Math.floor((keyExpiresAtMs - nowMs) / 1000));
+  if (requested !== undefined && requested <= remaining) return null;
+  return { ...after, seconds: remaining };
 }
 
 function isJsonContentType(contentType: string | undefined): boolean {
@@ -133,6 +179,45 @@ function checkModel(route: RouteSpec, body: JsonObject, policies: readonly Effec
   }
   if (!policies.every((p) => modelAllowed(p, model))) throw errors.modelNotAllowed(model);
   return model;
+}
+
+/** Deeper than any batch body; bounds the walk over hostile input. */
+const MAX_NESTED_DEPTH = 32;
+
+/**
+ * A body of whole requests (batch requests, xai-api.md §3.14, shape not captured): every string `model` anywhere
+ * in it must be allowed, and a request without one (an object with a `messages` list or an `input` but no
+ * `model`) relies on xAI's default, which only a key allowed "*" may do (SPEC §4). Returns the first model.
+ */
+function checkNestedModels(body: JsonObject, policies: readonly EffectivePolicy[]): string | null {
+  const models: string[] = [];
+  let usesDefault = false;
+  const walk = (value: unknown, depth: number): void => {
+    if (depth > MAX_NESTED_DEPTH) throw errors.invalidRequest('The request body is nested too deeply.');
+    if (Array.isArray(value)) {
+      for (const item of value) walk(item, depth + 1);
+      return;
+    }
+    if (!isObject(value)) return;
+    // Only string models count: a tool's JSON schema may well have a property named "model" or "input".
+    if (typeof value.model === 'string') models.push(value.model);
+    else if (value.model === undefined && looksLikeRequest(value)) usesDefault = true;
+    for (const [key, item] of Object.entries(value)) if (key !== 'model') walk(item, depth + 1);
+  };
+  walk(body, 0);
+  if (usesDefault && !policies.every(mayUseDefaultModel)) {
+    throw errors.invalidRequest('"model" is required in every request: this key may not rely on the upstream default model.');
+  }
+  for (const model of models) {
+    if (model.length === 0 || model.length > 256) throw errors.invalidRequest('"model" must be a non-empty string.');
+    if (!policies.every((p) => modelAllowed(p, model))) throw errors.modelNotAllowed(model);
+  }
+  return models[0] ?? null;
+}
+
+/** A chat request (`messages` list) or a Responses request (`input` text or items). */
+function looksLikeRequest(value: JsonObject): boolean {
+  return Array.isArray(value.messages) || typeof value.input === 'string' || Array.isArray(value.input);
 }
 
 function smallestLimit(limits: readonly LimitSet[], name: 'maxOutputTokens'): number | null {

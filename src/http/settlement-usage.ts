@@ -6,17 +6,20 @@ import type { ForwardResult } from './forward.js';
 
 /**
  * The usage to settle for a forwarded request (SPEC §5), from what the relay saw:
- * - xAI reported usage → exactly that;
  * - nothing reached xAI → null (release the reservation, record nothing);
- * - a stream cut short (client gone, upstream broke) → estimated from what was streamed: the prompt estimate
- *   plus the streamed text's tokens, priced from `pricing` — xAI bills generated tokens whether or not the
- *   client read them, so recording nothing would undercount;
- * - otherwise (an error without usage) → zero tokens, but the request counts.
+ * - xAI reported usage → exactly that (a body, a chat stream's usage chunk, a Responses stream's terminal
+ *   event; also an error body that carries a cost, like an image moderation rejection);
+ * - a response cut short — the client left (before or during the answer), the upstream broke or stalled, or a
+ *   stream ended without its terminal event (e.g. after a mid-stream error event) — or a stream that streamed
+ *   text but reported no usage → estimated: the prompt estimate plus the streamed text's tokens, priced from
+ *   `pricing`. xAI bills work it did whether or not the client read it, so recording nothing would undercount;
+ * - otherwise (a complete answer without usage: an error, `{"code","error"}` in a 200, a deferred
+ *   `{request_id}`, a 202 poll, a file listing) → zero tokens, but the request counts.
  */
 export function settlementUsage(result: ForwardResult, estimatedPromptTokens: number, price: ModelPrice | undefined): Usage | null {
   if (!result.sentUpstream) return null;
   if (result.usage !== null) return result.usage;
-  if (result.clientAborted || result.streamedText.length > 0) {
+  if (result.clientAborted || result.cutShort || result.streamedText.length > 0) {
     const completionTokens = estimateTokensFromText(result.streamedText);
     const counts = { promptTokens: estimatedPromptTokens, cachedTokens: 0, completionTokens, reasoningTokens: 0 };
     return {

@@ -8,6 +8,7 @@ import type { AdmissionResult, Limiter, Reservation } from '../limits/types.js';
 import { resolveRoute, type RouteMatch } from '../policy/routes.js';
 import type { ModelCatalog } from '../upstream/model-catalog.js';
 import type { UpstreamClient } from '../upstream/client.js';
+import { requestTooLarge } from '../upstream/limited-body.js';
 import { costTicksFor } from '../usage/cost.js';
 import { authenticateClient, type AuthenticatedClient } from './client-auth.js';
 import { forwardRequest } from './forward.js';
@@ -37,7 +38,13 @@ const METHODS = ['GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD'] as const;
 export function registerV1Routes(app: FastifyInstance, deps: V1Deps): void {
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('multipart/form-data', (_request, payload, done) => done(null, payload));
+    // Multipart bodies (files, stt) stay a stream, piped upstream byte for byte; their length is checked here when
+    // declared, and counted while piping otherwise (forward.ts), against the same limit as JSON bodies (SPEC §2).
+    scope.addContentTypeParser('multipart/form-data', (request, payload, done) => {
+      const declared = Number(request.headers['content-length']);
+      if (Number.isFinite(declared) && declared > deps.config().server.bodyLimitBytes) done(requestTooLarge(), undefined);
+      else done(null, payload);
+    });
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     scope.route({ method: [...METHODS], url: '/v1/*', handler: (request, reply) => handleV1(request, reply, deps) });
   });
@@ -70,6 +77,8 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
     policies: client.parentPolicy === null ? [client.policy] : [client.policy, client.parentPolicy],
     limits,
     defaultOutputTokens: config.quotas.defaultOutputTokens,
+    keyExpiresAtMs: earliestExpiry(client),
+    nowMs: deps.now(),
   });
   request.gw.model = prepared.model;
 
@@ -80,11 +89,17 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
   request.gw.deferLog = true;
   const settle = once(async (result: { usage: Parameters<Limiter['settle']>[0]['usage']; model: string | null }) => {
     request.gw.usage = result.usage;
-    await settleReservation(deps, admission.reservation, result.usage, result.model ?? prepared.model);
+    // Usage is kept under the model the client asked for (what its scopes name); a GET that fetches a result
+    // (deferred completion, video) names none, so xAI's is used.
+    await settleReservation(deps, admission.reservation, result.usage, prepared.model ?? result.model);
   });
+  const state = { relaying: false };
   try {
-    return await dispatch(request, reply, deps, { match: lookup.match, client, prepared, settle });
+    return await dispatch(request, reply, deps, { match: lookup.match, client, prepared, settle, state });
   } catch (err) {
+    // Once a response is being relayed, its end settles it (with what xAI reported); an error after that point
+    // (the client connection failing under the stream) must not release the reservation and lose that usage.
+    if (state.relaying) throw err;
     // Refused or failed before anything was relayed: release the reservation, count no usage.
     void settle({ usage: null, model: null }).finally(() => logRequest(request, reply));
     throw err;
@@ -96,10 +111,12 @@ interface DispatchInput {
   client: AuthenticatedClient;
   prepared: PreparedRequest;
   settle: (result: { usage: Parameters<Limiter['settle']>[0]['usage']; model: string | null }) => Promise<void>;
+  /** Set once forwarding produced a result that `settle` will be called with. */
+  state: { relaying: boolean };
 }
 
 async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1Deps, input: DispatchInput): Promise<FastifyReply> {
-  const { match, client, prepared, settle } = input;
+  const { match, client, prepared, settle, state } = input;
   const finish = (): void => {
     void settle({ usage: null, model: null }).finally(() => logRequest(request, reply));
   };
@@ -125,9 +142,11 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
           body: prepared.upstreamBody ?? (isStream(request.body) ? request.body : null),
           stripUsageChunk: prepared.stripUsageChunk,
           price,
+          bodyLimitBytes: deps.config().server.bodyLimitBytes,
         },
         deps.upstream,
       );
+      state.relaying = true;
       void done
         .then((result) =>
           settle({ usage: settlementUsage(result, prepared.estimatedPromptTokens, price), model: result.upstreamModel }),
@@ -137,6 +156,16 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
       return reply;
     }
   }
+}
+
+/** When the key — or its parent, which bounds a child key — stops being valid (epoch ms), or null for never. */
+function earliestExpiry(client: AuthenticatedClient): number | null {
+  let earliest: number | null = null;
+  for (const record of client.parent === null ? [client.key] : [client.key, client.parent]) {
+    const at = record.expiresAt === null ? Number.NaN : Date.parse(record.expiresAt);
+    if (!Number.isNaN(at) && (earliest === null || at < earliest)) earliest = at;
+  }
+  return earliest;
 }
 
 function subjectsOf(client: AuthenticatedClient): { keyId: string; limits: LimitSet }[] {

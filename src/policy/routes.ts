@@ -23,8 +23,11 @@ export interface RouteSpec {
   endpoint: EndpointName;
   handling: RouteHandling;
   body: BodyKind;
-  /** 'required': a body `model` must be present; 'optional': xAI has a default (only keys allowed "*" may rely on it); 'none'. */
-  model: 'required' | 'optional' | 'none';
+  /**
+   * 'required': a body `model` must be present; 'optional': xAI has a default (only keys allowed "*" may rely
+   * on it); 'nested': the body carries whole requests (batch requests), every `model` in it is checked; 'none'.
+   */
+  model: 'required' | 'optional' | 'nested' | 'none';
   usage: UsageKind;
   /** Accepts `stream: true` and answers SSE. */
   streams: boolean;
@@ -77,9 +80,11 @@ export const ROUTES: readonly RouteSpec[] = [
   r('GET', 'batches', 'batches'),
   r('POST', 'batches', 'batches'),
   r('GET', 'batches/:id', 'batches'),
-  r('POST', 'batches/:id:cancel', 'batches'),
+  // Cancel takes no body (xai-api.md §3.14); whatever a client sends is passed on unparsed.
+  r('POST', 'batches/:id:cancel', 'batches', { body: 'none' }),
   r('GET', 'batches/:id/requests', 'batches'),
-  r('POST', 'batches/:id/requests', 'batches'),
+  // Batch requests are chat/responses requests: their models are the key's to check, or a batch would bypass scopes.
+  r('POST', 'batches/:id/requests', 'batches', { model: 'nested' }),
   r('GET', 'batches/:id/results', 'batches'),
   r('POST', 'tts', 'tts'),
   r('POST', 'stt', 'stt', { body: 'multipart' }),
