@@ -1,14 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { AuditLog } from './audit/types.js';
 import type { GatewayConfig } from './config/types.js';
+import type { KeyChanges } from './keys/key-changes.js';
+import type { KeyOriginIndex } from './keys/key-origin-index.js';
 import type { KeyResolver } from './keys/key-resolver.js';
 import type { KeyRecord, KeyStore } from './keys/types.js';
 import type { Limiter } from './limits/types.js';
 import type { UpstreamClient } from './upstream/client.js';
 import type { ModelCatalog } from './upstream/model-catalog.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
+import { registerCors } from './http/cors.js';
 import { registerErrorHandling } from './http/error-handler.js';
+import { registerGatewayKeysRoutes } from './http/gateway-keys-routes.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import { newRequestContext } from './http/request-context.js';
 import { logRequest } from './http/request-log.js';
@@ -22,6 +27,11 @@ export interface AppDeps {
   resolver: KeyResolver;
   declaredKeys: () => readonly KeyRecord[];
   limiter: Limiter;
+  /** Announces key changes to every instance (SPEC §3). */
+  keyChanges: KeyChanges;
+  /** Origins of active keys, for CORS (SPEC §8). */
+  keyOrigins: KeyOriginIndex;
+  audit: AuditLog;
   upstream: UpstreamClient;
   models: ModelCatalog;
   /** Readiness: resolves while the store answers. */
@@ -67,7 +77,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   registerErrorHandling(app);
   registerHealthRoutes(app, { ping: deps.ping });
-  registerAdminRoutes(app, { config: deps.config, store: deps.keyStore, resolver: deps.resolver, limiter: deps.limiter, declaredKeys: deps.declaredKeys, now });
+  // CORS answers configured origins and active keys' origins, read per request so a reload or a key change applies at once.
+  registerCors(app, { allows: (origin) => deps.config().cors.origins.includes(origin) || deps.keyOrigins.allows(origin, now()) });
+  const keyChangeDeps = { resolver: deps.resolver, keyChanges: deps.keyChanges, audit: deps.audit };
+  registerAdminRoutes(app, { ...keyChangeDeps, config: deps.config, store: deps.keyStore, limiter: deps.limiter, declaredKeys: deps.declaredKeys, now });
+  registerGatewayKeysRoutes(app, { ...keyChangeDeps, config: deps.config, store: deps.keyStore, now });
   registerV1Routes(app, { config: deps.config, resolver: deps.resolver, limiter: deps.limiter, upstream: deps.upstream, models: deps.models, now });
   return app;
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { GatewayConfig } from './config/types.js';
 import { declaredKeyRecords } from './keys/declared-keys.js';
+import { createKeyOriginIndex } from './keys/key-origin-index.js';
 import { createKeyResolver, type KeyResolver } from './keys/key-resolver.js';
 import type { KeyRecord } from './keys/types.js';
 import type { Store } from './store.js';
@@ -28,10 +29,30 @@ export interface Gateway {
  * Everything between a loaded config + an open store and a listening server, shared by main.ts, the demo
  * and the integration tests so they all run the gateway wired the same way.
  */
-export function createGateway(options: { config: GatewayConfig; logger: Logger; store: Store; now?: () => number }): Gateway {
+export function createGateway(options: {
+  config: GatewayConfig;
+  logger: Logger;
+  store: Store;
+  now?: () => number;
+  /** Tests only: a longer TTL shows that key-change announcements, not expiry, carry a change. */
+  keyCacheTtlMs?: number;
+}): Gateway {
   let current = options.config;
   let declared: ReadonlyMap<string, KeyRecord> = declaredKeyRecords(current.keys, new Date());
-  const resolver = createKeyResolver({ store: options.store.keyStore, declared, cacheTtlMs: KEY_CACHE_TTL_MS });
+  const resolver = createKeyResolver({ store: options.store.keyStore, declared, cacheTtlMs: options.keyCacheTtlMs ?? KEY_CACHE_TTL_MS });
+  const keyOrigins = createKeyOriginIndex({
+    store: options.store.keyStore,
+    declared: () => [...declared.values()],
+    now: options.now ?? Date.now,
+    onError: (message, err) => options.logger.warn(err instanceof Error ? { err: { message: err.message } } : {}, message),
+  });
+  // Every instance hears every key change (SPEC §3): drop the cached key, refresh its CORS origins.
+  // `null` = changes may have been missed (pub/sub reconnected): drop and reload everything.
+  const unsubscribe = options.store.keyChanges.subscribe((keyId) => {
+    resolver.invalidate(keyId ?? undefined);
+    void keyOrigins.refresh(keyId);
+  });
+  void keyOrigins.refresh(null);
   const upstream = createUpstreamClient(current.upstream);
   const app = buildApp({
     config: () => current,
@@ -40,6 +61,9 @@ export function createGateway(options: { config: GatewayConfig; logger: Logger; 
     resolver,
     declaredKeys: () => [...declared.values()],
     limiter: options.store.limiter,
+    keyChanges: options.store.keyChanges,
+    keyOrigins,
+    audit: options.store.audit,
     upstream,
     models: createModelCatalog({ upstream, ttlMs: MODEL_LIST_TTL_MS }),
     ping: options.store.ping,
@@ -55,6 +79,7 @@ export function createGateway(options: { config: GatewayConfig; logger: Logger; 
       resolver.setDeclared(declared);
     },
     async close() {
+      unsubscribe();
       await app.close();
       await upstream.close();
     },

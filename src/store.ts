@@ -1,7 +1,12 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { createMemoryAuditLog } from './audit/memory-audit-log.js';
+import { createRedisAuditLog } from './audit/redis-audit-log.js';
+import type { AuditLog } from './audit/types.js';
 import type { GatewayConfig } from './config/types.js';
+import { createMemoryKeyChanges, type KeyChanges } from './keys/key-changes.js';
 import { createMemoryKeyStore } from './keys/memory-key-store.js';
+import { createRedisKeyChanges } from './keys/redis-key-changes.js';
 import { createRedisKeyStore } from './keys/redis-key-store.js';
 import type { KeyStore } from './keys/types.js';
 import { createMemoryLimiter } from './limits/memory-limiter.js';
@@ -13,6 +18,10 @@ export interface Store {
   kind: 'memory' | 'redis' | 'cluster';
   keyStore: KeyStore;
   limiter: Limiter;
+  /** Key-change notifications between instances (SPEC §3: within 1 s); Redis pub/sub on its own connection. */
+  keyChanges: KeyChanges;
+  /** Admin changes and mints (SPEC §6). */
+  audit: AuditLog;
   /** Resolves while the store answers (readiness). */
   ping: () => Promise<void>;
   /** Resolves once connected, or rejects after `timeoutMs` (the gateway then starts not ready, and recovers). */
@@ -40,6 +49,8 @@ export function openStore(config: GatewayConfig['store'], logger: Logger): Store
       kind: 'memory',
       keyStore,
       limiter: createMemoryLimiter(),
+      keyChanges: createMemoryKeyChanges(),
+      audit: createMemoryAuditLog(),
       ping: () => keyStore.ping(),
       ready: async () => {},
       close: async () => {},
@@ -66,10 +77,28 @@ export function openStore(config: GatewayConfig['store'], logger: Logger): Store
     logger.info('redis ready');
   });
   const keyStore = createRedisKeyStore({ redis, prefix: keyPrefix });
+  // A subscribed connection can run no other command, so pub/sub gets a connection of its own.
+  const subscriber = redis.duplicate();
+  let lastSubscriberError = '';
+  subscriber.on('error', (err: Error) => {
+    if (err.message !== lastSubscriberError) logger.error({ err: { message: err.message } }, 'redis subscriber error');
+    lastSubscriberError = err.message;
+  });
+  subscriber.on('ready', () => {
+    lastSubscriberError = '';
+  });
+  const keyChanges = createRedisKeyChanges({
+    publisher: redis,
+    subscriber,
+    prefix: keyPrefix,
+    onError: (err) => logger.error({ err: { message: err.message } }, 'key-change subscription failed; caches fall back to their TTL'),
+  });
   return {
     kind: clusterNodes.length > 0 ? 'cluster' : 'redis',
     keyStore,
     limiter: createRedisLimiter({ redis, prefix: keyPrefix }),
+    keyChanges,
+    audit: createRedisAuditLog({ redis, prefix: keyPrefix }),
     ping: () => keyStore.ping(),
     ready: (timeoutMs) =>
       new Promise<void>((resolve, reject) => {
@@ -81,7 +110,7 @@ export function openStore(config: GatewayConfig['store'], logger: Logger): Store
         });
       }),
     close: async () => {
-      await redis.quit().catch(() => redis.disconnect());
+      await Promise.all([redis.quit().catch(() => redis.disconnect()), subscriber.quit().catch(() => subscriber.disconnect())]);
     },
   };
 }

@@ -1,23 +1,19 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { GatewayConfig } from '../config/types.js';
+import { MAX_AUDIT_PAGE } from '../audit/types.js';
 import { errors, GatewayError } from '../errors.js';
 import { generateClientKey, generateKeyId, hashClientKey } from '../keys/key-format.js';
 import { parseKeyInput } from '../keys/key-input.js';
-import type { KeyResolver } from '../keys/key-resolver.js';
-import type { KeyRecord, KeyStore } from '../keys/types.js';
+import type { KeyRecord } from '../keys/types.js';
 import type { Limiter } from '../limits/types.js';
-import { keyState } from '../policy/scopes.js';
-import { matchAdminToken } from './admin-auth.js';
+import { adminTokenFingerprint, matchAdminToken } from './admin-auth.js';
+import { patchKey, revokeKey, rotateKey, type Caller, type LifecycleDeps } from './admin-key-lifecycle.js';
+import { allKeysUsage } from './admin-usage-report.js';
+import { afterKeyChange } from './key-change-effects.js';
+import { keyView as view } from './key-view.js';
 import { usageReportView, usageView } from './usage-view.js';
 
-export interface AdminDeps {
-  config: () => GatewayConfig;
-  store: KeyStore;
-  resolver: KeyResolver;
+export interface AdminDeps extends LifecycleDeps {
   limiter: Limiter;
-  /** Declared (YAML) keys, listed before the store's. */
-  declaredKeys: () => readonly KeyRecord[];
-  now: () => number;
 }
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
@@ -28,14 +24,56 @@ const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
  */
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   void app.register(async (scope) => {
+    // Who made each change, for the audit log: the matched token's fingerprint, never the token (SPEC §6).
+    const actors = new WeakMap<FastifyRequest, string>();
+    const caller = (request: FastifyRequest): Caller => ({ actor: actors.get(request) ?? 'admin:unknown', log: request.log });
+    // Grace ends are announced again so every instance drops a rotated-out secret from its cache on time.
+    const graceTimers = new Set<NodeJS.Timeout>();
+    const scheduleChange = (keyId: string, delayMs: number): void => {
+      const timer = setTimeout(() => {
+        graceTimers.delete(timer);
+        deps.resolver.invalidate(keyId);
+        deps.keyChanges.publish(keyId).catch(() => {
+          // Lost: other instances' caches still expire within their TTL.
+        });
+      }, delayMs);
+      timer.unref();
+      graceTimers.add(timer);
+    };
+    scope.addHook('onClose', async () => {
+      for (const timer of graceTimers) clearTimeout(timer);
+      graceTimers.clear();
+    });
+
     scope.addHook('onRequest', async (request: FastifyRequest) => {
       const tokens = deps.config().admin.tokens;
       if (tokens.length === 0) throw errors.notFound('The admin API is off: set GATEWAY_ADMIN_TOKEN to turn it on.');
       const header = request.headers.authorization;
-      if (matchAdminToken(typeof header === 'string' ? header : undefined, tokens) === null) throw errors.invalidAdminToken();
+      const token = matchAdminToken(typeof header === 'string' ? header : undefined, tokens);
+      if (token === null) throw errors.invalidAdminToken();
+      actors.set(request, adminTokenFingerprint(token));
     });
 
-    scope.post('/admin/keys', async (request, reply) => created(reply, await createKey(deps, request.body)));
+    scope.post('/admin/keys', async (request, reply) => created(reply, await createKey(deps, request.body, caller(request))));
+
+    scope.patch('/admin/keys/:id', async (request) => patchKey(deps, idParam(request), request.body, caller(request)));
+
+    scope.delete('/admin/keys/:id', async (request) => revokeKey(deps, idParam(request), caller(request)));
+
+    scope.post('/admin/keys/:id/rotate', async (request) =>
+      rotateKey(deps, { id: idParam(request), body: request.body, caller: caller(request), scheduleChange }),
+    );
+
+    scope.get('/admin/usage', async (request) =>
+      allKeysUsage(deps, dateRange(request.query as Record<string, string | undefined>, deps.now())),
+    );
+
+    scope.get('/admin/audit', async (request) => {
+      const query = request.query as Record<string, string | undefined>;
+      const limit = query.limit === undefined ? 100 : Number(query.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT_PAGE) throw errors.invalidRequest(`limit must be an integer from 1 to ${MAX_AUDIT_PAGE}.`);
+      return deps.audit.list({ limit, cursor: query.cursor });
+    });
 
     scope.get('/admin/keys', async (request) => {
       const query = request.query as Record<string, string | undefined>;
@@ -67,7 +105,11 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
   });
 }
 
-async function createKey(deps: AdminDeps, body: unknown): Promise<unknown> {
+function idParam(request: FastifyRequest): string {
+  return (request.params as { id: string }).id;
+}
+
+async function createKey(deps: AdminDeps, body: unknown, caller: Caller): Promise<unknown> {
   const nowMs = deps.now();
   const input = parseKeyInput(body, { plans: deps.config().plans, nowMs });
   if (!input.ok) throw errors.invalidRequest(`Invalid key: ${input.problems.join('; ')}`);
@@ -75,6 +117,7 @@ async function createKey(deps: AdminDeps, body: unknown): Promise<unknown> {
   const at = new Date(nowMs).toISOString();
   const record: KeyRecord = { ...input.fields, id: generateKeyId(), createdAt: at, updatedAt: at, revokedAt: null, parentId: null, source: 'api' };
   await deps.store.create(record, hashClientKey(secret));
+  await afterKeyChange(deps, { at, actor: caller.actor, action: 'create', keyId: record.id, changes: { ...input.fields } }, caller.log);
   // The secret is in this one response and nowhere else: only its hash was stored.
   return { ...view(record, nowMs), key: secret };
 }
@@ -87,10 +130,6 @@ async function findKey(deps: AdminDeps, id: string): Promise<KeyRecord> {
 
 function familyOf(key: KeyRecord): string {
   return key.parentId ?? key.id;
-}
-
-function view(key: KeyRecord, nowMs: number): Record<string, unknown> {
-  return { ...key, state: keyState(key, nowMs) };
 }
 
 function created(reply: FastifyReply, body: unknown): FastifyReply {

@@ -60,8 +60,12 @@ export async function authenticateClient(input: ClientAuthInput, deps: ClientAut
     if (state === 'revoked') throw errors.keyRevoked();
     if (state === 'expired') throw errors.keyExpired();
   }
-  if (!originAllowed(key.allowedOrigins, input.origin)) throw errors.originNotAllowed();
-  if (!ipAllowed(key.allowedIps, input.ip)) throw errors.ipNotAllowed();
+  // A child's lists are within its parent's when minted; checking the parent's too keeps that true after the
+  // parent is narrowed later (SPEC §3: a child only ever narrows its parent).
+  for (const k of parent === null ? [key] : [key, parent]) {
+    if (!originAllowed(k.allowedOrigins, input.origin)) throw errors.originNotAllowed();
+    if (!ipAllowed(k.allowedIps, input.ip)) throw errors.ipNotAllowed();
+  }
 
   const plans = deps.plans();
   return {

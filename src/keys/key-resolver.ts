@@ -3,8 +3,9 @@ import type { KeyRecord, KeyStore } from './types.js';
 /**
  * Looks client keys up for the hot path: keys declared in the YAML first (in memory, by secret hash), then
  * the store, through a short-lived in-process cache so an authenticated request usually costs no store
- * round trip. The cache's TTL is what bounds how long another instance's revocation or change can go
- * unnoticed (SPEC §3: within 1 second); changes made through this instance invalidate at once.
+ * round trip. Every key change is announced to every instance (src/keys/key-changes.ts), which calls
+ * `invalidate`; the cache's TTL (under a second) is the fallback that bounds how long a lost announcement
+ * can leave a revocation or change unnoticed (SPEC §3: within 1 second).
  */
 export interface KeyResolver {
   bySecretHash(secretHash: string): Promise<KeyRecord | null>;
@@ -36,6 +37,9 @@ export function createKeyResolver(options: KeyResolverOptions): KeyResolver {
   let declaredById = indexById(declaredByHash);
   const byHash = new Map<string, Entry>();
   const byIdCache = new Map<string, Entry>();
+  // Bumped by every invalidation: a store read that began before one must not cache what it read (it may
+  // predate the change being announced).
+  let generation = 0;
 
   function remember(cache: Map<string, Entry>, k: string, record: KeyRecord): void {
     if (cache.size >= maxEntries) {
@@ -61,9 +65,10 @@ export function createKeyResolver(options: KeyResolverOptions): KeyResolver {
       if (declared !== undefined) return declared;
       const cached = fresh(byHash, secretHash);
       if (cached !== undefined) return cached;
+      const startedAt = generation;
       const record = await options.store.findBySecretHash(secretHash);
       // Unknown hashes are not cached: a key created a moment ago on another instance must work at once.
-      if (record !== null) remember(byHash, secretHash, record);
+      if (record !== null && startedAt === generation) remember(byHash, secretHash, record);
       return record;
     },
     async byId(id) {
@@ -71,11 +76,13 @@ export function createKeyResolver(options: KeyResolverOptions): KeyResolver {
       if (declared !== undefined) return declared;
       const cached = fresh(byIdCache, id);
       if (cached !== undefined) return cached;
+      const startedAt = generation;
       const record = await options.store.get(id);
-      if (record !== null) remember(byIdCache, id, record);
+      if (record !== null && startedAt === generation) remember(byIdCache, id, record);
       return record;
     },
     invalidate(id) {
+      generation += 1;
       if (id === undefined) {
         byHash.clear();
         byIdCache.clear();

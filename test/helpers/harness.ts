@@ -30,6 +30,10 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   upstreamKeys?: readonly string[];
   fake?: FakeXai;
+  /** Share another harness's Redis prefix: a second gateway instance on the same state. */
+  prefix?: string;
+  /** Passed to createGateway (key cache TTL). */
+  keyCacheTtlMs?: number;
 }
 
 export interface Harness {
@@ -53,7 +57,7 @@ export interface Harness {
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const ownFake = options.fake === undefined;
   const fake = options.fake ?? (await startFakeXai({ apiKeys: [UPSTREAM_KEY] }));
-  const prefix = `xgwtest:${options.name}:${randomBytes(4).toString('hex')}:`;
+  const prefix = options.prefix ?? `xgwtest:${options.name}:${randomBytes(4).toString('hex')}:`;
   const config = parseConfig(options.yaml ?? '', {
     file: 'test',
     env: {
@@ -75,7 +79,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     logger,
   );
   await store.ready(5_000);
-  const gateway = createGateway({ config, logger, store });
+  const gateway = createGateway({ config, logger, store, ...(options.keyCacheTtlMs === undefined ? {} : { keyCacheTtlMs: options.keyCacheTtlMs }) });
   const { app } = gateway;
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

@@ -1,0 +1,147 @@
+import { keyState } from '../policy/scopes.js';
+import type { KeyRecord, KeyStore } from './types.js';
+
+/**
+ * The origins of every active key's `allowedOrigins`, for CORS (SPEC §8: CORS answers configured origins
+ * and key origins, nothing else). Kept in memory: loaded from the store at start and after a missed-change
+ * signal, and refreshed key by key on key-change events (src/keys/key-changes.ts), so a preflight costs no
+ * store round trip. Bounded: at most `maxKeys` keys are indexed (a warning says when more exist).
+ */
+export interface KeyOriginIndex {
+  /** True if some active key (not revoked, not expired at `nowMs`) lists `origin`. */
+  allows(origin: string, nowMs: number): boolean;
+  /** Re-read one key (and the children indexed under it) after a change; `null` = reload everything. */
+  refresh(keyId: string | null): Promise<void>;
+}
+
+interface Entry {
+  origins: readonly string[];
+  parentId: string | null;
+  expiresAtMs: number;
+}
+
+const LIST_PAGE = 1000;
+
+export function createKeyOriginIndex(options: {
+  store: KeyStore;
+  /** Keys declared in the YAML (read per call: a reload applies at once). */
+  declared: () => readonly KeyRecord[];
+  now: () => number;
+  onError: (message: string, err?: unknown) => void;
+  maxKeys?: number;
+}): KeyOriginIndex {
+  const maxKeys = options.maxKeys ?? 100_000;
+  let entries = new Map<string, Entry>();
+  let byOrigin = new Map<string, Set<string>>();
+  let warnedFull = false;
+  /** Ids changed while a full reload was running: re-read once it has been installed. */
+  let changedDuringReload: Set<string> | null = null;
+  let reloading: Promise<void> | null = null;
+
+  function entryOf(record: KeyRecord, nowMs: number): Entry | null {
+    if (record.allowedOrigins === null || record.allowedOrigins.length === 0) return null;
+    if (keyState(record, nowMs) !== 'active') return null;
+    return {
+      origins: record.allowedOrigins.map((o) => o.toLowerCase()),
+      parentId: record.parentId,
+      expiresAtMs: record.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(record.expiresAt),
+    };
+  }
+
+  function remove(id: string): void {
+    const old = entries.get(id);
+    if (old === undefined) return;
+    entries.delete(id);
+    for (const origin of old.origins) {
+      const ids = byOrigin.get(origin);
+      ids?.delete(id);
+      if (ids?.size === 0) byOrigin.delete(origin);
+    }
+  }
+
+  function put(id: string, entry: Entry | null): void {
+    remove(id);
+    if (entry === null) return;
+    if (entries.size >= maxKeys) pruneExpired(options.now());
+    if (entries.size >= maxKeys) {
+      if (!warnedFull) options.onError(`CORS origin index full (${maxKeys} keys); origins of further keys get no CORS answer`);
+      warnedFull = true;
+      return;
+    }
+    entries.set(id, entry);
+    for (const origin of entry.origins) {
+      let ids = byOrigin.get(origin);
+      if (ids === undefined) byOrigin.set(origin, (ids = new Set()));
+      ids.add(id);
+    }
+  }
+
+  function pruneExpired(nowMs: number): void {
+    for (const [id, entry] of entries) if (entry.expiresAtMs <= nowMs) remove(id);
+  }
+
+  async function refreshOne(id: string): Promise<void> {
+    changedDuringReload?.add(id);
+    const record = await options.store.get(id);
+    put(id, record === null ? null : entryOf(record, options.now()));
+    // A parent's revocation or expiry ends its children too (SPEC §3).
+    const children = [...entries].filter(([, e]) => e.parentId === id).map(([childId]) => childId);
+    await Promise.all(
+      children.map(async (childId) => {
+        const child = await options.store.get(childId);
+        put(childId, child === null || record === null || keyState(record, options.now()) !== 'active' ? null : entryOf(child, options.now()));
+      }),
+    );
+  }
+
+  async function reloadAll(): Promise<void> {
+    changedDuringReload = new Set();
+    const nextEntries: [string, KeyRecord][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await options.store.list({ limit: LIST_PAGE, cursor });
+      for (const record of page.data) nextEntries.push([record.id, record]);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    const nowMs = options.now();
+    const parents = new Map(nextEntries);
+    entries = new Map();
+    byOrigin = new Map();
+    warnedFull = false;
+    for (const [id, record] of nextEntries) {
+      const parent = record.parentId === null ? null : parents.get(record.parentId);
+      const parentActive = parent === null || (parent !== undefined && keyState(parent, nowMs) === 'active');
+      put(id, parentActive ? entryOf(record, nowMs) : null);
+    }
+    const missed = changedDuringReload;
+    changedDuringReload = null;
+    await Promise.all([...missed].map(refreshOne));
+  }
+
+  return {
+    allows(origin, nowMs) {
+      const lower = origin.toLowerCase();
+      for (const declared of options.declared()) {
+        if (declared.allowedOrigins?.some((o) => o.toLowerCase() === lower) === true && keyState(declared, nowMs) === 'active') return true;
+      }
+      const ids = byOrigin.get(lower);
+      if (ids === undefined) return false;
+      for (const id of ids) {
+        const entry = entries.get(id);
+        if (entry !== undefined && entry.expiresAtMs > nowMs) return true;
+      }
+      return false;
+    },
+    async refresh(keyId) {
+      try {
+        if (keyId !== null) return await refreshOne(keyId);
+        reloading ??= reloadAll().finally(() => {
+          reloading = null;
+        });
+        await reloading;
+      } catch (err) {
+        options.onError('CORS origin index refresh failed', err);
+      }
+    },
+  };
+}
