@@ -87,17 +87,35 @@ export function createUpstreamClient(config: GatewayConfig['upstream'], options:
       return `key#${keys.indexOf(key) + 1}`;
     },
     async request(request) {
-      const response = await pool.request({
-        path: `${prefix}${request.path}`,
-        method: request.method,
-        headers: request.headers,
-        body: request.body,
-        signal: request.signal,
-      });
-      return { statusCode: response.statusCode, headers: response.headers, body: response.body };
+      // undici checks its timeouts on a ~0.5 s tick, so its headersTimeout fires up to a second late; this timer
+      // holds the configured wait exactly (and undici's stays as a backstop). It ends with the headers: a long
+      // stream is bounded by the body idle timeout instead.
+      const controller = new AbortController();
+      const forward = (): void => controller.abort(request.signal.reason);
+      if (request.signal.aborted) forward();
+      else request.signal.addEventListener('abort', forward, { once: true });
+      const timer = setTimeout(() => controller.abort(headersTimeoutError()), config.headersTimeoutMs);
+      timer.unref();
+      try {
+        const response = await pool.request({
+          path: `${prefix}${request.path}`,
+          method: request.method,
+          headers: request.headers,
+          body: request.body,
+          signal: controller.signal,
+        });
+        return { statusCode: response.statusCode, headers: response.headers, body: response.body };
+      } finally {
+        clearTimeout(timer);
+      }
     },
     async close() {
       await pool.close();
     },
   };
+}
+
+/** Mapped to 504 upstream_timeout like undici's own (map-error.ts). */
+function headersTimeoutError(): Error {
+  return Object.assign(new Error('No response headers from the upstream within headersTimeoutMs.'), { code: 'UND_ERR_HEADERS_TIMEOUT' });
 }
