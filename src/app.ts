@@ -79,9 +79,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerHealthRoutes(app, { ping: deps.ping });
   // CORS answers configured origins and active keys' origins, read per request so a reload or a key change applies at once.
   registerCors(app, { allows: (origin) => deps.config().cors.origins.includes(origin) || deps.keyOrigins.allows(origin, now()) });
-  const keyChangeDeps = { resolver: deps.resolver, keyChanges: deps.keyChanges, audit: deps.audit };
+  const keyChangeDeps = {
+    applyLocally: async (keyId: string) => {
+      deps.resolver.invalidate(keyId);
+      await deps.keyOrigins.refresh(keyId);
+    },
+    keyChanges: deps.keyChanges,
+    audit: deps.audit,
+  };
   registerAdminRoutes(app, { ...keyChangeDeps, config: deps.config, store: deps.keyStore, limiter: deps.limiter, declaredKeys: deps.declaredKeys, now });
-  registerGatewayKeysRoutes(app, { ...keyChangeDeps, config: deps.config, store: deps.keyStore, now });
+  registerGatewayKeysRoutes(app, { ...keyChangeDeps, config: deps.config, store: deps.keyStore, resolver: deps.resolver, now });
   registerV1Routes(app, { config: deps.config, resolver: deps.resolver, limiter: deps.limiter, upstream: deps.upstream, models: deps.models, now });
   return app;
 }

@@ -32,7 +32,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     const scheduleChange = (keyId: string, delayMs: number): void => {
       const timer = setTimeout(() => {
         graceTimers.delete(timer);
-        deps.resolver.invalidate(keyId);
+        void deps.applyLocally(keyId);
         deps.keyChanges.publish(keyId).catch(() => {
           // Lost: other instances' caches still expire within their TTL.
         });

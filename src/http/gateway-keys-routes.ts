@@ -4,6 +4,7 @@ import { GatewayError, errors } from '../errors.js';
 import { parseChildRequest } from '../keys/child-request-input.js';
 import { generateClientKey, generateKeyId, hashClientKey } from '../keys/key-format.js';
 import { narrowChild } from '../keys/mint-rules.js';
+import type { KeyResolver } from '../keys/key-resolver.js';
 import type { KeyRecord, KeyStore } from '../keys/types.js';
 import { authenticateClient } from './client-auth.js';
 import { afterKeyChange, type KeyChangeDeps } from './key-change-effects.js';
@@ -12,6 +13,7 @@ import { keyView } from './key-view.js';
 export interface GatewayKeysDeps extends KeyChangeDeps {
   config: () => GatewayConfig;
   store: KeyStore;
+  resolver: KeyResolver;
   now: () => number;
 }
 
