@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { LimitSet } from '../../src/config/types.js';
 import { GatewayError } from '../../src/errors.js';
 import { clientSecretExpiry, prepareRequest, withTopLevelFields, type PrepareInput } from '../../src/http/prepare-request.js';
 import { resolveRoute, type RouteSpec } from '../../src/policy/routes.js';
@@ -16,7 +15,9 @@ function route(method: string, path: string): RouteSpec {
 const ALL: EffectivePolicy = { models: ['*'], endpoints: ['*'], limits: {} };
 const MINI: EffectivePolicy = { models: ['grok-3-mini', 'grok-4-fast-*'], endpoints: ['*'], limits: {} };
 
-function input(overrides: Partial<PrepareInput> & { body?: unknown; path?: string; method?: string; limits?: LimitSet[] }): PrepareInput {
+type Overrides = Partial<PrepareInput> & { body?: unknown; path?: string; method?: string };
+
+function input(overrides: Overrides): PrepareInput {
   const { body, path = '/v1/chat/completions', method = 'POST', ...rest } = overrides;
   return {
     route: route(method, path),
@@ -47,7 +48,7 @@ const sent = (prepared: { upstreamBody: Buffer | null }): Record<string, unknown
 const chat = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ model: 'grok-3-mini', messages: [{ role: 'user', content: 'hi' }], ...extra });
 
 describe('prepareRequest: scopes and validation refuse before anything is sent', () => {
-  it.each<[string, Partial<PrepareInput> & { body?: unknown; path?: string; method?: string }, number, string]>([
+  it.each<[string, Overrides, number, string]>([
     ['endpoint outside the key', { policies: [{ ...ALL, endpoints: ['models'] }], body: chat() }, 403, 'endpoint_not_allowed'],
     ['endpoint outside the parent', { policies: [ALL, { ...ALL, endpoints: ['responses'] }], body: chat() }, 403, 'endpoint_not_allowed'],
     ['GET route outside the key (scope checked without a body)', { method: 'GET', path: '/v1/videos/abc', policies: [{ ...ALL, endpoints: ['images'] }] }, 403, 'endpoint_not_allowed'],
@@ -82,7 +83,7 @@ describe('prepareRequest: scopes and validation refuse before anything is sent',
 });
 
 describe('prepareRequest: what is reserved and what is sent', () => {
-  it.each<[string, Partial<PrepareInput> & { body?: unknown; path?: string; method?: string }, { model: string | null; outputCapTokens: number; stripUsageChunk: boolean; added: Record<string, unknown> }]>([
+  it.each<[string, Overrides, { model: string | null; outputCapTokens: number; stripUsageChunk: boolean; added: Record<string, unknown> }]>([
     ['the request\'s own cap, body unchanged', { body: chat({ max_tokens: 150 }) }, { model: 'grok-3-mini', outputCapTokens: 150, stripUsageChunk: false, added: {} }],
     ['the smallest of several cap fields', { body: chat({ max_tokens: 150, max_completion_tokens: 90 }) }, { model: 'grok-3-mini', outputCapTokens: 90, stripUsageChunk: false, added: {} }],
     ['the configured default when nothing caps output', { body: chat() }, { model: 'grok-3-mini', outputCapTokens: 4096, stripUsageChunk: false, added: {} }],
