@@ -32,6 +32,8 @@ export interface Caller {
 export const MAX_GRACE_SECONDS = 604_800;
 /** The grace-end announcement waits this much past the bound, so Redis (its own clock) has dropped the hash. */
 const GRACE_END_SLACK_MS = 50;
+/** A parent may have many short-lived children: their revocations are written a batch at a time. */
+const CHILD_WRITES_AT_ONCE = 50;
 
 async function mutableKey(deps: LifecycleDeps, id: string): Promise<KeyRecord> {
   if (deps.declaredKeys().some((k) => k.id === id)) {
@@ -85,7 +87,9 @@ export async function revokeKey(deps: LifecycleDeps, id: string, caller: Caller)
   const next = await deps.store.update(id, { revokedAt: at.toISOString() }, at);
   if (next === null) throw errors.notFound(`No key with id "${id}".`);
   const children = (await deps.store.listChildren(id)).filter((child) => keyState(child, nowMs) === 'active');
-  await Promise.all(children.map((child) => deps.store.update(child.id, { revokedAt: at.toISOString() }, at)));
+  for (let i = 0; i < children.length; i += CHILD_WRITES_AT_ONCE) {
+    await Promise.all(children.slice(i, i + CHILD_WRITES_AT_ONCE).map((child) => deps.store.update(child.id, { revokedAt: at.toISOString() }, at)));
+  }
   await afterKeyChange(
     deps,
     { at: at.toISOString(), actor: caller.actor, action: 'revoke', keyId: id, changes: { revokedAt: at.toISOString(), childrenRevoked: children.map((c) => c.id) } },
