@@ -360,3 +360,27 @@ describe('GET /admin/audit', () => {
     expect(text).not.toMatch(/xgw_[0-9A-Za-z]{10}/);
   });
 });
+
+describe('on the in-process store (no REDIS_URL)', () => {
+  it('patches, rotates, mints, revokes and audits the same way', async () => {
+    const m = await startHarness({ store: 'memory', name: 'key-lifecycle-memory' });
+    try {
+      const mchat = (key: string): Promise<Response> => postJson(`${m.url}/v1/chat/completions`, chatBody(), { authorization: `Bearer ${key}` });
+      const parent = await m.createKey({ name: 'mem', ...ALL, mint: { maxTtlSeconds: 60 }, allowedOrigins: ['https://mem.example'] });
+      expect((await m.admin('PATCH', `/admin/keys/${parent.id}`, { allowedOrigins: null })).status).toBe(200);
+      expect((await mchat(parent.key)).status).toBe(200);
+      const rotated = await json<{ key: string }>(await m.admin('POST', `/admin/keys/${parent.id}/rotate`, { graceSeconds: 0 }));
+      expect((await mchat(parent.key)).status).toBe(401);
+      const child = await json<{ key: string }>(await postJson(`${m.url}/gateway/keys`, { name: 'c' }, { authorization: `Bearer ${rotated.key}` }));
+      expect((await mchat(child.key)).status).toBe(200);
+      await m.admin('DELETE', `/admin/keys/${parent.id}`);
+      expect(await errorCode(await mchat(child.key))).toBe('key_revoked');
+      const audit = await json<{ data: { action: string }[] }>(await m.admin('GET', '/admin/audit'));
+      expect(audit.data.map((e) => e.action)).toEqual(['revoke', 'mint', 'rotate', 'patch', 'create']);
+      const text = JSON.stringify(audit);
+      for (const secret of [parent.key, rotated.key, child.key]) expect(text).not.toContain(secret);
+    } finally {
+      await m.close();
+    }
+  });
+});
