@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from './audit/types.js';
 import type { GatewayConfig } from './config/types.js';
 import type { KeyChanges } from './keys/key-changes.js';
-import type { KeyOriginIndex } from './keys/key-origin-index.js';
+import type { KeyOriginIndex } from './http/cors-origin-index.js';
 import type { KeyResolver } from './keys/key-resolver.js';
 import type { KeyRecord, KeyStore } from './keys/types.js';
 import type { Limiter } from './limits/types.js';

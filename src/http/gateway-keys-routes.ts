@@ -3,9 +3,9 @@ import type { GatewayConfig } from '../config/types.js';
 import { GatewayError, errors } from '../errors.js';
 import { parseChildRequest } from '../keys/child-request-input.js';
 import { generateClientKey, generateKeyId, hashClientKey } from '../keys/key-format.js';
-import { narrowChild } from '../keys/mint-rules.js';
 import type { KeyResolver } from '../keys/key-resolver.js';
 import type { KeyRecord, KeyStore } from '../keys/types.js';
+import { narrowChild } from '../policy/narrow-scopes.js';
 import { authenticateClient } from './client-auth.js';
 import { afterKeyChange, type KeyChangeDeps } from './key-change-effects.js';
 import { keyView } from './key-view.js';
@@ -19,7 +19,7 @@ export interface GatewayKeysDeps extends KeyChangeDeps {
 
 /**
  * `POST /gateway/keys` (SPEC §3, §6): a client key whose record has `mint` mints a child key — same body
- * as `POST /admin/keys` — that can only narrow it (src/keys/mint-rules.ts). The caller is authenticated like
+ * as `POST /admin/keys` — that can only narrow it (src/policy/narrow-scopes.ts). The caller is authenticated like
  * any /v1 call (expiry, revocation, origin, IP). A key without `mint` gets 403 endpoint_not_allowed; any
  * widening is 400 with every problem named. Answers 201 with the child and its secret, shown this once.
  */

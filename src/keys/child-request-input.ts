@@ -1,7 +1,7 @@
 import type { PlanConfig } from '../config/types.js';
 import { parseKeyInput } from './key-input.js';
 import { PATCH_FIELDS } from './key-patch-input.js';
-import type { ChildRequest } from './mint-rules.js';
+import type { ChildRequest } from '../policy/narrow-scopes.js';
 
 export type ChildRequestResult = { ok: true; request: ChildRequest } | { ok: false; problems: string[] };
 

@@ -1,5 +1,5 @@
+import type { KeyRecord, KeyStore } from '../keys/types.js';
 import { keyState } from '../policy/scopes.js';
-import type { KeyRecord, KeyStore } from './types.js';
 
 /**
  * The origins of every active key's `allowedOrigins`, for CORS (SPEC §8: CORS answers configured origins

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cidrContains, parseCidrRange } from '../../src/keys/cidr-range.js';
+import { cidrContains, parseCidrRange } from '../../src/policy/cidr-range.js';
 import {
   childProblems,
   endpointCovered,
@@ -10,7 +10,7 @@ import {
   originCovered,
   type ChildRequest,
   type ParentScope,
-} from '../../src/keys/mint-rules.js';
+} from '../../src/policy/narrow-scopes.js';
 import type { KeyRecord } from '../../src/keys/types.js';
 import { effectivePolicy } from '../../src/policy/scopes.js';
 

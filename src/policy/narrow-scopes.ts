@@ -1,8 +1,8 @@
 import { LIMIT_NAMES, type LimitSet, type MintConfig } from '../config/types.js';
-import { matchesGlob } from '../policy/glob.js';
-import type { EffectivePolicy } from '../policy/scopes.js';
+import type { KeyRecord } from '../keys/types.js';
 import { cidrContains, parseCidrRange } from './cidr-range.js';
-import type { KeyRecord } from './types.js';
+import { matchesGlob } from './glob.js';
+import type { EffectivePolicy } from './scopes.js';
 
 /**
  * Child keys (SPEC §3): a key with `mint` may mint children that only ever narrow it. Pure rules, shared by
