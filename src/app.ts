@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { AuditLog } from './audit/types.js';
@@ -39,6 +40,27 @@ export interface AppDeps {
   now?: () => number;
 }
 
+/**
+ * Requests Node's HTTP parser rejects before Fastify sees them (bad request line, header overflow, broken
+ * chunking) still get the documented JSON error shape, then the connection is closed.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout']
+        : [400, 'Bad Request'];
+  const body = JSON.stringify({ error: { message: 'Malformed HTTP request.', type: 'invalid_request_error', code: 'invalid_request' } });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 /** A safe client-supplied request id is echoed; anything else is replaced by a UUID (SPEC §4). */
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -64,6 +86,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Streams may legitimately run for many minutes; upstream timeouts bound them instead.
     requestTimeout: 0,
     return503OnClosing: true,
+    clientErrorHandler: answerClientError,
   });
 
   app.decorateRequest('gw', null as never);

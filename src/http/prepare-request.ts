@@ -27,6 +27,8 @@ export interface PreparedRequest {
 export interface PrepareInput {
   route: RouteSpec;
   contentType: string | undefined;
+  /** The request's Content-Encoding: the gateway reads and meters bodies, so it takes them uncompressed only. */
+  contentEncoding?: string | undefined;
   rawBody: Buffer | null;
   /** The key's policy, then its parent's for a child key: every one must allow the request. */
   policies: readonly EffectivePolicy[];
@@ -49,6 +51,10 @@ const CAP_FIELD: Partial<Record<RouteSpec['endpoint'], string>> = {
 export function prepareRequest(input: PrepareInput): PreparedRequest {
   const { route, policies } = input;
   if (!policies.every((p) => endpointAllowed(p, route.endpoint))) throw errors.endpointNotAllowed(route.endpoint);
+  const encoding = input.contentEncoding?.trim().toLowerCase();
+  if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
+    throw errors.invalidRequest('Compressed request bodies are not accepted: send the body without Content-Encoding.', 415);
+  }
   if (route.body !== 'json') {
     return { model: null, stream: false, stripUsageChunk: false, estimatedPromptTokens: 0, outputCapTokens: 0, upstreamBody: input.rawBody };
   }
@@ -142,8 +148,12 @@ export function clientSecretExpiry(expiresAfter: unknown, keyExpiresAtMs: number
 
 function isJsonContentType(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
-  const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
-  return mediaType === 'application/json' || (mediaType.startsWith('application/') && mediaType.endsWith('+json'));
+  const [type = '', ...params] = contentType.split(';');
+  const mediaType = type.trim().toLowerCase();
+  if (mediaType !== 'application/json' && !(mediaType.startsWith('application/') && mediaType.endsWith('+json'))) return false;
+  // JSON is UTF-8 (RFC 8259 §8.1); a body declared in another charset would reach xAI mislabelled.
+  const charset = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith('charset='));
+  return charset === undefined || charset === 'charset=utf-8' || charset === 'charset="utf-8"';
 }
 
 type JsonObject = Record<string, unknown>;

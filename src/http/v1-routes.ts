@@ -50,7 +50,11 @@ export function registerV1Routes(app: FastifyInstance, deps: V1Deps): void {
   });
 }
 
+/** A `%` not followed by two hex digits: no server decodes it the same way, so it is refused, not passed on. */
+const MALFORMED_PERCENT = /%(?![0-9A-Fa-f]{2})/;
+
 async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1Deps): Promise<FastifyReply> {
+  if (MALFORMED_PERCENT.test(request.url)) throw errors.invalidRequest('The URL contains a malformed percent-encoding.');
   const lookup = resolveRoute(request.method, request.url);
   if (lookup.kind !== 'match') throw errors.notFound(`No such route: ${request.method} ${request.url.split('?')[0] ?? ''}`);
   const { route } = lookup.match;
@@ -73,6 +77,7 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
   const prepared = prepareRequest({
     route,
     contentType: header(request, 'content-type'),
+    contentEncoding: header(request, 'content-encoding'),
     rawBody: Buffer.isBuffer(request.body) ? request.body : null,
     policies: client.parentPolicy === null ? [client.policy] : [client.policy, client.parentPolicy],
     limits,

@@ -164,7 +164,8 @@ export async function rawRequest(
   const target = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: target.hostname, port: target.port, method: options.method, path: options.path, headers: options.headers ?? {} },
+      // A fresh connection per request: a test's malformed request must not poison the next one's socket.
+      { agent: false, host: target.hostname, port: target.port, method: options.method, path: options.path, headers: options.headers ?? {} },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
