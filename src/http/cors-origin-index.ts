@@ -33,6 +33,8 @@ export function createKeyOriginIndex(options: {
   const maxKeys = options.maxKeys ?? 100_000;
   let entries = new Map<string, Entry>();
   let byOrigin = new Map<string, Set<string>>();
+  /** Indexed children by parent id, so a parent's change re-reads only its own children. */
+  let childrenOf = new Map<string, Set<string>>();
   let warnedFull = false;
   /** Ids changed while a full reload was running: re-read once it has been installed. */
   let changedDuringReload: Set<string> | null = null;
@@ -52,11 +54,8 @@ export function createKeyOriginIndex(options: {
     const old = entries.get(id);
     if (old === undefined) return;
     entries.delete(id);
-    for (const origin of old.origins) {
-      const ids = byOrigin.get(origin);
-      ids?.delete(id);
-      if (ids?.size === 0) byOrigin.delete(origin);
-    }
+    for (const origin of old.origins) unlink(byOrigin, origin, id);
+    if (old.parentId !== null) unlink(childrenOf, old.parentId, id);
   }
 
   function put(id: string, entry: Entry | null): void {
@@ -69,11 +68,8 @@ export function createKeyOriginIndex(options: {
       return;
     }
     entries.set(id, entry);
-    for (const origin of entry.origins) {
-      let ids = byOrigin.get(origin);
-      if (ids === undefined) byOrigin.set(origin, (ids = new Set()));
-      ids.add(id);
-    }
+    for (const origin of entry.origins) link(byOrigin, origin, id);
+    if (entry.parentId !== null) link(childrenOf, entry.parentId, id);
   }
 
   function pruneExpired(nowMs: number): void {
@@ -85,7 +81,7 @@ export function createKeyOriginIndex(options: {
     const record = await options.store.get(id);
     put(id, record === null ? null : entryOf(record, options.now()));
     // A parent's revocation or expiry ends its children too (SPEC §3).
-    const children = [...entries].filter(([, e]) => e.parentId === id).map(([childId]) => childId);
+    const children = [...(childrenOf.get(id) ?? [])];
     await Promise.all(
       children.map(async (childId) => {
         const child = await options.store.get(childId);
@@ -107,6 +103,7 @@ export function createKeyOriginIndex(options: {
     const parents = new Map(nextEntries);
     entries = new Map();
     byOrigin = new Map();
+    childrenOf = new Map();
     warnedFull = false;
     for (const [id, record] of nextEntries) {
       const parent = record.parentId === null ? null : parents.get(record.parentId);
@@ -144,4 +141,16 @@ export function createKeyOriginIndex(options: {
       }
     },
   };
+}
+
+function link(index: Map<string, Set<string>>, key: string, id: string): void {
+  let ids = index.get(key);
+  if (ids === undefined) index.set(key, (ids = new Set()));
+  ids.add(id);
+}
+
+function unlink(index: Map<string, Set<string>>, key: string, id: string): void {
+  const ids = index.get(key);
+  ids?.delete(id);
+  if (ids?.size === 0) index.delete(key);
 }

@@ -103,6 +103,17 @@ describe('POST /gateway/keys', () => {
     expect(pre.headers['access-control-allow-origin']).toBe(origin);
   });
 
+  it('CORS stops answering a child\'s origin when its parent is revoked', async () => {
+    const origin = 'https://child-only.example';
+    const allowOrigin = async (): Promise<unknown> =>
+      (await rawRequest(h.url, { method: 'OPTIONS', path: '/v1/models', headers: { origin, 'access-control-request-method': 'GET' } })).headers['access-control-allow-origin'];
+    const parent = await h.createKey(PARENT);
+    await mint(parent.key, { name: 'spa', allowedOrigins: [origin] });
+    expect(await allowOrigin()).toBe(origin);
+    await h.admin('DELETE', `/admin/keys/${parent.id}`);
+    expect(await allowOrigin()).toBeUndefined();
+  });
+
   it.each<[string, Record<string, unknown>, RegExp]>([
     ['a model outside the parent', { models: ['grok-3-mini'] }, /models: "grok-3-mini"/],
     ['a wider model glob', { models: ['grok-*'] }, /models: "grok-\*"/],
