@@ -8,18 +8,19 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { startFakeXai } from '../src/fake/xai-server.js';
-import { cpuSeconds, delay, rssMb, type Child } from './lib/children.js';
+import { delay, rssMb, type Child } from './lib/children.js';
 import { chatLatencies, streamFirstByteTimes, type ProbeOptions } from './lib/http-probe.js';
 import { drive, type Target } from './lib/load.js';
 import { describeMachine } from './lib/machine.js';
-import { callsDelta, commandCalls, deleteOwnKeys, ensureRedis, redisCpuSeconds, startMonitor, type BenchRedis } from './lib/redis.js';
-import { renderMarkdown, renderTable, type BenchResult, type CpuPerRequest, type MeasuredPoint, type PhaseResult, type RedisResult, type TargetName } from './lib/report.js';
-import { runSoak, type SoakResult } from './lib/soak.js';
+import { deleteOwnKeys, ensureRedis, startMonitor, type BenchRedis } from './lib/redis.js';
+import { renderMarkdown, renderTable, type BenchResult, type PhaseResult, type RedisResult, type TargetName } from './lib/report.js';
+import { measurePoint } from './lib/throughput.js';
+import { readGatewayLog, runSoak, type SoakResult } from './lib/soak.js';
 import { summarize } from './lib/stats.js';
 import {
   ALL_LIMITS,
@@ -37,6 +38,8 @@ import {
 const quick = process.env.BENCH_QUICK === '1';
 const POINT_S = Number(process.env.BENCH_DURATION_S ?? (quick ? 2 : 10));
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? (quick ? 1 : 2));
+/** Each point's measured seconds per target are split into this many interleaved slices. */
+const SLICES = quick ? 2 : 3;
 const STREAM_CHUNKS = 10;
 const CHUNK_DELAY_MS = 1;
 const PROBE: ProbeOptions = quick ? { block: 50, rounds: 2, warmup: 50 } : { block: 250, rounds: 8, warmup: 300 };
@@ -96,27 +99,6 @@ function targetsOf(ctx: PhaseContext, key: CreatedKey): Target[] {
   ];
 }
 
-/** CPU used by each process during a measured point, per answered request (ms). */
-async function cpuMeter(redis: Redis, pids: { fake: number; proxy: number | null }): Promise<{ perRequest(requests: number): Promise<CpuPerRequest> }> {
-  const read = async (): Promise<{ driver: number; fake: number; proxy: number; redis: number }> => {
-    const usage = process.cpuUsage();
-    return {
-      driver: (usage.user + usage.system) / 1e6,
-      fake: cpuSeconds(pids.fake),
-      proxy: pids.proxy === null ? 0 : cpuSeconds(pids.proxy),
-      redis: await redisCpuSeconds(redis),
-    };
-  };
-  const start = await read();
-  return {
-    async perRequest(requests) {
-      const end = await read();
-      const ms = (name: keyof typeof start): number => ((end[name] - start[name]) * 1000) / Math.max(1, requests);
-      return { driver: ms('driver'), fake: ms('fake'), proxy: ms('proxy'), redis: ms('redis') };
-    },
-  };
-}
-
 function byName<T>(map: Map<TargetName, T>): Record<TargetName, T> {
   const get = (name: TargetName): T => {
     const value = map.get(name);
@@ -151,24 +133,30 @@ async function runPhase(ctx: PhaseContext, latencyMs: number, redisOut: Partial<
 
     const throughput: PhaseResult['throughput'] = [];
     for (const connections of latencyMs === 0 ? [1, 32, 128] : [32, 128]) {
-      const points = new Map<TargetName, MeasuredPoint>();
-      for (const target of targets) {
-        await freshFake();
-        await drive(target, { connections, durationS: WARMUP_S });
-        const measureStats = target.name === 'gateway' && connections === 32 && latencyMs === 0;
-        const before = measureStats ? await commandCalls(ctx.redis) : null;
-        const proxyPid = target.name === 'gateway' ? gateway.pid : target.name === 'floor' ? floor.pid : null;
-        const cpu = await cpuMeter(ctx.redis, { fake: fake.pid, proxy: proxyPid });
-        const point = await drive(target, { connections, durationS: POINT_S });
-        const cpuPerRequest = await cpu.perRequest(point.ok + point.non2xx);
-        if (before !== null) {
-          redisOut.statsRequests = point.ok + point.non2xx;
-          redisOut.statsByCommand = [...callsDelta(before, await commandCalls(ctx.redis))];
-        }
-        points.set(target.name, { ...point, cpuPerRequest });
-        log(`${tag}: ${target.name} at ${connections} connections: ${Math.round(point.rps)} req/s (${point.non2xx} non-2xx, ${point.errors} errors)`);
+      await freshFake();
+      const commandStats = connections === 32 && latencyMs === 0;
+      const { points, gatewayCommands } = await measurePoint({
+        targets,
+        connections,
+        seconds: POINT_S,
+        rounds: SLICES,
+        warmupS: WARMUP_S,
+        redis: ctx.redis,
+        cpus: availableParallelism(),
+        pids: { fake: fake.pid, floor: floor.pid, gateway: gateway.pid },
+        commandStats,
+      });
+      if (gatewayCommands !== null) {
+        redisOut.statsRequests = gatewayCommands.requests;
+        redisOut.statsByCommand = [...gatewayCommands.byCommand].map(([name, stat]) => [name, stat.calls]);
+        const scripts = [...gatewayCommands.byCommand].filter(([name]) => name === 'evalsha' || name === 'eval').map(([, stat]) => stat);
+        redisOut.scriptUsecPerCall = scripts.reduce((sum, st) => sum + st.usec, 0) / Math.max(1, scripts.reduce((sum, st) => sum + st.calls, 0));
       }
-      throughput.push({ connections, points: byName(points) });
+      for (const t of targets) {
+        const p = points[t.name];
+        log(`${tag}: ${t.name} at ${connections} connections: ${Math.round(p.rps)} req/s (${p.non2xx} non-2xx, ${p.errors} errors; other processes ${Math.round(p.foreignCpuShare * 100)}% CPU)`);
+      }
+      throughput.push({ connections, points });
     }
 
     if (latencyMs === 0) {
@@ -200,7 +188,8 @@ async function soakPhase(ctx: PhaseContext): Promise<SoakResult> {
   let gateway: Child | null = null;
   try {
     gateway = await track(
-      startGateway(paths, { port: ctx.ports.gateway, upstream: fake.url, redisUrl: ctx.redisUrl, configFile: ctx.configFile, tag: 'soak' }),
+      // LOG_LEVEL=info: the per-request log lines say which streams were settled with usage.
+      startGateway(paths, { port: ctx.ports.gateway, upstream: fake.url, redisUrl: ctx.redisUrl, configFile: ctx.configFile, tag: 'soak', logLevel: 'info' }),
     );
     const origin = `http://127.0.0.1:${ctx.ports.gateway}`;
     const key = await createKey(origin, 'bench-soak');
@@ -210,7 +199,17 @@ async function soakPhase(ctx: PhaseContext): Promise<SoakResult> {
     await drive({ ...target, authorization: `Bearer ${warmKey.key}` }, { connections: 32, amount: 2000 });
     await delay(500);
     fake.reset();
-    return await runSoak({ fake, target, keyId: key.id, gatewayPid: gateway.pid, options: SOAK, concurrencyLimit: ALL_LIMITS.concurrency, clientKey: key.key });
+    const logPath = gateway.logPath;
+    return await runSoak({
+      fake,
+      target,
+      keyId: key.id,
+      gatewayPid: gateway.pid,
+      options: SOAK,
+      concurrencyLimit: ALL_LIMITS.concurrency,
+      clientKey: key.key,
+      readLog: () => readGatewayLog(logPath),
+    });
   } finally {
     await stop(gateway);
     await fake.close();
@@ -232,6 +231,7 @@ async function main(): Promise<void> {
   log(`run directory (config, logs): ${runDir}`);
   const benchRedis = await ensureRedis({ host: '127.0.0.1', port: 6379, logDir: runDir });
   activeRedis = benchRedis;
+  const machine = describeMachine(benchRedis.version);
   if (benchRedis.started !== null) children.add(benchRedis.started);
   log(`Redis ${benchRedis.version} at ${benchRedis.url}${benchRedis.started === null ? '' : ' (started by the bench)'}; key prefix ${keyPrefix}`);
   const ctx: PhaseContext = {
@@ -257,10 +257,13 @@ async function main(): Promise<void> {
         warmupS: WARMUP_S,
         probeCount: PROBE.block * PROBE.rounds,
         ttfbCount: TTFB.block * TTFB.rounds,
+        slices: SLICES,
         streamChunks: STREAM_CHUNKS,
         chunkDelayMs: CHUNK_DELAY_MS,
+        soakChunks: SOAK_CHUNKS,
+        soakChunkDelayMs: SOAK_CHUNK_DELAY_MS,
       },
-      machine: describeMachine(benchRedis.version),
+      machine,
       phases,
       redis: redisOut as RedisResult,
       soak,

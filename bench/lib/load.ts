@@ -48,9 +48,6 @@ export interface LoadPoint {
   ok: number;
   non2xx: number;
   errors: number;
-  /** autocannon's latency histogram (1 ms resolution; the precise 1-connection latency comes from http-probe). */
-  latencyP50Ms: number;
-  latencyP99Ms: number;
 }
 
 function pointOf(result: autocannon.Result, connections: number): LoadPoint {
@@ -61,8 +58,6 @@ function pointOf(result: autocannon.Result, connections: number): LoadPoint {
     ok: result['2xx'],
     non2xx: result.non2xx,
     errors: result.errors,
-    latencyP50Ms: result.latency.p50,
-    latencyP99Ms: result.latency.p99,
   };
 }
 

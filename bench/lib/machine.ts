@@ -1,6 +1,6 @@
 /** The machine a run was measured on, for BENCHMARKS.md. */
 import { readFileSync } from 'node:fs';
-import { availableParallelism, release } from 'node:os';
+import { availableParallelism, loadavg, release } from 'node:os';
 
 export interface Machine {
   cpus: number;
@@ -9,6 +9,7 @@ export interface Machine {
   kernel: string;
   node: string;
   redis: string;
+  loadAverage: number[];
 }
 
 function procField(file: string, pattern: RegExp): string | undefined {
@@ -28,5 +29,6 @@ export function describeMachine(redisVersion: string): Machine {
     kernel: `Linux ${release()}`,
     node: process.version,
     redis: redisVersion,
+    loadAverage: loadavg(),
   };
 }

@@ -56,23 +56,29 @@ export async function ensureRedis(input: { host: string; port: number; logDir: s
   return { redis, url, version, started };
 }
 
-/** cmdstat_<name>:calls=N → name → N. */
-export async function commandCalls(redis: Redis): Promise<Map<string, number>> {
+export interface CommandStat {
+  calls: number;
+  /** Microseconds Redis spent executing them. */
+  usec: number;
+}
+
+/** cmdstat_<name>:calls=N,usec=M → name → {calls, usec}. */
+export async function commandCalls(redis: Redis): Promise<Map<string, CommandStat>> {
   const text = await redis.info('commandstats');
-  const calls = new Map<string, number>();
-  for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-    if (match[1] !== undefined && match[2] !== undefined) calls.set(match[1], Number(match[2]));
+  const stats = new Map<string, CommandStat>();
+  for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    if (match[1] !== undefined) stats.set(match[1], { calls: Number(match[2]), usec: Number(match[3]) });
   }
-  return calls;
+  return stats;
 }
 
 /** after − before per command, without the commands the benchmark driver itself sends (INFO). */
-export function callsDelta(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): Map<string, number> {
-  const delta = new Map<string, number>();
-  for (const [name, calls] of after) {
+export function callsDelta(before: ReadonlyMap<string, CommandStat>, after: ReadonlyMap<string, CommandStat>): Map<string, CommandStat> {
+  const delta = new Map<string, CommandStat>();
+  for (const [name, stat] of after) {
     if (name === 'info') continue;
-    const d = calls - (before.get(name) ?? 0);
-    if (d > 0) delta.set(name, d);
+    const calls = stat.calls - (before.get(name)?.calls ?? 0);
+    if (calls > 0) delta.set(name, { calls, usec: stat.usec - (before.get(name)?.usec ?? 0) });
   }
   return delta;
 }

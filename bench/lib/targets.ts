@@ -110,7 +110,7 @@ export function writeGatewayConfig(paths: Paths, keyPrefix: string): string {
 
 export function startGateway(
   paths: Paths,
-  options: { port: number; upstream: string; redisUrl: string; configFile: string; tag: string },
+  options: { port: number; upstream: string; redisUrl: string; configFile: string; tag: string; logLevel?: string },
 ): Promise<Child> {
   const origin = `http://127.0.0.1:${options.port}`;
   return startChild({
@@ -127,7 +127,7 @@ export function startGateway(
       GATEWAY_CONFIG: options.configFile,
       HOST: '127.0.0.1',
       PORT: String(options.port),
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: options.logLevel ?? 'warn',
     },
     logPath: join(paths.runDir, `gateway-${options.tag}.log`),
     ready: async () => (await fetch(`${origin}/readyz`)).status === 200,
