@@ -9,6 +9,7 @@ import type { KeyOriginIndex } from './http/cors-origin-index.js';
 import type { KeyResolver } from './keys/key-resolver.js';
 import type { KeyRecord, KeyStore } from './keys/types.js';
 import type { Limiter } from './limits/types.js';
+import type { GatewayMetrics } from './metrics/gateway-metrics.js';
 import type { UpstreamClient } from './upstream/client.js';
 import type { ModelCatalog } from './upstream/model-catalog.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
@@ -16,6 +17,7 @@ import { registerCors } from './http/cors.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerGatewayKeysRoutes } from './http/gateway-keys-routes.js';
 import { registerHealthRoutes } from './http/health-routes.js';
+import { registerMetricsRoute } from './http/metrics-route.js';
 import { newRequestContext } from './http/request-context.js';
 import { logRequest } from './http/request-log.js';
 import { registerV1Routes } from './http/v1-routes.js';
@@ -37,6 +39,7 @@ export interface AppDeps {
   models: ModelCatalog;
   /** Readiness: resolves while the store answers. */
   ping: () => Promise<void>;
+  metrics: GatewayMetrics;
   now?: () => number;
 }
 
@@ -95,11 +98,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     reply.header('x-request-id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => {
-    if (!request.gw.deferLog) logRequest(request, reply);
+    const ctx = request.gw;
+    deps.metrics.requestFinished(
+      { endpoint: ctx.endpoint ?? 'gateway', model: ctx.model, status: reply.statusCode },
+      Number(process.hrtime.bigint() - ctx.startedAtNs) / 1e9,
+    );
+    if (!ctx.deferLog) logRequest(request, reply);
   });
 
-  registerErrorHandling(app);
+  registerErrorHandling(app, { onRefused: (reason) => deps.metrics.refused(reason) });
   registerHealthRoutes(app, { ping: deps.ping });
+  registerMetricsRoute(app, { registry: deps.metrics.registry, adminTokens: () => deps.config().admin.tokens });
   // CORS answers configured origins and active keys' origins, read per request so a reload or a key change applies at once.
   registerCors(app, { allows: (origin) => deps.config().cors.origins.includes(origin) || deps.keyOrigins.allows(origin, now()) });
   const keyChangeDeps = {
@@ -112,6 +121,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   };
   registerAdminRoutes(app, { ...keyChangeDeps, config: deps.config, store: deps.keyStore, limiter: deps.limiter, declaredKeys: deps.declaredKeys, now });
   registerGatewayKeysRoutes(app, { ...keyChangeDeps, config: deps.config, store: deps.keyStore, resolver: deps.resolver, now });
-  registerV1Routes(app, { config: deps.config, resolver: deps.resolver, limiter: deps.limiter, upstream: deps.upstream, models: deps.models, now });
+  registerV1Routes(app, { config: deps.config, resolver: deps.resolver, limiter: deps.limiter, upstream: deps.upstream, models: deps.models, metrics: deps.metrics, now });
   return app;
 }

@@ -9,6 +9,7 @@ import type { KeyRecord } from './keys/types.js';
 import type { Store } from './store.js';
 import { createUpstreamClient, type UpstreamClient } from './upstream/client.js';
 import { createModelCatalog } from './upstream/model-catalog.js';
+import { createGatewayMetrics, instrument } from './metrics/gateway-metrics.js';
 
 /** Key records are cached this long; it bounds how late another instance sees a revocation (SPEC §3: < 1 s). */
 export const KEY_CACHE_TTL_MS = 500;
@@ -38,8 +39,12 @@ export function createGateway(options: {
   keyCacheTtlMs?: number;
 }): Gateway {
   let current = options.config;
+  const metrics = createGatewayMetrics();
+  // Every store call is timed (xgw_store_duration_seconds), whichever store is behind.
+  const keyStore = instrument(options.store.keyStore, 'keys', metrics);
+  const limiter = instrument(options.store.limiter, 'limits', metrics);
   let declared: ReadonlyMap<string, KeyRecord> = declaredKeyRecords(current.keys, new Date());
-  const resolver = createKeyResolver({ store: options.store.keyStore, declared, cacheTtlMs: options.keyCacheTtlMs ?? KEY_CACHE_TTL_MS });
+  const resolver = createKeyResolver({ store: keyStore, declared, cacheTtlMs: options.keyCacheTtlMs ?? KEY_CACHE_TTL_MS });
   const keyOrigins = createKeyOriginIndex({
     store: options.store.keyStore,
     declared: () => [...declared.values()],
@@ -57,16 +62,17 @@ export function createGateway(options: {
   const app = buildApp({
     config: () => current,
     logger: options.logger,
-    keyStore: options.store.keyStore,
+    keyStore,
     resolver,
     declaredKeys: () => [...declared.values()],
-    limiter: options.store.limiter,
+    limiter,
     keyChanges: options.store.keyChanges,
     keyOrigins,
     audit: options.store.audit,
     upstream,
     models: createModelCatalog({ upstream, ttlMs: MODEL_LIST_TTL_MS }),
     ping: options.store.ping,
+    metrics,
     ...(options.now === undefined ? {} : { now: options.now }),
   });
   return {

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors, GatewayError } from '../errors.js';
+import type { RequestContext } from './request-context.js';
 
 /**
  * The only place errors become responses (DESIGN.md): GatewayError → its status and OpenAI-shaped body;
@@ -36,13 +37,15 @@ export function sendGatewayError(reply: FastifyReply, error: GatewayError): Fast
   return reply.code(error.status).headers(error.headers).type('application/json; charset=utf-8').send(error.toBody());
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(app: FastifyInstance, options: { onRefused?: (reason: string) => void } = {}): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const error = toGatewayError(err);
     if (error.status >= 500) {
       request.log.error({ err: error.cause ?? err, code: error.code }, 'request failed');
     } else {
       request.log.debug({ code: error.code }, 'request refused');
+      // Refusal reasons: the limit that refused admission, else the error code (a bounded vocabulary).
+      options.onRefused?.((request.gw as RequestContext | null)?.refusal ?? error.code);
     }
     if (reply.sent || reply.raw.headersSent) {
       // A stream already under way: all we can do is end it.

@@ -44,6 +44,8 @@ export interface ForwardInput {
   price: ModelPrice | undefined;
   /** Applied to streamed (multipart) bodies while they are piped upstream (SPEC §2 server.bodyLimitBytes). */
   bodyLimitBytes: number;
+  /** Observes how long xAI took to answer with headers, and streams being relayed (metrics). */
+  observe?: { upstreamResponded(seconds: number): void; streamStarted(): void; streamEnded(): void };
 }
 
 /**
@@ -76,6 +78,7 @@ export async function forwardRequest(input: ForwardInput, upstream: UpstreamClie
   }
 
   let response: UpstreamResponse;
+  const sentAtNs = process.hrtime.bigint();
   try {
     response = await requestWithKeyFailover(upstream, upstreamRequest(input, controller.signal), {
       onKeyRefused: (label, status) => request.log.warn({ upstreamKey: label, status }, 'xAI refused an upstream key; set aside'),
@@ -85,6 +88,7 @@ export async function forwardRequest(input: ForwardInput, upstream: UpstreamClie
     if (clientAborted) return { done: Promise.resolve({ ...EMPTY, status: 499, clientAborted: true }) };
     throw mapUpstreamError(err);
   }
+  input.observe?.upstreamResponded(Number(process.hrtime.bigint() - sentAtNs) / 1e9);
   const base = { ...EMPTY, status: response.statusCode };
   const contentType = String(response.headers['content-type'] ?? '').toLowerCase();
   reply.code(response.statusCode).headers(buildClientHeaders(response.headers));
@@ -103,8 +107,10 @@ export async function forwardRequest(input: ForwardInput, upstream: UpstreamClie
       meter.transform.destroy();
     });
     reply.header('x-accel-buffering', 'no');
+    input.observe?.streamStarted();
     void reply.send(response.body.pipe(meter.transform));
     const done = closed.then((): ForwardResult => {
+      input.observe?.streamEnded();
       const outcome = meter.outcome();
       return {
         ...base,

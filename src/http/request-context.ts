@@ -9,6 +9,8 @@ export interface RequestContext {
   usage: Usage | null;
   /** The /v1 handler logs the line itself, after settlement, so it can include usage. */
   deferLog: boolean;
+  /** The limit that refused admission (metrics' refusal reason), if one did. */
+  refusal: string | null;
 }
 
 declare module 'fastify' {
@@ -18,5 +20,5 @@ declare module 'fastify' {
 }
 
 export function newRequestContext(): RequestContext {
-  return { startedAtNs: process.hrtime.bigint(), keyId: null, endpoint: null, model: null, usage: null, deferLog: false };
+  return { startedAtNs: process.hrtime.bigint(), keyId: null, endpoint: null, model: null, usage: null, deferLog: false, refusal: null };
 }

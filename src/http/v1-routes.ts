@@ -6,6 +6,7 @@ import { errors, GatewayError } from '../errors.js';
 import type { KeyResolver } from '../keys/key-resolver.js';
 import type { AdmissionResult, Limiter, Reservation } from '../limits/types.js';
 import { resolveRoute, type RouteMatch } from '../policy/routes.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ModelCatalog } from '../upstream/model-catalog.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import { requestTooLarge } from '../upstream/limited-body.js';
@@ -25,6 +26,7 @@ export interface V1Deps {
   upstream: UpstreamClient;
   models: ModelCatalog;
   now: () => number;
+  metrics: GatewayMetrics;
 }
 
 const METHODS = ['GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD'] as const;
@@ -89,11 +91,15 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
 
   const admission = await admit(deps, client, route.handling === 'forward' && route.usage !== 'none' ? prepared : null);
   reply.headers(rateLimitHeaders(admission.rate));
-  if (!admission.admitted) throw refusal(admission);
+  if (!admission.admitted) {
+    request.gw.refusal = admission.limit;
+    throw refusal(admission);
+  }
 
   request.gw.deferLog = true;
   const settle = once(async (result: { usage: Parameters<Limiter['settle']>[0]['usage']; model: string | null }) => {
     request.gw.usage = result.usage;
+    if (result.usage !== null) deps.metrics.usageRecorded(prepared.model ?? result.model, result.usage);
     // Usage is kept under the model the client asked for (what its scopes name); a GET that fetches a result
     // (deferred completion, video) names none, so xAI's is used.
     await settleReservation(deps, admission.reservation, result.usage, prepared.model ?? result.model);
@@ -148,6 +154,11 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
           stripUsageChunk: prepared.stripUsageChunk,
           price,
           bodyLimitBytes: deps.config().server.bodyLimitBytes,
+          observe: {
+            upstreamResponded: (seconds) => deps.metrics.upstreamResponded(match.route.endpoint, seconds),
+            streamStarted: () => deps.metrics.streamStarted(),
+            streamEnded: () => deps.metrics.streamEnded(),
+          },
         },
         deps.upstream,
       );

@@ -1,0 +1,160 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Usage } from '../usage/types.js';
+
+/**
+ * The gateway's Prometheus metrics (SPEC §7, issue 6). One registry per gateway instance (not prom-client's
+ * global one), so several gateways in one process — tests, the demo — never collide.
+ *
+ * Label sets are bounded: endpoints and refusal reasons come from fixed vocabularies; model names come from
+ * clients, so at most MAX_MODEL_LABELS distinct ones are kept and the rest count as "other". No label ever
+ * carries a key id, a secret or a path.
+ */
+export interface GatewayMetrics {
+  registry: Registry;
+  requestFinished(labels: { endpoint: string; model: string | null; status: number }, seconds: number): void;
+  upstreamResponded(endpoint: string, seconds: number): void;
+  usageRecorded(model: string | null, usage: Usage): void;
+  refused(reason: string): void;
+  storeCall(operation: string, seconds: number, ok: boolean): void;
+  streamStarted(): void;
+  streamEnded(): void;
+}
+
+const MAX_MODEL_LABELS = 200;
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 2];
+
+export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {}): GatewayMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'xgw_' });
+
+  const requests = new Counter({
+    name: 'xgw_requests_total',
+    help: 'Requests answered, by endpoint name, model and HTTP status.',
+    labelNames: ['endpoint', 'model', 'status'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'xgw_request_duration_seconds',
+    help: 'Time from request to the end of the response (streams included), by endpoint name.',
+    labelNames: ['endpoint'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const upstream = new Histogram({
+    name: 'xgw_upstream_duration_seconds',
+    help: "Time until xAI's response headers arrived, by endpoint name.",
+    labelNames: ['endpoint'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const tokens = new Counter({
+    name: 'xgw_tokens_total',
+    help: 'LLM tokens recorded at settlement, by model and kind (prompt, completion, reasoning, cached, total).',
+    labelNames: ['model', 'kind'] as const,
+    registers: [registry],
+  });
+  const cost = new Counter({
+    name: 'xgw_cost_usd_total',
+    help: 'Cost recorded at settlement in USD, by model.',
+    labelNames: ['model'] as const,
+    registers: [registry],
+  });
+  const refusals = new Counter({
+    name: 'xgw_refusals_total',
+    help: 'Requests refused by the gateway, by reason (a limit name, or the error code of a refused scope or key).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const store = new Histogram({
+    name: 'xgw_store_duration_seconds',
+    help: 'Store (Redis or in-process) call latency, by operation and outcome.',
+    labelNames: ['operation', 'outcome'] as const,
+    buckets: STORE_BUCKETS,
+    registers: [registry],
+  });
+  const streams = new Gauge({
+    name: 'xgw_streams_in_flight',
+    help: 'Streamed (SSE) responses being relayed now.',
+    registers: [registry],
+  });
+
+  const models = new Set<string>();
+  const modelLabel = (model: string | null): string => {
+    if (model === null) return 'none';
+    if (models.has(model)) return model;
+    if (models.size >= MAX_MODEL_LABELS) return 'other';
+    models.add(model);
+    return model;
+  };
+
+  return {
+    registry,
+    requestFinished(labels, seconds) {
+      requests.inc({ endpoint: labels.endpoint, model: modelLabel(labels.model), status: String(labels.status) });
+      duration.observe({ endpoint: labels.endpoint }, seconds);
+    },
+    upstreamResponded(endpoint, seconds) {
+      upstream.observe({ endpoint }, seconds);
+    },
+    usageRecorded(model, usage) {
+      const label = modelLabel(model);
+      tokens.inc({ model: label, kind: 'prompt' }, usage.promptTokens);
+      tokens.inc({ model: label, kind: 'completion' }, usage.completionTokens);
+      tokens.inc({ model: label, kind: 'reasoning' }, usage.reasoningTokens);
+      tokens.inc({ model: label, kind: 'cached' }, usage.cachedTokens);
+      tokens.inc({ model: label, kind: 'total' }, usage.totalTokens);
+      cost.inc({ model: label }, usage.costTicks / 1e10);
+    },
+    refused(reason) {
+      refusals.inc({ reason });
+    },
+    storeCall(operation, seconds, ok) {
+      store.observe({ operation, outcome: ok ? 'ok' : 'error' }, seconds);
+    },
+    streamStarted() {
+      streams.inc();
+    },
+    streamEnded() {
+      streams.dec();
+    },
+  };
+}
+
+/**
+ * Wraps every method of a store-facing object so each call's latency lands in xgw_store_duration_seconds
+ * under `<name>.<method>`, whatever the implementation.
+ */
+export function instrument<T extends object>(target: T, name: string, metrics: GatewayMetrics): T {
+  const wrapped: Record<string, unknown> = {};
+  // Own properties and, for class instances, methods up the prototype chain.
+  const names = new Set<string>();
+  for (let o: object | null = target; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const name of Object.getOwnPropertyNames(o)) if (name !== 'constructor') names.add(name);
+  }
+  const source = target as Record<string, unknown>;
+  for (const key of names) {
+    const value = source[key];
+    if (typeof value !== 'function') {
+      wrapped[key] = value;
+      continue;
+    }
+    const fn = value as (...args: unknown[]) => unknown;
+    wrapped[key] = (...args: unknown[]): unknown => {
+      const started = process.hrtime.bigint();
+      const result = fn.apply(target, args);
+      if (!(result instanceof Promise)) return result;
+      return result.then(
+        (v: unknown) => {
+          metrics.storeCall(`${name}.${key}`, Number(process.hrtime.bigint() - started) / 1e9, true);
+          return v;
+        },
+        (err: unknown) => {
+          metrics.storeCall(`${name}.${key}`, Number(process.hrtime.bigint() - started) / 1e9, false);
+          throw err;
+        },
+      );
+    };
+  }
+  return wrapped as T;
+}
