@@ -12,7 +12,9 @@ import type { Limiter } from './limits/types.js';
 import type { GatewayMetrics } from './metrics/gateway-metrics.js';
 import type { UpstreamClient } from './upstream/client.js';
 import type { ModelCatalog } from './upstream/model-catalog.js';
+import helmet from '@fastify/helmet';
 import { registerAdminRoutes } from './http/admin-routes.js';
+import { registerAuthThrottle } from './http/auth-throttle.js';
 import { registerCors } from './http/cors.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerGatewayKeysRoutes } from './http/gateway-keys-routes.js';
@@ -40,6 +42,9 @@ export interface AppDeps {
   /** Readiness: resolves while the store answers. */
   ping: () => Promise<void>;
   metrics: GatewayMetrics;
+  /** ioredis client for shared auth-failure counters, or null (in-process store), and their key prefix. */
+  rateLimitRedis: unknown;
+  rateLimitNameSpace: string;
   now?: () => number;
 }
 
@@ -107,6 +112,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   registerErrorHandling(app, { onRefused: (reason) => deps.metrics.refused(reason) });
+  // Security headers (SPEC §8). Responses are meant to be read cross-origin by the browsers CORS admits.
+  void app.register(helmet, { crossOriginResourcePolicy: { policy: 'cross-origin' } });
+  void app.register(registerAuthThrottle, {
+    maxFailuresPerMinute: () => deps.config().server.authFailuresPerMinute,
+    redis: deps.rateLimitRedis,
+    nameSpace: deps.rateLimitNameSpace,
+  });
   registerHealthRoutes(app, { ping: deps.ping });
   registerMetricsRoute(app, { registry: deps.metrics.registry, adminTokens: () => deps.config().admin.tokens });
   // CORS answers configured origins and active keys' origins, read per request so a reload or a key change applies at once.

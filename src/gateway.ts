@@ -73,6 +73,8 @@ export function createGateway(options: {
     models: createModelCatalog({ upstream, ttlMs: MODEL_LIST_TTL_MS }),
     ping: options.store.ping,
     metrics,
+    rateLimitRedis: options.store.rateLimitRedis,
+    rateLimitNameSpace: `${options.store.keyPrefix}v1:authfail:`,
     ...(options.now === undefined ? {} : { now: options.now }),
   });
   return {

@@ -16,12 +16,19 @@ import type { Limiter } from './limits/types.js';
 /** The gateway's state: client keys and quota counters, on Redis (or a Cluster) or in process (SPEC §1, §7). */
 export interface Store {
   kind: 'memory' | 'redis' | 'cluster';
+  /** The prefix of every Redis key this store writes. */
+  keyPrefix: string;
   keyStore: KeyStore;
   limiter: Limiter;
   /** Key-change notifications between instances (SPEC §3: within 1 s); Redis pub/sub on its own connection. */
   keyChanges: KeyChanges;
   /** Admin changes and mints (SPEC §6). */
   audit: AuditLog;
+  /**
+   * The Redis client for @fastify/rate-limit's shared counters (per-IP auth-failure throttling), or null for
+   * the in-process store. Opaque on purpose: only store files and main know ioredis (DESIGN.md).
+   */
+  rateLimitRedis: unknown;
   /** Resolves while the store answers (readiness). */
   ping: () => Promise<void>;
   /** Resolves once connected, or rejects after `timeoutMs` (the gateway then starts not ready, and recovers). */
@@ -41,16 +48,36 @@ const REDIS_OPTIONS: RedisOptions = {
   retryStrategy: (times: number) => Math.min(times * 200, 2_000),
 };
 
+/**
+ * Credentials and TLS of a Cluster come from its first seed URL (`rediss://user:pass@host:port`): ioredis's
+ * Cluster takes them once, in redisOptions, for every node it discovers.
+ */
+function clusterAuth(seed: string): RedisOptions {
+  let url: URL;
+  try {
+    url = new URL(seed);
+  } catch {
+    return {};
+  }
+  return {
+    ...(url.username === '' ? {} : { username: decodeURIComponent(url.username) }),
+    ...(url.password === '' ? {} : { password: decodeURIComponent(url.password) }),
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
 export function openStore(config: GatewayConfig['store'], logger: Logger): Store {
   const { redisUrl, clusterNodes, keyPrefix } = config;
   if (redisUrl === '' && clusterNodes.length === 0) {
     const keyStore = createMemoryKeyStore();
     return {
       kind: 'memory',
+      keyPrefix,
       keyStore,
       limiter: createMemoryLimiter(),
       keyChanges: createMemoryKeyChanges(),
       audit: createMemoryAuditLog(),
+      rateLimitRedis: null,
       ping: () => keyStore.ping(),
       ready: async () => {},
       close: async () => {},
@@ -63,7 +90,7 @@ export function openStore(config: GatewayConfig['store'], logger: Logger): Store
             const u = new URL(url);
             return { host: u.hostname, port: Number(u.port || 6379) };
           }),
-          { redisOptions: REDIS_OPTIONS, enableOfflineQueue: false },
+          { redisOptions: { ...REDIS_OPTIONS, ...clusterAuth(clusterNodes[0] ?? '') }, enableOfflineQueue: false },
         )
       : new Redis(redisUrl, REDIS_OPTIONS);
   let lastError = '';
@@ -95,10 +122,12 @@ export function openStore(config: GatewayConfig['store'], logger: Logger): Store
   });
   return {
     kind: clusterNodes.length > 0 ? 'cluster' : 'redis',
+    keyPrefix,
     keyStore,
     limiter: createRedisLimiter({ redis, prefix: keyPrefix }),
     keyChanges,
     audit: createRedisAuditLog({ redis, prefix: keyPrefix }),
+    rateLimitRedis: redis,
     ping: () => keyStore.ping(),
     ready: (timeoutMs) =>
       new Promise<void>((resolve, reject) => {
