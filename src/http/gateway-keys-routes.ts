@@ -9,6 +9,7 @@ import { narrowChild } from '../policy/narrow-scopes.js';
 import { authenticateClient } from './client-auth.js';
 import { afterKeyChange, type KeyChangeDeps } from './key-change-effects.js';
 import { keyView } from './key-view.js';
+import { storeCall } from './store-call.js';
 
 export interface GatewayKeysDeps extends KeyChangeDeps {
   config: () => GatewayConfig;
@@ -57,14 +58,4 @@ export function registerGatewayKeysRoutes(app: FastifyInstance, deps: GatewayKey
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** Store failures (Redis down) fail closed as 503 store_unavailable (SPEC §4); our own errors pass. */
-async function storeCall<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof GatewayError) throw err;
-    throw errors.storeUnavailable(err);
-  }
 }

@@ -36,25 +36,3 @@ export function usageReportView(report: UsageReport): unknown {
     })),
   };
 }
-
-export const EMPTY_TOTALS: UsageTotals = Object.freeze({
-  requests: 0,
-  promptTokens: 0,
-  completionTokens: 0,
-  reasoningTokens: 0,
-  cachedTokens: 0,
-  totalTokens: 0,
-  costTicks: 0,
-});
-
-export function addTotals(a: UsageTotals, b: UsageTotals): UsageTotals {
-  return {
-    requests: a.requests + b.requests,
-    promptTokens: a.promptTokens + b.promptTokens,
-    completionTokens: a.completionTokens + b.completionTokens,
-    reasoningTokens: a.reasoningTokens + b.reasoningTokens,
-    cachedTokens: a.cachedTokens + b.cachedTokens,
-    totalTokens: a.totalTokens + b.totalTokens,
-    costTicks: a.costTicks + b.costTicks,
-  };
-}

@@ -18,6 +18,7 @@ import { prepareRequest, type PreparedRequest } from './prepare-request.js';
 import { rateLimitHeaders } from './rate-headers.js';
 import { settlementUsage } from './settlement-usage.js';
 import { logRequest } from './request-log.js';
+import { storeCall } from './store-call.js';
 
 export interface V1Deps {
   config: () => GatewayConfig;
@@ -237,16 +238,6 @@ function priceFor(config: GatewayConfig, model: string | null): GatewayConfig['p
   let dearest: GatewayConfig['pricing'][string] | undefined;
   for (const price of Object.values(config.pricing)) if (dearest === undefined || price.output > dearest.output) dearest = price;
   return dearest;
-}
-
-/** Store failures (Redis down) fail closed as 503 store_unavailable (SPEC §4); our own errors pass. */
-async function storeCall<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof GatewayError) throw err;
-    throw errors.storeUnavailable(err);
-  }
 }
 
 function once<A>(fn: (arg: A) => Promise<void>): (arg: A) => Promise<void> {

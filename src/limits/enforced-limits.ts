@@ -1,24 +1,13 @@
-import type { LimitName, LimitSet } from '../config/types.js';
+import { LIMIT_NAMES, type LimitName, type LimitSet } from '../config/types.js';
 import { usdToTicks } from '../usage/types.js';
 
 /**
  * The limits admission enforces, in LIMIT_NAMES order without maxOutputTokens (the caller checks that one,
  * SPEC §4). This order is the tie-break order of refusals and the order limits travel to the Lua script.
  */
-export const ENFORCED_LIMITS = [
-  'requestsPerMinute',
-  'requestsPerDay',
-  'tokensPerMinute',
-  'tokensPerDay',
-  'tokensPerMonth',
-  'costPerDayUsd',
-  'costPerMonthUsd',
-  'totalTokens',
-  'totalCostUsd',
-  'concurrency',
-] as const satisfies readonly LimitName[];
+export type EnforcedLimit = Exclude<LimitName, 'maxOutputTokens'>;
 
-export type EnforcedLimit = (typeof ENFORCED_LIMITS)[number];
+export const ENFORCED_LIMITS: readonly EnforcedLimit[] = LIMIT_NAMES.filter((name): name is EnforcedLimit => name !== 'maxOutputTokens');
 
 const COST_LIMITS: ReadonlySet<EnforcedLimit> = new Set(['costPerDayUsd', 'costPerMonthUsd', 'totalCostUsd']);
 const PER_MINUTE_LIMITS: ReadonlySet<EnforcedLimit> = new Set(['requestsPerMinute', 'tokensPerMinute']);
