@@ -13,9 +13,11 @@ import type { GatewayMetrics } from './metrics/gateway-metrics.js';
 import type { UpstreamClient } from './upstream/client.js';
 import type { ModelCatalog } from './upstream/model-catalog.js';
 import helmet from '@fastify/helmet';
+import { registerAdminChildrenRoute } from './http/admin-children-route.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
 import { registerAuthThrottle } from './http/auth-throttle.js';
 import { registerCors } from './http/cors.js';
+import { registerDashboardRoutes } from './http/dashboard-routes.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerGatewayKeysRoutes } from './http/gateway-keys-routes.js';
 import { registerHealthRoutes } from './http/health-routes.js';
@@ -132,6 +134,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     audit: deps.audit,
   };
   registerAdminRoutes(app, { ...keyChangeDeps, config: deps.config, store: deps.keyStore, limiter: deps.limiter, declaredKeys: deps.declaredKeys, now });
+  registerAdminChildrenRoute(app, { adminTokens: () => deps.config().admin.tokens, store: deps.keyStore, declaredKeys: deps.declaredKeys, now });
+  // The admin web UI (issue 8): static files with their own strict CSP; it calls the admin API above.
+  registerDashboardRoutes(app, { adminTokens: () => deps.config().admin.tokens });
   registerGatewayKeysRoutes(app, { ...keyChangeDeps, config: deps.config, store: deps.keyStore, resolver: deps.resolver, now });
   registerV1Routes(app, { config: deps.config, resolver: deps.resolver, limiter: deps.limiter, upstream: deps.upstream, models: deps.models, metrics: deps.metrics, now });
   return app;
