@@ -4,7 +4,7 @@
  * last-resort SIGKILL on exit so a crash of the driver never leaves one behind.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { closeSync, createWriteStream, openSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 export interface Child {
@@ -39,24 +39,38 @@ export interface StartChildInput {
 }
 
 export async function startChild(input: StartChildInput): Promise<Child> {
+  const ready = input.ready;
+  if (!(ready instanceof RegExp)) {
+    // Readiness by probe: the output goes straight to the file, so a busy driver never backs the child's
+    // stdout up (a logger buffering what it cannot write would inflate the child's memory).
+    const fd = openSync(input.logPath, 'a');
+    const proc = spawn(input.command, [...input.args], { env: input.env ?? process.env, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    return watch(proc, input, () => ready());
+  }
   const log = createWriteStream(input.logPath, { flags: 'a' });
   const proc = spawn(input.command, [...input.args], {
     env: input.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (proc.stdout === null || proc.stderr === null) throw new Error(`${input.name}: no output pipes`);
+  proc.stderr.pipe(log, { end: false });
+  let sawReadyLine = false;
+  createInterface({ input: proc.stdout }).on('line', (line) => {
+    log.write(`${line}\n`);
+    if (ready.test(line)) sawReadyLine = true;
+  });
+  return watch(proc, input, async () => sawReadyLine);
+}
+
+/** Tracks the process, waits until `isReady` (or fails when it exits first or takes too long). */
+async function watch(proc: ChildProcess, input: StartChildInput, isReady: () => Promise<boolean>): Promise<Child> {
   live.add(proc);
   const exited = new Promise<void>((resolve) => {
     proc.once('exit', () => {
       live.delete(proc);
       resolve();
     });
-  });
-  proc.stderr.pipe(log, { end: false });
-  let sawReadyLine = false;
-  const ready = input.ready;
-  createInterface({ input: proc.stdout }).on('line', (line) => {
-    log.write(`${line}\n`);
-    if (ready instanceof RegExp && ready.test(line)) sawReadyLine = true;
   });
   let exitedEarly = false;
   void exited.then(() => {
@@ -66,7 +80,7 @@ export async function startChild(input: StartChildInput): Promise<Child> {
   const deadline = Date.now() + (input.timeoutMs ?? 15_000);
   for (;;) {
     if (exitedEarly) throw new Error(`${input.name} exited while starting; log: ${input.logPath}\n${tail(input.logPath)}`);
-    if (ready instanceof RegExp ? sawReadyLine : await ready().catch(() => false)) break;
+    if (await isReady().catch(() => false)) break;
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
       throw new Error(`${input.name} was not ready in time; log: ${input.logPath}\n${tail(input.logPath)}`);
