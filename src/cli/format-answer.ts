@@ -12,7 +12,7 @@ export function formatAnswer(view: AnswerView, body: unknown): string {
   const b = record(body);
   switch (view.kind) {
     case 'key-created':
-      return [`Created key ${text(b.id)} (${text(b.name)}).`, '', ...secretBlock(b.key), '', formatKey(withoutSecret(b))].map(printable).join('\n');
+      return [...[`Created key ${text(b.id)} (${text(b.name)}).`, '', ...secretBlock(b.key)].map(printable), '', formatKey(withoutSecret(b))].join('\n');
     case 'key-rotated': {
       const previous =
         view.graceSeconds > 0
