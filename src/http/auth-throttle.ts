@@ -6,10 +6,15 @@ import { GatewayError } from '../errors.js';
 /**
  * Per-IP throttling of failed authentications (SPEC §8, issue 6), on the client API and the admin API alike:
  * each 401 an address earns consumes one unit of @fastify/rate-limit's counter (shared through Redis when
- * the gateway runs on Redis, so every instance sees the same count); once an address has spent
- * `server.authFailuresPerMinute` in a minute, every request from it gets 429 until the window passes.
+ * the gateway runs on Redis, so every instance counts the same failures); once an address has spent
+ * `server.authFailuresPerMinute` in a minute, its requests get 429 until the window passes.
  * Successful calls never consume anything, so automation creating keys in bursts is not slowed down.
  * The client IP is Fastify's request.ip: the socket's unless server.trustProxy is set.
+ *
+ * Hot path: an address's state is remembered in process — "blocked until" from any increment or check
+ * that found it over the limit, "fine" for STATE_TTL_MS after a check that found room — so a successful
+ * request costs no store round trip most of the time. Failures counted by other instances are noticed
+ * within STATE_TTL_MS; failures counted here are noticed at once.
  */
 export interface AuthThrottleOptions {
   maxFailuresPerMinute: () => number;
@@ -17,15 +22,26 @@ export interface AuthThrottleOptions {
   redis: unknown;
   /** Redis key prefix of the counters. */
   nameSpace: string;
+  now?: () => number;
 }
 
 const GUARDED = ['/v1/', '/admin/', '/gateway/', '/metrics'];
+const STATE_TTL_MS = 1_000;
+const MAX_REMEMBERED = 100_000;
 
 function guarded(url: string): boolean {
   return GUARDED.some((prefix) => url.startsWith(prefix));
 }
 
+interface Limit {
+  isAllowed: boolean;
+  isExceeded?: boolean;
+  remaining?: number;
+  ttl?: number;
+}
+
 export const registerAuthThrottle = fp(async (app: FastifyInstance, options: AuthThrottleOptions) => {
+  const now = options.now ?? Date.now;
   await app.register(rateLimit, {
     global: false,
     max: () => options.maxFailuresPerMinute(),
@@ -36,22 +52,32 @@ export const registerAuthThrottle = fp(async (app: FastifyInstance, options: Aut
     ...(options.redis === null ? {} : { redis: options.redis }),
   });
   const failures = app.createRateLimit();
+  const states = new Map<string, { blocked: boolean; untilMs: number }>();
+
+  function remember(ip: string, limit: Limit): void {
+    if (states.size >= MAX_REMEMBERED) states.clear();
+    const over = !limit.isAllowed && (limit.isExceeded === true || (limit.remaining ?? 1) <= 0);
+    states.set(ip, over ? { blocked: true, untilMs: now() + Math.max(1_000, limit.ttl ?? 60_000) } : { blocked: false, untilMs: now() + STATE_TTL_MS });
+  }
 
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (!guarded(request.url)) return;
-    const status = await failures(request, { increment: false });
-    // A peek does not count this request: with `max` failures already spent, nothing is left for it.
-    if (!status.isAllowed && (status.isExceeded || status.remaining <= 0)) {
+    let state = states.get(request.ip);
+    if (state === undefined || state.untilMs <= now()) {
+      remember(request.ip, await failures(request, { increment: false }));
+      state = states.get(request.ip);
+    }
+    if (state?.blocked === true) {
       throw new GatewayError({
         status: 429,
         code: 'rate_limit_exceeded',
         message: 'Too many failed authentications from this address; try again later.',
-        headers: { 'retry-after': String(Math.max(1, status.ttlInSeconds)) },
+        headers: { 'retry-after': String(Math.max(1, Math.ceil((state.untilMs - now()) / 1000))) },
       });
     }
   });
 
   app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (reply.statusCode === 401 && guarded(request.url)) await failures(request);
+    if (reply.statusCode === 401 && guarded(request.url)) remember(request.ip, await failures(request));
   });
 });

@@ -34,6 +34,8 @@ describe('failed authentications', () => {
     for (let i = 0; i < 2; i += 1) statuses.push((await fetch(`${second.url}/admin/keys`, { headers: { authorization: 'Bearer wrong-admin-token-0000' } })).status);
     expect(statuses).toEqual([401, 401, 401, 401, 401]);
 
+    // The first instance learns of the failures counted by the second within a second.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
     const throttled = await postJson(`${h.url}/v1/chat/completions`, chatBody(), bad);
     expect(throttled.status).toBe(429);
     expect(((await throttled.json()) as { error: { code: string } }).error.code).toBe('rate_limit_exceeded');
