@@ -107,11 +107,15 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
     return reply.header('cache-control', 'no-cache').type(asset.type).send(asset.body);
   };
 
-  app.get('/dashboard', { helmet }, async (_request, reply) => send(reply, 'index.html'));
-  app.get('/dashboard/', { helmet }, async (_request, reply) => send(reply, 'index.html'));
-  app.get('/dashboard/:file', { helmet }, async (request, reply) => {
-    const { file } = request.params as { file: string };
-    if (!ASSET_NAME_RE.test(file)) throw errors.notFound('No such dashboard file.');
-    return send(reply, file);
+  // Inside a plugin so the routes are added after helmet has loaded: its onRoute hook is what applies the
+  // route-level `helmet` options (routes added directly during buildApp would get the global policy).
+  void app.register(async (scope) => {
+    scope.get('/dashboard', { helmet }, async (_request, reply) => send(reply, 'index.html'));
+    scope.get('/dashboard/', { helmet }, async (_request, reply) => send(reply, 'index.html'));
+    scope.get('/dashboard/:file', { helmet }, async (request, reply) => {
+      const { file } = request.params as { file: string };
+      if (!ASSET_NAME_RE.test(file)) throw errors.notFound('No such dashboard file.');
+      return send(reply, file);
+    });
   });
 }
