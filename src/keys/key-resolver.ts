@@ -30,6 +30,9 @@ interface Entry {
   expiresAtMs: number;
 }
 
+/** Past this fraction of its TTL, a cached record is still served but refreshed in the background. */
+const REFRESH_AHEAD_FRACTION = 0.8;
+
 export function createKeyResolver(options: KeyResolverOptions): KeyResolver {
   const now = options.now ?? Date.now;
   const maxEntries = options.maxEntries ?? 10_000;
@@ -49,40 +52,58 @@ export function createKeyResolver(options: KeyResolverOptions): KeyResolver {
     cache.set(k, { record, expiresAtMs: now() + options.cacheTtlMs });
   }
 
-  function fresh(cache: Map<string, Entry>, k: string): KeyRecord | undefined {
+  // One store read per key at a time: when a popular key's entry expires, the requests in flight share a
+  // read instead of each sending their own. Cleared by invalidation, so nothing read before a change is
+  // handed to a request that arrives after it.
+  const inFlight = new Map<string, Promise<KeyRecord | null>>();
+
+  function load(cache: Map<string, Entry>, k: string, read: () => Promise<KeyRecord | null>): Promise<KeyRecord | null> {
+    const flightKey = `${cache === byHash ? 'h' : 'i'}:${k}`;
+    const pending = inFlight.get(flightKey);
+    if (pending !== undefined) return pending;
+    const startedAt = generation;
+    const promise = read()
+      .then((record) => {
+        if (record !== null && startedAt === generation) remember(cache, k, record);
+        return record;
+      })
+      .finally(() => {
+        if (inFlight.get(flightKey) === promise) inFlight.delete(flightKey);
+      });
+    inFlight.set(flightKey, promise);
+    return promise;
+  }
+
+  function cachedOrLoad(cache: Map<string, Entry>, k: string, read: () => Promise<KeyRecord | null>): Promise<KeyRecord | null> {
     const entry = cache.get(k);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAtMs <= now()) {
-      cache.delete(k);
-      return undefined;
+    const t = now();
+    if (entry !== undefined && entry.expiresAtMs > t) {
+      // Refresh ahead: the next request after 80 % of the TTL triggers a background read, so a busy key's
+      // lookups stay off the request path while a change still lands within the TTL.
+      if (entry.expiresAtMs - t < options.cacheTtlMs * (1 - REFRESH_AHEAD_FRACTION)) {
+        void load(cache, k, read).catch(() => undefined);
+      }
+      return Promise.resolve(entry.record);
     }
-    return entry.record;
+    if (entry !== undefined) cache.delete(k);
+    // Unknown keys are not cached: a key created a moment ago on another instance must work at once.
+    return load(cache, k, read);
   }
 
   return {
     async bySecretHash(secretHash) {
       const declared = declaredByHash.get(secretHash);
       if (declared !== undefined) return declared;
-      const cached = fresh(byHash, secretHash);
-      if (cached !== undefined) return cached;
-      const startedAt = generation;
-      const record = await options.store.findBySecretHash(secretHash);
-      // Unknown hashes are not cached: a key created a moment ago on another instance must work at once.
-      if (record !== null && startedAt === generation) remember(byHash, secretHash, record);
-      return record;
+      return cachedOrLoad(byHash, secretHash, () => options.store.findBySecretHash(secretHash));
     },
     async byId(id) {
       const declared = declaredById.get(id);
       if (declared !== undefined) return declared;
-      const cached = fresh(byIdCache, id);
-      if (cached !== undefined) return cached;
-      const startedAt = generation;
-      const record = await options.store.get(id);
-      if (record !== null && startedAt === generation) remember(byIdCache, id, record);
-      return record;
+      return cachedOrLoad(byIdCache, id, () => options.store.get(id));
     },
     invalidate(id) {
       generation += 1;
+      inFlight.clear();
       if (id === undefined) {
         byHash.clear();
         byIdCache.clear();

@@ -31,7 +31,8 @@ export interface UpstreamClient {
 }
 
 export interface UpstreamClientOptions {
-  connections?: number;
+  /** Connection cap; default none: every admitted request gets a connection at once (admission already bounds load). */
+  connections?: number | null;
   /** How long a refused upstream key is skipped. */
   setAsideMs?: number;
   now?: () => number;
@@ -50,7 +51,9 @@ export function createUpstreamClient(config: GatewayConfig['upstream'], options:
   const now = options.now ?? Date.now;
   const setAsideMs = options.setAsideMs ?? 60_000;
   const pool = new Pool(base.origin, {
-    connections: options.connections ?? 256,
+    // No cap by default: a request queued behind a full pool would wait invisibly (its client could give up
+    // before xAI ever saw it, yet be counted as sent). Per-key concurrency limits bound what is in flight.
+    connections: options.connections ?? null,
     connect: { timeout: config.connectTimeoutMs },
     headersTimeout: config.headersTimeoutMs,
     bodyTimeout: config.bodyIdleTimeoutMs,
