@@ -1,6 +1,9 @@
 import { parseArgs } from 'node:util';
-import { parseLimits, parseList, parsePairs, parseWhole, UsageError } from './flag-values.js';
+import { resolveBaseUrl } from './base-url.js';
+import { parseWhole, UsageError } from './flag-values.js';
 import type { HelpTopic } from './help-text.js';
+import { clearedFields, keyBody } from './key-body.js';
+import { OPTIONS, type OptionName, type Values } from './options.js';
 
 /**
  * argv → what to ask the admin API (SPEC §6) and how to show the answer. Pure: no I/O, no process globals;
@@ -42,37 +45,9 @@ export type ParsedCommand =
   | { kind: 'usage-error'; message: string; topic: HelpTopic }
   | { kind: 'run'; command: CliCommand };
 
-export const DEFAULT_URL = 'http://localhost:8080';
-
 /** Same rule as the config's KEY_ID_PATTERN (src/config/schema.ts; a unit test keeps them equal): ids go into URL paths. */
 export const KEY_ID_RE = /^key_[A-Za-z0-9_-]{1,64}$/;
 
-const OPTIONS = {
-  url: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean' },
-  name: { type: 'string' },
-  plan: { type: 'string' },
-  models: { type: 'string' },
-  endpoints: { type: 'string' },
-  limit: { type: 'string', multiple: true },
-  origins: { type: 'string' },
-  ips: { type: 'string' },
-  ttl: { type: 'string' },
-  'expires-at': { type: 'string' },
-  metadata: { type: 'string', multiple: true },
-  'mint-max-ttl': { type: 'string' },
-  clear: { type: 'string', multiple: true },
-  grace: { type: 'string' },
-  from: { type: 'string' },
-  to: { type: 'string' },
-  cursor: { type: 'string' },
-  all: { type: 'boolean' },
-} as const;
-
-type OptionName = keyof typeof OPTIONS;
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];
 
 const KEY_FLAGS = ['name', 'plan', 'models', 'endpoints', 'limit', 'origins', 'ips', 'ttl', 'expires-at', 'metadata', 'mint-max-ttl'] as const;
 const PAGE_FLAGS = ['limit', 'cursor', 'all'] as const;
@@ -197,7 +172,7 @@ export function parseCommand(argv: readonly string[], env: Readonly<Record<strin
     const built = spec.build(values, args);
     return {
       kind: 'run',
-      command: { baseUrl: baseUrl(values.url, env), json: values.json === true, request: built.request, view: built.view, pageAll: built.pageAll ?? false },
+      command: { baseUrl: resolveBaseUrl(values.url, env), json: values.json === true, request: built.request, view: built.view, pageAll: built.pageAll ?? false },
     };
   } catch (err) {
     if (err instanceof UsageError) return { kind: 'usage-error', message: err.message, topic: spec.topic };
@@ -246,49 +221,6 @@ function checkFlags(name: string, spec: CommandSpec, tokens: readonly Token[]): 
   }
 }
 
-/** Create and update bodies (SPEC §6 field names) from the key flags that were given. */
-function keyBody(values: Values): Record<string, unknown> {
-  if (values.ttl !== undefined && values['expires-at'] !== undefined) throw new UsageError('give either --ttl or --expires-at, not both');
-  const body: Record<string, unknown> = {};
-  if (values.name !== undefined) body.name = values.name;
-  if (values.plan !== undefined) body.plan = values.plan;
-  if (values.models !== undefined) body.models = parseList('models', values.models);
-  if (values.endpoints !== undefined) body.endpoints = parseList('endpoints', values.endpoints);
-  if (values.limit !== undefined) body.limits = parseLimits(values.limit);
-  if (values.origins !== undefined) body.allowedOrigins = parseList('origins', values.origins);
-  if (values.ips !== undefined) body.allowedIps = parseList('ips', values.ips);
-  if (values.ttl !== undefined) body.ttlSeconds = parseWhole('ttl', values.ttl, 1);
-  if (values['expires-at'] !== undefined) body.expiresAt = values['expires-at'];
-  if (values.metadata !== undefined) body.metadata = parsePairs('metadata', values.metadata);
-  if (values['mint-max-ttl'] !== undefined) body.mint = { maxTtlSeconds: parseWhole('mint-max-ttl', values['mint-max-ttl'], 1) };
-  return body;
-}
-
-/** `--clear <field>`: the PATCH value that clears it (SPEC §6: null clears; limits and metadata are replaced whole). */
-const CLEARABLE: Readonly<Record<string, { field: string; value: null | Record<string, never>; flags: readonly OptionName[] }>> = {
-  plan: { field: 'plan', value: null, flags: ['plan'] },
-  models: { field: 'models', value: null, flags: ['models'] },
-  endpoints: { field: 'endpoints', value: null, flags: ['endpoints'] },
-  origins: { field: 'allowedOrigins', value: null, flags: ['origins'] },
-  ips: { field: 'allowedIps', value: null, flags: ['ips'] },
-  expiry: { field: 'expiresAt', value: null, flags: ['ttl', 'expires-at'] },
-  mint: { field: 'mint', value: null, flags: ['mint-max-ttl'] },
-  limits: { field: 'limits', value: {}, flags: ['limit'] },
-  metadata: { field: 'metadata', value: {}, flags: ['metadata'] },
-};
-
-function clearedFields(values: Values): Record<string, unknown> {
-  const body: Record<string, unknown> = {};
-  for (const what of values.clear ?? []) {
-    const clear = Object.hasOwn(CLEARABLE, what) ? CLEARABLE[what] : undefined;
-    if (clear === undefined) throw new UsageError(`--clear ${what}: can clear ${Object.keys(CLEARABLE).join(', ')}`);
-    const conflict = clear.flags.find((flag) => values[flag] !== undefined);
-    if (conflict !== undefined) throw new UsageError(`--clear ${what} and --${conflict} contradict each other`);
-    body[clear.field] = clear.value;
-  }
-  return body;
-}
-
 function keyPath(id: string | undefined): string {
   return `/admin/keys/${encodeURIComponent(id ?? '')}`;
 }
@@ -311,21 +243,4 @@ function rangeQuery(values: Values): string {
 function query(entries: readonly [string, string | undefined][]): string {
   const given = entries.filter((entry): entry is [string, string] => entry[1] !== undefined);
   return given.length === 0 ? '' : `?${new URLSearchParams(given).toString()}`;
-}
-
-/** `--url`, else $XGW_URL, else the default; http(s) only, no credentials, query or fragment; no trailing slash. */
-function baseUrl(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
-  const fromEnv = env.XGW_URL !== undefined && env.XGW_URL !== '' ? env.XGW_URL : undefined;
-  const raw = flag ?? fromEnv ?? DEFAULT_URL;
-  const source = flag !== undefined ? '--url' : fromEnv !== undefined ? 'XGW_URL' : 'the default URL';
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new UsageError(`${source} is not a URL: "${raw}" (e.g. http://localhost:8080)`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${source} must be an http:// or https:// URL`);
-  if (url.username !== '' || url.password !== '') throw new UsageError(`${source} must not hold credentials; the admin token comes from GATEWAY_ADMIN_TOKEN`);
-  if (url.search !== '' || url.hash !== '') throw new UsageError(`${source} must not have a query or fragment`);
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
