@@ -32,7 +32,9 @@ const pageProblems: string[] = [];
 const bodies: { url: string; body: string }[] = [];
 
 let secret = '';
+let rotated = '';
 let keyId = '';
+let minting = { key: '', id: '' };
 
 function chat(key: string): Promise<Response> {
   return postJson(`${h.url}/v1/chat/completions`, chatBody(), { authorization: `Bearer ${key}` });
@@ -118,7 +120,7 @@ describe('dashboard (headless Chromium)', { timeout: 90_000 }, () => {
     await h.createKey({ name: 'partner-trial', plan: 'free', ttlSeconds: 2 * 86_400 });
     const revoked = await h.createKey({ name: 'old-integration', plan: 'pro' });
     await h.admin('DELETE', `/admin/keys/${revoked.id}`);
-    await h.createKey({ name: 'web-backend (mints)', plan: 'pro', mint: { maxTtlSeconds: 600 } });
+    minting = await h.createKey({ name: 'web-backend (mints)', plan: 'pro', mint: { maxTtlSeconds: 600 } });
     expect((await postJson(`${h.url}/v1/chat/completions`, chatBody({ model: 'grok-3-mini' }), { authorization: `Bearer ${freeSecret}` })).status).toBe(200);
 
     await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
@@ -137,6 +139,7 @@ describe('dashboard (headless Chromium)', { timeout: 90_000 }, () => {
     await page.getByLabel('Cost per month (USD)').fill('25');
     await page.getByLabel('Expires after').check();
     await page.getByLabel('Hours from now').fill('720');
+    await screenshot('create-key-form.png');
     await page.getByRole('button', { name: 'Create key' }).click();
 
     const field = page.getByTestId('secret');
@@ -188,6 +191,19 @@ describe('dashboard (headless Chromium)', { timeout: 90_000 }, () => {
     await screenshot('key-page-usage.png');
   });
 
+  it('rotates the secret with a grace period: the new one is shown once, the old one keeps working', async () => {
+    await page.getByLabel('Grace period (seconds)').fill('3600');
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    const field = page.getByTestId('secret');
+    await field.waitFor();
+    rotated = await field.inputValue();
+    expect(rotated).toMatch(/^xgw_/);
+    expect(rotated).not.toBe(secret);
+    await page.getByText(/The previous secret keeps working until \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/).waitFor();
+    expect((await chat(rotated)).status).toBe(200);
+    expect((await chat(secret)).status).toBe(200);
+  });
+
   it('revokes the key after a confirmation; the next call is refused with 401 key_revoked', async () => {
     await page.getByRole('button', { name: 'Revoke…' }).click();
     const dialog = page.getByRole('dialog');
@@ -201,37 +217,55 @@ describe('dashboard (headless Chromium)', { timeout: 90_000 }, () => {
     await page.getByText('Key e2e-dashboard-key revoked.').waitFor();
     await page.locator('.page-head .badge[data-state="revoked"]').waitFor();
 
-    const refused = await chat(secret);
-    expect(refused.status).toBe(401);
-    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('key_revoked');
+    for (const revoked of [secret, rotated]) {
+      const refused = await chat(revoked);
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('key_revoked');
+    }
+    // A revoked key offers no more actions.
+    await expect(page.getByRole('button', { name: 'Revoke…' }).count()).resolves.toBe(0);
+  });
+
+  it("lists a minting key's child keys on its page", async () => {
+    const minted = await postJson(`${h.url}/gateway/keys`, { name: 'session-1', ttlSeconds: 600, allowedOrigins: ['https://app.example.com'] }, { authorization: `Bearer ${minting.key}` });
+    expect(minted.status).toBe(201);
+    const child = (await minted.json()) as { id: string };
+    await page.getByRole('navigation').getByRole('link', { name: 'Keys' }).click();
+    await page.getByRole('link', { name: 'web-backend (mints)' }).click();
+    const table = page.getByTestId('children-table');
+    await table.waitFor();
+    await expect(table.locator('tbody tr').count()).resolves.toBe(1);
+    await expect(table.locator('tbody tr').textContent()).resolves.toContain(child.id);
+    await expect(table.locator('tbody tr').textContent()).resolves.toContain('https://app.example.com');
   });
 
   it('lists keys by state, filters and searches', async () => {
     await page.getByRole('navigation').getByRole('link', { name: 'Keys' }).click();
-    await waitText(page.getByTestId('keys-count'), /Showing 5 of 5 keys/);
+    await waitText(page.getByTestId('keys-count'), /Showing 6 of 6 keys/);
     const stateOf = async (name: string): Promise<string | null> =>
       page.locator('tr', { has: page.getByRole('link', { name, exact: true }) }).locator('.badge').getAttribute('data-state');
     await expect(stateOf('e2e-dashboard-key')).resolves.toBe('revoked');
     await expect(stateOf('partner-trial')).resolves.toBe('expiring');
     await expect(stateOf('mobile-app')).resolves.toBe('active');
+    await expect(stateOf('session-1')).resolves.toBe('expiring'); // a ten-minute child key
     await screenshot('keys-list.png');
 
     await page.getByLabel('State').selectOption('revoked');
-    await waitText(page.getByTestId('keys-count'), /Showing 2 of 5 keys/);
+    await waitText(page.getByTestId('keys-count'), /Showing 2 of 6 keys/);
     await page.getByLabel('Search by name or id').fill(keyId);
-    await waitText(page.getByTestId('keys-count'), /Showing 1 of 5 keys/);
+    await waitText(page.getByTestId('keys-count'), /Showing 1 of 6 keys/);
     await page.getByLabel('State').selectOption('all');
     await page.getByLabel('Search by name or id').fill('');
   });
 
-  it('shows the audit log, newest first, with the create and the revoke', async () => {
+  it('shows the audit log, newest first, with the create, the rotation and the revoke', async () => {
     await page.getByRole('navigation').getByRole('link', { name: 'Audit log' }).click();
     const table = page.getByTestId('audit-table');
     await table.locator('tbody tr').first().waitFor();
     const rows = table.locator('tbody tr', { has: page.getByRole('link', { name: keyId }) });
     const actions: (string | null)[] = [];
     for (let i = 0; i < (await rows.count()); i += 1) actions.push(await rows.nth(i).getAttribute('data-action'));
-    expect(actions).toEqual(['revoke', 'create']);
+    expect(actions).toEqual(['revoke', 'rotate', 'create']);
     await expect(rows.first().textContent()).resolves.toMatch(/admin:[0-9a-f]{12}/);
     await screenshot('audit-log.png');
   });
@@ -252,7 +286,8 @@ describe('dashboard (headless Chromium)', { timeout: 90_000 }, () => {
       expect(body, url).not.toContain(UPSTREAM_KEY);
       expect(body, url).not.toContain(ADMIN_TOKEN);
     }
-    // The secret was in exactly one response: the create answer.
+    // Each secret was in exactly one response: the create answer, and the rotate answer.
     expect(bodies.filter(({ body }) => body.includes(secret)).map(({ url }) => new URL(url).pathname)).toEqual(['/admin/keys']);
+    expect(bodies.filter(({ body }) => body.includes(rotated)).map(({ url }) => new URL(url).pathname)).toEqual([`/admin/keys/${keyId}/rotate`]);
   });
 });

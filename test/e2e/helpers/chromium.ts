@@ -31,12 +31,13 @@ export const CHROMIUM_ARGS = [
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-export function assertChromiumInstalled(): void {
+/** Throws — so the browser tests fail, never skip — when the browser is missing, saying how to install it. */
+export function assertChromiumInstalled(path: string = CHROMIUM_PATH): void {
   try {
-    accessSync(CHROMIUM_PATH, constants.X_OK);
+    accessSync(path, constants.X_OK);
   } catch {
     throw new Error(
-      `Chromium is not installed at ${CHROMIUM_PATH}. The browser tests drive Debian's chromium package with ` +
+      `Chromium is not installed at ${path}. The browser tests drive Debian's chromium package with ` +
         `playwright-core and never download a browser: install it with "apt-get install -y chromium" ` +
         `(.ci/run does this), then run the tests again.`,
     );
