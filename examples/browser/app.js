@@ -53,7 +53,17 @@ function startChat(current, prompt) {
 
 /** Sends the prompt and appends the answer as it streams; a lapsed key gets one new session and one retry. */
 async function ask(prompt) {
-  let response = await startChat(await validSession(), prompt);
+  let response;
+  try {
+    response = await startChat(await validSession(), prompt);
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    // The gateway answers CORS for this origin while a key bound to it is active (or the origin is in its
+    // cors.origins): once this page's key lapsed or was revoked, the browser may see only a failed preflight,
+    // not the 401. A fresh session key makes the origin answerable again; if that fails too, it is the network.
+    statusLine.textContent = 'The gateway did not answer this page; starting a new session…';
+    response = await startChat(await newSession(), prompt);
+  }
   if (response.status === 401) {
     const problem = await errorOf(response);
     if (!SESSION_ERRORS.has(problem.code)) throw problem;

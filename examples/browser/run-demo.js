@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import process from 'node:process';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -92,9 +93,24 @@ async function waitUntilHealthy(url) {
   }
 }
 
+/** Something already listening there (another gateway, a dev server) would be talked to instead of ours. */
+function portInUse(port) {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port: Number(port) });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 async function main() {
   if (!existsSync(`${root}dist/src/main.js`) || !existsSync(`${root}dist/src/fake/main.js`)) {
     throw new Error('the gateway is not built: run `npm run build` first');
+  }
+  for (const [name, port] of [['GATEWAY_PORT', gatewayPort], ['PORT', pagePort]]) {
+    if (await portInUse(port)) throw new Error(`port ${port} is in use; choose another with ${name}=…`);
   }
   const upstreamKey = `xai-demo-${randomBytes(16).toString('hex')}`;
   const adminToken = `demo-admin-${randomBytes(16).toString('hex')}`;
