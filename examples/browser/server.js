@@ -84,7 +84,11 @@ async function handle(req, res) {
     res.writeHead(307, { location: `${publicOrigin}${req.url ?? '/'}` });
     return res.end();
   }
-  if (path === '/session') return session(req, res);
+  if (path === '/session') {
+    if (req.method === 'GET') return session(req, res);
+    res.setHeader('allow', 'GET');
+    return send(res, 405, { error: { code: 'method_not_allowed', message: 'GET /session.' } });
+  }
   if (path === '/favicon.ico') return res.writeHead(204).end();
   const asset = ASSETS.get(path);
   if (asset === undefined) return send(res, 404, { error: { code: 'not_found', message: 'Not found.' } });

@@ -293,6 +293,7 @@ describe('failures and secrets', () => {
   it('other paths and methods are 404 and 405', async () => {
     expect((await get(backend, '/nope')).response.status).toBe(404);
     expect((await get(backend, '/session', { method: 'POST', headers: { origin: backend.origin } })).response.status).toBe(405);
+    expect((await get(backend, '/session', { method: 'HEAD' })).response.status).toBe(405); // HEAD must not mint
     for (const path of ['/server.js', '/run-demo.js', '/package.json']) expect((await get(backend, path)).response.status).toBe(404);
   });
 
