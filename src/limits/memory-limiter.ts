@@ -4,6 +4,7 @@ import { evaluateAdmission, remainingOf } from './evaluate-admission.js';
 import {
   adjustCounters,
   currentCounters,
+  isStaleMark,
   keyDataOf,
   reap,
   readState,
@@ -14,7 +15,7 @@ import { dayIdOfNumber, periodsAt, type Periods } from './periods.js';
 import { USAGE_RETENTION_DAYS } from './semantics.js';
 import type { AdmissionRequest, Limiter } from './types.js';
 import { buildUsageReport, modelsOfDayRecord, parseUsageRange, usageFieldIncrements } from './usage-totals.js';
-import { assertAdmissionRequest, assertId, assertRequestId, assertUsage } from './validate-input.js';
+import { assertAdmissionRequest, assertCount, assertId, assertRequestId, assertUsage } from './validate-input.js';
 import { tpmSecondOf } from './window-math.js';
 
 /**
@@ -56,6 +57,7 @@ function reserve(input: {
     dayId: periods.dayId,
     monthId: periods.monthId,
     keyIds: subjects.map((subject) => subject.keyId),
+    wroteTpmBucket: subjects.map((subject) => subject.limits.tokensPerMinute !== undefined),
   });
 }
 
@@ -108,25 +110,27 @@ export function createMemoryLimiter(): Limiter {
       return promised(() => {
         assertRequestId(given.requestId);
         assertId('familyId', given.familyId);
+        assertCount('nowMs', nowMs);
         if (usage !== null) assertUsage(usage);
         const family = familyOf(given.familyId);
         const reservation = family.reservations.get(given.requestId);
         if (reservation === undefined) return false;
         family.reservations.delete(given.requestId);
+        if (isStaleMark(reservation, nowMs)) return false;
         const tokens = usage?.totalTokens ?? 0;
         const costTicks = usage?.costTicks ?? 0;
         const periods = periodsAt(nowMs);
         const fields = usage === null ? [] : usageFieldIncrements(model, usage);
-        for (const keyId of reservation.keyIds) {
+        reservation.keyIds.forEach((keyId, keyIndex) => {
           const key = keyDataOf(family, keyId);
           if (reservation.status === 'pending') {
-            adjustCounters({ key, reservation, tokens: tokens - reservation.tokens, costTicks: costTicks - reservation.costTicks, nowMs });
+            adjustCounters({ key, reservation, keyIndex, tokens: tokens - reservation.tokens, costTicks: costTicks - reservation.costTicks, nowMs });
             key.slots.delete(given.requestId);
           } else {
-            adjustCounters({ key, reservation, tokens, costTicks, nowMs });
+            adjustCounters({ key, reservation, keyIndex, tokens, costTicks, nowMs });
           }
           if (usage !== null) recordUsage(key, { dayId: periods.dayId, dayNumber: periods.dayNumber, fields });
-        }
+        });
         return true;
       });
     },

@@ -50,6 +50,8 @@ export interface ReservationData {
   dayId: string;
   monthId: string;
   keyIds: readonly string[];
+  /** Per key id: whether admission added to its tokensPerMinute bucket (only then is the bucket corrected). */
+  wroteTpmBucket: readonly boolean[];
 }
 
 export interface FamilyData {
@@ -129,9 +131,19 @@ export function readState(input: { key: KeyData; limits: NormalizedLimits; nowMs
   return state;
 }
 
-/** Mirrors Lua adjustCounters: only counters and buckets that still exist are changed. */
-export function adjustCounters(input: { key: KeyData; reservation: ReservationData; tokens: number; costTicks: number; nowMs: number }): void {
-  const { key, reservation, tokens, costTicks, nowMs } = input;
+/**
+ * Mirrors Lua adjustKey: only counters that still exist are changed, and the tokensPerMinute bucket only if
+ * admission wrote to it and it is still inside the window at nowMs.
+ */
+export function adjustCounters(input: {
+  key: KeyData;
+  reservation: ReservationData;
+  keyIndex: number;
+  tokens: number;
+  costTicks: number;
+  nowMs: number;
+}): void {
+  const { key, reservation, keyIndex, tokens, costTicks, nowMs } = input;
   for (const counters of [liveCounters(key.days, reservation.dayId, nowMs), liveCounters(key.months, reservation.monthId, nowMs), key.total]) {
     if (counters === undefined) continue;
     counters.tokens += tokens;
@@ -139,25 +151,41 @@ export function adjustCounters(input: { key: KeyData; reservation: ReservationDa
   }
   const second = tpmSecondOf(reservation.admittedAtMs);
   const bucket = key.tpm.get(second);
-  if (bucket !== undefined) key.tpm.set(second, bucket + tokens);
+  if (reservation.wroteTpmBucket[keyIndex] === true && second >= tpmWindowStartSecond(nowMs) && bucket !== undefined) {
+    key.tpm.set(second, bucket + tokens);
+  }
 }
 
-/** Mirrors Lua reap: reverts at most REAP_BATCH expired reservations, drops reaped marks past retention. */
+/** When a reservation is next handled by reap: its lease expiry, or the end of its reaped mark's retention. */
+export function dueAtMs(reservation: ReservationData): number {
+  return reservation.status === 'pending' ? reservation.expiresAtMs : reservation.reapedAtMs + REAPED_RETENTION_MS;
+}
+
+/** A reaped mark past its retention: nothing is left to settle. */
+export function isStaleMark(reservation: ReservationData, nowMs: number): boolean {
+  return reservation.status === 'reaped' && reservation.reapedAtMs <= nowMs - REAPED_RETENTION_MS;
+}
+
+/**
+ * Mirrors Lua reap: handles at most REAP_BATCH due reservations, oldest due first (ties by requestId, as a
+ * Redis sorted set orders them): an expired pending one is reverted and kept as a reaped mark; a reaped mark
+ * past its retention is dropped.
+ */
 export function reap(family: FamilyData, nowMs: number): void {
-  const expired = [...family.reservations.entries()]
-    .filter(([, reservation]) => reservation.status === 'pending' && reservation.expiresAtMs <= nowMs)
-    .sort(([idA, a], [idB, b]) => a.expiresAtMs - b.expiresAtMs || (idA < idB ? -1 : 1))
+  const due = [...family.reservations.entries()]
+    .filter(([, reservation]) => dueAtMs(reservation) <= nowMs)
+    .sort(([idA, a], [idB, b]) => dueAtMs(a) - dueAtMs(b) || (idA < idB ? -1 : idA > idB ? 1 : 0))
     .slice(0, REAP_BATCH);
-  for (const [requestId, reservation] of expired) {
-    for (const keyId of reservation.keyIds) {
-      const key = keyDataOf(family, keyId);
-      adjustCounters({ key, reservation, tokens: -reservation.tokens, costTicks: -reservation.costTicks, nowMs });
-      key.slots.delete(requestId);
+  for (const [requestId, reservation] of due) {
+    if (reservation.status === 'reaped') {
+      family.reservations.delete(requestId);
+      continue;
     }
+    reservation.keyIds.forEach((keyId, keyIndex) => {
+      const key = keyDataOf(family, keyId);
+      adjustCounters({ key, reservation, keyIndex, tokens: -reservation.tokens, costTicks: -reservation.costTicks, nowMs });
+      key.slots.delete(requestId);
+    });
     family.reservations.set(requestId, { ...reservation, status: 'reaped', reapedAtMs: nowMs });
   }
-  const stale = [...family.reservations.entries()]
-    .filter(([, reservation]) => reservation.status === 'reaped' && reservation.reapedAtMs <= nowMs - REAPED_RETENTION_MS)
-    .slice(0, REAP_BATCH);
-  for (const [requestId] of stale) family.reservations.delete(requestId);
 }

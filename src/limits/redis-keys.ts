@@ -5,22 +5,38 @@
  * layout (`base .. keyId .. ':' .. part`, family-level `base .. part`; see src/limits/lua/common-lua.ts).
  *
  * Per key (`<base><keyId>:<part>`):
- *   rpm            ZSET requestId → admission ms (requestsPerMinute log)
+ *   rpm            ZSET requestId → admission ms (requestsPerMinute log; trimmed at most once a second)
  *   tpm            HASH second → tokens (tokensPerMinute buckets)
  *   conc           ZSET requestId → lease expiry ms (concurrency slots)
- *   d:YYYY-MM-DD   HASH req, tok, cost (used + reserved in that UTC day)
- *   m:YYYY-MM      HASH tok, cost (that UTC month)
- *   total          HASH tok, cost (lifetime)
- *   u:YYYY-MM-DD   HASH "<model>|<metric>" → usage recorded on settlements of that UTC day
+ *   ctr            HASH the key's counters, no TTL (src/limits/lua/counters-lua.ts):
+ *                    d, dr, dt, dc      current UTC day id; its requests, tokens, cost (used + reserved)
+ *                    pd, pdr, pdt, pdc  the day before it (kept until the next day starts)
+ *                    m, mt, mc          current UTC month id; its tokens, cost
+ *                    pm, pmt, pmc       the month before it
+ *                    tt, tc             lifetime tokens, cost
+ *                    rs                 nowMs of the rpm log's last trim
+ *                    ud                 newest UTC day with recorded usage (days index maintained)
+ *   u:YYYY-MM-DD   HASH model → "req,pt,ct,rt,cached,tt,cost" recorded on settlements of that UTC day
+ *                  (older records: "<model>|<metric>" → value; both are read, usage-totals.ts)
  *   udays          ZSET YYYY-MM-DD → day number (days with usage, for reports)
+ *   total, d:YYYY-MM-DD, m:YYYY-MM   an earlier layout's counters: read once, when `ctr` is created
  * Per family (`<base><part>`):
  *   res            HASH requestId → reservation record (pending or reaped)
- *   resexp         ZSET requestId → lease expiry ms (pending reservations)
- *   reaped         ZSET requestId → reaped-at ms (reaped marks, trimmed after REAPED_RETENTION_MS)
+ *   resexp         ZSET requestId → when it is due: lease expiry ms (pending), or reaped-at ms +
+ *                  REAPED_RETENTION_MS (reaped mark)
  */
 
-export type KeyPart = 'rpm' | 'tpm' | 'conc' | 'total' | 'udays' | `d:${string}` | `m:${string}` | `u:${string}`;
-export type FamilyPart = 'res' | 'resexp' | 'reaped';
+export type KeyPart =
+  | 'rpm'
+  | 'tpm'
+  | 'conc'
+  | 'ctr'
+  | 'udays'
+  | `u:${string}`
+  | 'total'
+  | `d:${string}`
+  | `m:${string}`;
+export type FamilyPart = 'res' | 'resexp';
 
 /** The prefix must not contain `{` or `}`: the first braces of a name are its Cluster hash tag. */
 export function assertKeyPrefix(prefix: string): void {

@@ -7,10 +7,11 @@ import { PROBE_LUA } from './lua/probe-script.js';
 import { SETTLE_LUA } from './lua/settle-script.js';
 import { MS_PER_DAY, periodsAt } from './periods.js';
 import { assertKeyPrefix, limiterKeyBase, limiterRedisKey } from './redis-keys.js';
-import { PERIOD_KEY_GRACE_MS, USAGE_RETENTION_DAYS } from './semantics.js';
+import { pendingRecord } from './redis-record.js';
+import { USAGE_RETENTION_DAYS } from './semantics.js';
 import type { Limiter } from './types.js';
-import { buildUsageReport, modelsOfDayRecord, parseUsageRange, usageFieldIncrements } from './usage-totals.js';
-import { assertAdmissionRequest, assertId, assertRequestId, assertUsage } from './validate-input.js';
+import { buildUsageReport, modelsOfDayRecord, parseUsageRange, recordedModelName, totalsOfUsage, USAGE_METRICS } from './usage-totals.js';
+import { assertAdmissionRequest, assertCount, assertId, assertRequestId, assertUsage } from './validate-input.js';
 
 /**
  * The Limiter on Redis or Redis Cluster: admission and settlement are one Lua script each (one round trip),
@@ -27,7 +28,7 @@ export interface RedisLimiterOptions {
 const ADMIT_COMMAND = 'xgwLimiterAdmitV1';
 const SETTLE_COMMAND = 'xgwLimiterSettleV1';
 const PROBE_COMMAND = 'xgwLimiterProbeV1';
-const NUMBER_OF_KEYS = 3;
+const NUMBER_OF_KEYS = 2;
 
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
@@ -38,10 +39,19 @@ function scriptCommand(redis: Redis | Cluster, name: string): ScriptCall {
   return (...args) => (method as (...a: (string | number)[]) => Promise<unknown>).apply(redis, args);
 }
 
-/** Limits as script arguments: ENFORCED_LIMITS order, -1 = none. */
+/** Limits as script arguments: how many, then (1-based ENFORCED_LIMITS index, value) for each one set. */
 function limitArgs(limits: NormalizedLimits): number[] {
-  return ENFORCED_LIMITS.map((name) => limits[name] ?? -1);
+  const pairs = ENFORCED_LIMITS.flatMap((name, index) => {
+    const value = limits[name];
+    return value === undefined ? [] : [index + 1, value];
+  });
+  return [pairs.length / 2, ...pairs];
 }
+
+const hasLimits = (limits: NormalizedLimits): boolean => Object.keys(limits).length > 0;
+
+/** A subject without limits gets no state from the script: nothing is derived from it. */
+const NO_STATE = subjectStateOfVector([]);
 
 function numbersOf(reply: unknown, length: number): number[] {
   if (!Array.isArray(reply) || reply.length !== length) throw new Error('limiter: unexpected script reply');
@@ -49,11 +59,6 @@ function numbersOf(reply: unknown, length: number): number[] {
     if (typeof item !== 'number') throw new Error('limiter: unexpected script reply');
     return item;
   });
-}
-
-/** Day/month counters live until their period's end plus a grace (nothing reads them later). */
-function periodTtlMs(endMs: number, nowMs: number): number {
-  return Math.max(0, endMs - nowMs) + PERIOD_KEY_GRACE_MS;
 }
 
 export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
@@ -69,7 +74,6 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
   const familyKeys = (familyId: string): string[] => [
     limiterRedisKey({ prefix, familyId, part: 'res' }),
     limiterRedisKey({ prefix, familyId, part: 'resexp' }),
-    limiterRedisKey({ prefix, familyId, part: 'reaped' }),
   ];
 
   return {
@@ -87,14 +91,27 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
         request.estimatedCostTicks,
         periods.dayId,
         periods.monthId,
-        periodTtlMs(periods.dayEndMs, request.nowMs),
-        periodTtlMs(periods.monthEndMs, request.nowMs),
+        pendingRecord({
+          admittedAtMs: request.nowMs,
+          tokens: request.estimatedTokens,
+          costTicks: request.estimatedCostTicks,
+          dayId: periods.dayId,
+          monthId: periods.monthId,
+          keys: subjects.map((subject) => ({ keyId: subject.keyId, countsTpm: subject.limits.tokensPerMinute !== undefined })),
+        }),
         subjects.length,
         ...subjects.flatMap((subject) => [subject.keyId, ...limitArgs(subject.limits)]),
       );
-      const values = numbersOf(reply, 1 + subjects.length * SUBJECT_STATE_FIELDS.length);
+      const width = SUBJECT_STATE_FIELDS.length;
+      const values = numbersOf(reply, 1 + subjects.filter((subject) => hasLimits(subject.limits)).length * width);
+      let next = 1;
+      const evaluated = subjects.map((subject) => {
+        if (!hasLimits(subject.limits)) return { ...subject, state: NO_STATE };
+        next += width;
+        return { ...subject, state: subjectStateOfVector(values.slice(next - width, next)) };
+      });
       const verdict = evaluateAdmission({
-        subjects: subjects.map((subject, index) => ({ ...subject, state: subjectStateOfVector(values.slice(1 + index * SUBJECT_STATE_FIELDS.length, 1 + (index + 1) * SUBJECT_STATE_FIELDS.length)) })),
+        subjects: evaluated,
         estimate: estimateOf(request),
         nowMs: request.nowMs,
         periods,
@@ -107,6 +124,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
     async settle({ reservation, usage, model, nowMs }) {
       assertRequestId(reservation.requestId);
       assertId('familyId', reservation.familyId);
+      assertCount('nowMs', nowMs);
       if (usage !== null) assertUsage(usage);
       const periods = periodsAt(nowMs);
       const reply = await settleScript(
@@ -116,11 +134,14 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
         usage === null ? 0 : 1,
         usage?.totalTokens ?? 0,
         usage?.costTicks ?? 0,
+        nowMs,
         periods.dayId,
         periods.dayNumber,
+        periods.monthId,
         USAGE_RETENTION_DAYS * MS_PER_DAY,
         USAGE_RETENTION_DAYS,
-        ...(usage === null ? [] : usageFieldIncrements(model, usage).flat()),
+        recordedModelName(model),
+        ...(usage === null ? [] : USAGE_METRICS.map(([field]) => totalsOfUsage(usage)[field])),
       );
       return reply === 1;
     },

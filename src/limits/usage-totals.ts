@@ -5,7 +5,10 @@ import type { UsageReport, UsageTotals } from './types.js';
 
 /**
  * Per-day, per-model usage records (SPEC §5/§6), shared by both limiters: one flat record per key and UTC
- * day whose fields are `<model>|<metric>` (the metric codes below); the Redis limiter keeps it as a hash.
+ * day. The Redis limiter keeps it as a hash with one field per model whose value packs the totals in
+ * USAGE_METRICS order, comma-separated ("1,30,12,0,0,42,1234567": one HGET + one HSET per settlement); the
+ * in-process limiter, and Redis records written before that format, use one field per model and metric,
+ * `<model>|<code>`. modelsOfDayRecord reads both.
  */
 
 /** Totals field ↔ short storage code. */
@@ -61,6 +64,16 @@ const FIELD_BY_CODE: ReadonlyMap<string, keyof UsageTotals> = new Map(USAGE_METR
 export function modelsOfDayRecord(record: Readonly<Record<string, string | number>>): Record<string, UsageTotals> {
   const models: Record<string, UsageTotals> = {};
   for (const [key, raw] of Object.entries(record)) {
+    if (typeof raw === 'string' && raw.includes(',')) {
+      // Packed: the field is the model (which may itself contain '|'), the value all its totals.
+      const values = raw.split(',').map(Number);
+      const totals = models[key] ?? zeroTotals();
+      USAGE_METRICS.forEach(([field], index) => {
+        totals[field] += values[index] ?? 0;
+      });
+      models[key] = totals;
+      continue;
+    }
     const separator = key.lastIndexOf('|');
     const field = FIELD_BY_CODE.get(key.slice(separator + 1));
     if (separator <= 0 || field === undefined) continue;

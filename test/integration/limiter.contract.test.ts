@@ -417,7 +417,7 @@ function zeroTotals(): Record<string, number> {
 }
 
 describe('Limiter on Redis: key layout', () => {
-  it('puts every key of a family under its hash tag and expires period keys', async () => {
+  it('puts every key of a family under its hash tag, packs counters and usage, and expires what must expire', async () => {
     const redis = clients[0] ?? newClient();
     const limiter = createRedisLimiter({ redis, prefix: PREFIX });
     const familyId = unique('key_tagged');
@@ -429,7 +429,7 @@ describe('Limiter on Redis: key layout', () => {
     const nowMs = Date.UTC(2030, 0, 15, 22, 0, 0);
     const result = await limiter.admit({ requestId: unique('req'), subjects, familyId, estimatedTokens: 10, estimatedCostTicks: 5, nowMs, leaseMs: 60_000 });
     if (!result.admitted) throw new Error('expected admission');
-    await limiter.settle({ reservation: result.reservation, usage: usage({ totalTokens: 7 }), model: 'grok-4', nowMs });
+    await limiter.settle({ reservation: result.reservation, usage: usage({ promptTokens: 4, completionTokens: 3, totalTokens: 7, costTicks: 2 }), model: 'grok-4', nowMs });
     const keys: string[] = [];
     let cursor = '0';
     do {
@@ -438,19 +438,29 @@ describe('Limiter on Redis: key layout', () => {
       cursor = next;
     } while (cursor !== '0');
     const base = `${PREFIX}v1:{${familyId}}:`;
-    expect(keys.length).toBeGreaterThan(5);
-    for (const key of keys) expect(key.startsWith(base), key).toBe(true);
-    expect(keys).toEqual(expect.arrayContaining([`${base}${childId}:rpm`, `${base}${childId}:d:2030-01-15`, `${base}${familyId}:u:2030-01-15`]));
+    // Settled: no reservation (res, resexp) and no slot (conc) is left.
+    expect(keys.sort()).toEqual(
+      [`${childId}:rpm`, `${childId}:tpm`, `${childId}:ctr`, `${childId}:u:2030-01-15`, `${childId}:udays`,
+        `${familyId}:ctr`, `${familyId}:u:2030-01-15`, `${familyId}:udays`].map((part) => `${base}${part}`).sort(),
+    );
     const ttl = async (part: string): Promise<number> => redis.pttl(`${base}${part}`);
-    const toMidnightMs = Date.UTC(2030, 0, 16) - nowMs;
-    expect(await ttl(`${childId}:rpm`)).toBeGreaterThan(55_000);
-    expect(await ttl(`${childId}:rpm`)).toBeLessThanOrEqual(61_000);
-    expect(await ttl(`${childId}:d:2030-01-15`)).toBeGreaterThan(toMidnightMs);
-    expect(await ttl(`${childId}:d:2030-01-15`)).toBeLessThanOrEqual(toMidnightMs + 3_600_000);
-    expect(await ttl(`${familyId}:m:2030-01`)).toBeGreaterThan(Date.UTC(2030, 1, 1) - nowMs);
+    for (const part of [`${childId}:rpm`, `${childId}:tpm`]) {
+      expect(await ttl(part)).toBeGreaterThan(55_000);
+      expect(await ttl(part)).toBeLessThanOrEqual(62_000);
+    }
     expect(await ttl(`${familyId}:u:2030-01-15`)).toBeGreaterThan(399 * 86_400_000);
-    expect(await ttl(`${familyId}:total`)).toBe(-1); // lifetime totals never expire
-    expect(await redis.exists(`${base}res`)).toBe(0); // settled: nothing pending
+    expect(await ttl(`${familyId}:udays`)).toBeGreaterThan(399 * 86_400_000);
+    expect(await ttl(`${familyId}:ctr`)).toBe(-1); // lifetime totals never expire
+    // Counters named after their period, with the current day and month as markers.
+    const counters = {
+      d: '2030-01-15', m: '2030-01', 'r:2030-01-15': '1', 't:2030-01-15': '7', 'c:2030-01-15': '2', 't:2030-01': '7', 'c:2030-01': '2',
+      tt: '7', tc: '2', ud: '2030-01-15',
+    };
+    expect(await redis.hgetall(`${base}${familyId}:ctr`)).toEqual(counters);
+    expect(await redis.hgetall(`${base}${childId}:ctr`)).toEqual({ ...counters, rs: String(nowMs) });
+    expect(await redis.hgetall(`${base}${familyId}:u:2030-01-15`)).toEqual({ 'grok-4': '1,4,3,0,0,7,2' });
+    const second = nowMs / 1000;
+    expect(await redis.hgetall(`${base}${childId}:tpm`)).toEqual({ [String(second)]: '7', s: '7', ts: String(second - 60), lo: String(second) });
   });
 });
 

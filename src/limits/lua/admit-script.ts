@@ -1,4 +1,5 @@
 import { COMMON_LUA } from './common-lua.js';
+import { READ_STATE_LUA } from './read-state-lua.js';
 
 /**
  * Admission: ONE atomic round trip per request (SPEC §5). Semantics: src/limits/semantics.ts (quoted in short
@@ -8,94 +9,98 @@ export const ADMIT_LUA = `
 -- xai-gateway limiter: ADMIT (atomic check-and-reserve of every limit of every subject).
 --
 -- KEYS[1]  <base>res     HASH requestId -> reservation record (pending 'p' / reaped 'r')
--- KEYS[2]  <base>resexp  ZSET requestId -> lease expiry ms of pending reservations
--- KEYS[3]  <base>reaped  ZSET requestId -> reaped-at ms
+-- KEYS[2]  <base>resexp  ZSET requestId -> when it is due: lease expiry ms of a pending reservation,
+--                        reaped-at + REAPED_RETENTION_MS of a reaped mark
 -- ARGV[1]  base: '<prefix>v1:{<familyId>}:' (every key derived from it shares KEYS[1]'s hash tag / slot)
--- ARGV[2]  requestId (must not be pending already: error XGW_DUPLICATE_REQUEST_ID)
+-- ARGV[2]  requestId (must not have a record already: error XGW_DUPLICATE_REQUEST_ID)
 -- ARGV[3]  nowMs (time comes from the caller, never TIME)
 -- ARGV[4]  leaseMs: reservation and concurrency slot expire at nowMs + leaseMs
 -- ARGV[5]  estimated tokens          ARGV[6]  estimated cost in ticks (1 USD = 1e10)
 -- ARGV[7]  UTC day id 'YYYY-MM-DD'   ARGV[8]  UTC month id 'YYYY-MM'
--- ARGV[9]  TTL ms of the day counters ARGV[10] TTL ms of the month counters (period end - now + grace)
--- ARGV[11] n subjects (the key, then its parent for a child key)
--- ARGV[12 + (i-1)*(1+N_LIMITS)]  subject i keyId, followed by its N_LIMITS limits in ENFORCED_LIMITS order
---          (integers; cost limits in ticks; -1 = no such limit)
--- Returns: { admitted (1|0), then for each subject its N_STATE state numbers (SUBJECT_STATE_FIELDS order,
---          -1 = null) as they were BEFORE this request } — the caller derives limit, Retry-After and rate.
+-- ARGV[9]  the reservation record to store (format in COMMON_LUA, built by src/limits/redis-record.ts)
+-- ARGV[10] n subjects (the key, then its parent for a child key); then per subject:
+--          keyId, k (how many limits it has), then k pairs: limit index (1-based, ENFORCED_LIMITS order),
+--          limit (integer; cost limits in ticks)
+-- Returns: { admitted (1|0), then for each subject with k > 0 its N_STATE state numbers
+--          (SUBJECT_STATE_FIELDS order, -1 = null) as they were BEFORE this request } — the caller derives
+--          limit, Retry-After and rate (a subject without limits has nothing to derive them from).
 --
--- Semantics: first reap <= REAP_BATCH expired reservations. Then a subject's limit L has room iff
+-- Semantics: first reap <= REAP_BATCH due reservations / reaped marks. Then a subject's limit L has room iff
 -- used + demand <= L, where used is its counter (reservations included) and demand is 1 for
 -- requestsPerMinute/requestsPerDay/concurrency, the token estimate for token limits, the cost estimate for
 -- cost limits. requestsPerMinute: exact log, entries with ts > now - 60000. tokensPerMinute: buckets of the
 -- current second and the 60 before it. concurrency: slots whose expiry > now. Admitted iff every limit of
 -- every subject has room; then for each subject: log entry (if rpm limited), bucket (if tpm limited), slot,
--- day req+1/tok/cost, month tok/cost, lifetime tok/cost; and the reservation record with its expiry.
-` + COMMON_LUA + `
+-- day req+1/tok/cost, month tok/cost, lifetime tok/cost; and the reservation's expiry.
+--
+-- Cost: the record is written first with HSETNX (that is the duplicate check; deleted again on refusal);
+-- per subject one HMGET + one HSET of its counters hash and a ZADD of its slot, plus what its per-minute and
+-- concurrency limits need; one ZRANGEBYSCORE finds due reservations and one ZADD stores the expiry.
+` + COMMON_LUA + READ_STATE_LUA + `
 local base, requestId = ARGV[1], ARGV[2]
 local nowMs, leaseMs = tonumber(ARGV[3]), tonumber(ARGV[4])
 local estTokens, estCost = tonumber(ARGV[5]), tonumber(ARGV[6])
-local dayId, monthId = ARGV[7], ARGV[8]
-local dayTtlMs, monthTtlMs = ARGV[9], ARGV[10]
-local nSubjects = tonumber(ARGV[11])
+local p = periodFields(ARGV[7], ARGV[8])
 
-if redis.call('HEXISTS', KEYS[1], requestId) == 1 then return redis.error_reply('XGW_DUPLICATE_REQUEST_ID') end
-reap(base, KEYS[1], KEYS[2], KEYS[3], nowMs)
+if redis.call('HSETNX', KEYS[1], requestId, ARGV[9]) == 0 then return redis.error_reply('XGW_DUPLICATE_REQUEST_ID') end
+reap(base, KEYS[1], KEYS[2], nowMs, p)
 
 local subjects, reply, admitted = {}, { 1 }, true
-for i = 1, nSubjects do
-  local at = 12 + (i - 1) * (1 + N_LIMITS)
+local at = 11
+for i = 1, tonumber(ARGV[10]) do
+  local keyId, k = ARGV[at], tonumber(ARGV[at + 1])
   local lim = {}
-  for j = 1, N_LIMITS do lim[j] = tonumber(ARGV[at + j]) end
-  local state = readState(base, ARGV[at], lim, nowMs, dayId, monthId, estTokens)
-  for j = 1, N_LIMITS do
-    if lim[j] >= 0 then
+  for j = at + 2, at + 2 * k, 2 do lim[tonumber(ARGV[j])] = tonumber(ARGV[j + 1]) end
+  at = at + 2 + 2 * k
+  local state, ctx = readState(base, keyId, lim, nowMs, p, estTokens)
+  if k > 0 then
+    for j, limit in pairs(lim) do
       local demand = 1
       if DEMAND[j] == 1 then demand = estTokens elseif DEMAND[j] == 2 then demand = estCost end
-      if state[USED_FIELD[j]] + demand > lim[j] then admitted = false end
+      if state[USED_FIELD[j]] + demand > limit then admitted = false end
     end
+    for j = 1, N_STATE do reply[#reply + 1] = state[j] end
   end
-  subjects[i] = { keyId = ARGV[at], lim = lim }
-  for j = 1, N_STATE do reply[#reply + 1] = state[j] end
+  subjects[i] = { keyId = keyId, lim = lim, ctx = ctx }
 end
 if not admitted then
+  redis.call('HDEL', KEYS[1], requestId)
   reply[1] = 0
   return reply
 end
 
 local expiresAtMs = nowMs + leaseMs
-local second = fmt(math.floor(nowMs / TPM_BUCKET_MS))
-local keyIds = {}
-for i, s in ipairs(subjects) do
-  keyIds[i] = s.keyId
-  if s.lim[L_RPM] >= 0 then
+for _, s in ipairs(subjects) do
+  local v = s.ctx.v
+  local a = { 'HSET', s.ctx.ckey }
+  local dayOk, monthOk = true, true
+  if not v[1] then dayOk, monthOk = rollover(s.ctx.ckey, p, a) end
+  if dayOk then
+    a[#a + 1] = p.r; a[#a + 1] = num(v[1]) + 1
+    a[#a + 1] = p.t; a[#a + 1] = num(v[2]) + estTokens
+    a[#a + 1] = p.c; a[#a + 1] = num(v[3]) + estCost
+  end
+  if monthOk then
+    a[#a + 1] = p.mt; a[#a + 1] = num(v[4]) + estTokens
+    a[#a + 1] = p.mc; a[#a + 1] = num(v[5]) + estCost
+  end
+  a[#a + 1] = 'tt'; a[#a + 1] = num(v[6]) + estTokens
+  a[#a + 1] = 'tc'; a[#a + 1] = num(v[7]) + estCost
+  if s.lim[L_RPM] then
     local key = keyOf(base, s.keyId, 'rpm')
-    redis.call('ZADD', key, fmt(nowMs), requestId)
-    redis.call('PEXPIRE', key, WINDOW_MS + 1000)
+    if num(v[8]) <= nowMs - RPM_TRIM_INTERVAL_MS then
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', nowMs - WINDOW_MS)
+      redis.call('ZADD', key, nowMs, requestId)
+      redis.call('PEXPIRE', key, RPM_TTL_MS)
+      a[#a + 1] = 'rs'; a[#a + 1] = nowMs
+    else
+      redis.call('ZADD', key, nowMs, requestId)
+    end
   end
-  if s.lim[L_TPM] >= 0 then
-    -- the bucket is created even for a zero estimate, so settlement can add the real tokens to it
-    local key = keyOf(base, s.keyId, 'tpm')
-    redis.call('HINCRBY', key, second, fmt(estTokens))
-    redis.call('PEXPIRE', key, TPM_WINDOW_BUCKETS * TPM_BUCKET_MS + 1000)
-  end
-  local conc = keyOf(base, s.keyId, 'conc')
-  redis.call('ZADD', conc, fmt(expiresAtMs), requestId)
-  if redis.call('PTTL', conc) < leaseMs + 1000 then redis.call('PEXPIRE', conc, fmt(leaseMs + 1000)) end
-  local day = keyOf(base, s.keyId, 'd:' .. dayId)
-  redis.call('HINCRBY', day, 'req', 1)
-  redis.call('HINCRBY', day, 'tok', fmt(estTokens))
-  redis.call('HINCRBY', day, 'cost', fmt(estCost))
-  redis.call('PEXPIRE', day, dayTtlMs)
-  local month = keyOf(base, s.keyId, 'm:' .. monthId)
-  redis.call('HINCRBY', month, 'tok', fmt(estTokens))
-  redis.call('HINCRBY', month, 'cost', fmt(estCost))
-  redis.call('PEXPIRE', month, monthTtlMs)
-  local total = keyOf(base, s.keyId, 'total')
-  redis.call('HINCRBY', total, 'tok', fmt(estTokens))
-  redis.call('HINCRBY', total, 'cost', fmt(estCost))
+  redis.call(unpack(a))
+  if s.lim[L_TPM] then tpmAdd(keyOf(base, s.keyId, 'tpm'), s.ctx.tpm, estTokens) end
+  redis.call('ZADD', keyOf(base, s.keyId, 'conc'), expiresAtMs, requestId)
 end
-redis.call('HSET', KEYS[1], requestId, encodeRecord({ status = 'p', admittedAtMs = nowMs, tokens = estTokens,
-  costTicks = estCost, day = dayId, month = monthId, keyIds = keyIds }))
-redis.call('ZADD', KEYS[2], fmt(expiresAtMs), requestId)
+redis.call('ZADD', KEYS[2], expiresAtMs, requestId)
 return reply
 `;

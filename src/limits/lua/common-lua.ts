@@ -1,20 +1,36 @@
 import { ENFORCED_LIMITS } from '../enforced-limits.js';
 import { DEMAND_KIND, SUBJECT_STATE_FIELDS, USED_FIELD } from '../evaluate-admission.js';
-import { REAP_BATCH, REAPED_RETENTION_MS, TPM_BUCKET_MS, TPM_WINDOW_BUCKETS, WINDOW_MS } from '../semantics.js';
+import {
+  REAP_BATCH,
+  REAPED_RETENTION_MS,
+  RPM_TRIM_INTERVAL_MS,
+  TPM_BUCKET_MS,
+  TPM_WINDOW_BUCKETS,
+  WINDOW_MS,
+} from '../semantics.js';
+import { COUNTERS_LUA } from './counters-lua.js';
+import { TPM_LUA } from './tpm-lua.js';
 
 /**
  * Lua shared by the limiter scripts (prepended to each; Redis 7 Lua 5.1). Constants and the limit tables are
  * generated from the TypeScript definitions so the two cannot drift: limit i of a subject is
- * ENFORCED_LIMITS[i] (cost limits already in ticks, -1 = none), state field j is SUBJECT_STATE_FIELDS[j].
+ * ENFORCED_LIMITS[i] (cost limits already in ticks), state field j is SUBJECT_STATE_FIELDS[j].
  *
  * Key names mirror src/limits/redis-keys.ts: `base .. keyId .. ':' .. part`. The scripts derive names from
  * ARGV base (`${prefix}v1:{familyId}:`) instead of listing all of them in KEYS because a reaped or settled
- * reservation names period keys (its own day/month) not known to the caller; every name carries the same
+ * reservation names keys (its own keys' counters) not known to the caller; every name carries the same
  * {familyId} hash tag as KEYS[1], so all live in KEYS[1]'s Cluster slot. Redis and Redis Cluster allow this
  * for scripts without a shebang; proxies that insist on every key being in KEYS are not supported.
  *
- * Numbers: Redis Lua numbers are doubles, exact up to 2^53 (≈ 900 000 USD in ticks per counter). Integers
- * are formatted with %.0f before being sent to Redis, never with tostring (which may print 1e+15).
+ * Cost ("Redis cost per request" in semantics.ts): a command run from a script costs about 1 µs of Redis
+ * CPU plus about 0.15–0.25 µs per argument and per reply element, and plain Lua work (a table, a
+ * string.format, a tonumber) 0.05–0.3 µs. So the scripts run few commands, read exactly the fields they
+ * need, pass numbers to redis.call as numbers (Redis formats them with %.17g: exact for integers below
+ * 2^53) and leave string building to the caller where it can.
+ *
+ * Numbers: Redis Lua numbers are doubles, exact up to 2^53 (≈ 900 000 USD in ticks per counter; beyond that
+ * a sum is off by a few ticks, 1e-10 USD each). Integers that go into strings are formatted with %.0f / %d,
+ * never with tostring (which prints 1e+15).
  */
 
 const stateIndex = (field: (typeof SUBJECT_STATE_FIELDS)[number]): number => SUBJECT_STATE_FIELDS.indexOf(field) + 1;
@@ -26,16 +42,22 @@ local TPM_BUCKET_MS = ${TPM_BUCKET_MS}
 local TPM_WINDOW_BUCKETS = ${TPM_WINDOW_BUCKETS}
 local REAP_BATCH = ${REAP_BATCH}
 local REAPED_RETENTION_MS = ${REAPED_RETENTION_MS}
-local N_LIMITS = ${ENFORCED_LIMITS.length}
+local RPM_TRIM_INTERVAL_MS = ${RPM_TRIM_INTERVAL_MS}
+-- The rpm log is trimmed (and its TTL renewed) at most every RPM_TRIM_INTERVAL_MS: its TTL outlasts the
+-- window of every entry added in between. The tpm hash's TTL is renewed whenever its window moves on.
+local RPM_TTL_MS = WINDOW_MS + 2 * RPM_TRIM_INTERVAL_MS
+local TPM_TTL_MS = (TPM_WINDOW_BUCKETS + 1) * TPM_BUCKET_MS
 local N_STATE = ${SUBJECT_STATE_FIELDS.length}
 local L_RPM = ${ENFORCED_LIMITS.indexOf('requestsPerMinute') + 1}
 local L_TPM = ${ENFORCED_LIMITS.indexOf('tokensPerMinute') + 1}
+local L_CONC = ${ENFORCED_LIMITS.indexOf('concurrency') + 1}
 -- state vector index of the counter each limit compares, and what a request adds (0 one, 1 tokens, 2 cost)
 local USED_FIELD = { ${ENFORCED_LIMITS.map((limit) => stateIndex(USED_FIELD[limit])).join(', ')} }
 local DEMAND = { ${ENFORCED_LIMITS.map((limit) => DEMAND_CODE[DEMAND_KIND[limit]]).join(', ')} }
 
 local function fmt(n) return string.format('%.0f', n) end
 
+-- a reply value (false = nil bulk) as a number, 0 when absent
 local function num(v)
   if not v then return 0 end
   return tonumber(v) or 0
@@ -43,118 +65,83 @@ end
 
 local function keyOf(base, keyId, part) return base .. keyId .. ':' .. part end
 
--- Reservation record: status|admittedAtMs|tokens|costTicks|dayId|monthId|keyId...  (status p pending, r reaped)
+-- Reservation record (HASH res, field requestId; admission's is built by the caller, redis-record.ts):
+--   '2|status|admittedAtMs|tokens|costTicks|dayId|monthId|reapedAtMs|tpmMask|keyId|keyId...'
+-- status p pending / r reaped; tpmMask one '1'/'0' per keyId: whether admission counted the request in that
+-- key's tokensPerMinute window (only then does settlement correct its bucket). Records of the earlier
+-- format ('status|admittedAtMs|tokens|costTicks|dayId|monthId|keyId...') are still read: mask '?' (the bucket
+-- is corrected if it exists, as that format did), the admission time standing in for the reaped-at time.
 local function parseRecord(raw)
-  local f = {}
-  for part in string.gmatch(raw, '[^|]+') do f[#f + 1] = part end
-  local rec = { status = f[1], admittedAtMs = tonumber(f[2]), tokens = tonumber(f[3]), costTicks = tonumber(f[4]),
-    day = f[5], month = f[6], keyIds = {} }
-  for i = 7, #f do rec.keyIds[#rec.keyIds + 1] = f[i] end
+  local f, n = {}, 0
+  for part in string.gmatch(raw, '[^|]+') do n = n + 1; f[n] = part end
+  local rec
+  if f[1] == '2' then
+    rec = { status = f[2], admittedAtMs = tonumber(f[3]), tokens = tonumber(f[4]), costTicks = tonumber(f[5]),
+      day = f[6], month = f[7], reapedAtMs = tonumber(f[8]), tpmMask = f[9], keyIds = {} }
+    for i = 10, n do rec.keyIds[#rec.keyIds + 1] = f[i] end
+  else
+    rec = { status = f[1], admittedAtMs = tonumber(f[2]), tokens = tonumber(f[3]), costTicks = tonumber(f[4]),
+      day = f[5], month = f[6], keyIds = {} }
+    for i = 7, n do rec.keyIds[#rec.keyIds + 1] = f[i] end
+    rec.reapedAtMs = rec.admittedAtMs
+    rec.tpmMask = string.rep('?', #rec.keyIds)
+  end
   return rec
 end
 
 local function encodeRecord(rec)
-  return table.concat({ rec.status, fmt(rec.admittedAtMs), fmt(rec.tokens), fmt(rec.costTicks), rec.day, rec.month,
-    table.concat(rec.keyIds, '|') }, '|')
+  return table.concat({ '2', rec.status, fmt(rec.admittedAtMs), fmt(rec.tokens), fmt(rec.costTicks), rec.day,
+    rec.month, fmt(rec.reapedAtMs), rec.tpmMask, table.concat(rec.keyIds, '|') }, '|')
 end
-
--- Adds dTok/dCost to one key's counters of the reservation's own day and month, its lifetime totals and its
--- tokensPerMinute bucket, only where they still exist: an expired period or a trimmed bucket is never recreated.
-local function adjustCounters(base, keyId, rec, dTok, dCost)
-  if dTok == 0 and dCost == 0 then return end
-  local parts = { 'd:' .. rec.day, 'm:' .. rec.month, 'total' }
-  for _, part in ipairs(parts) do
-    local key = keyOf(base, keyId, part)
-    if redis.call('EXISTS', key) == 1 then
-      if dTok ~= 0 then redis.call('HINCRBY', key, 'tok', fmt(dTok)) end
-      if dCost ~= 0 then redis.call('HINCRBY', key, 'cost', fmt(dCost)) end
-    end
+` + COUNTERS_LUA + TPM_LUA + `
+-- Corrects one key's counters by dTok/dCost for a reservation (settlement or reaping): its own day and month
+-- (only while the counters hash still keeps those periods: an ended period is never recreated), lifetime
+-- totals, and its tokensPerMinute bucket if admission counted it there and it is still in the window at
+-- nowMs. p: the current periods (periodFields). usageDay: when given, also records it as the key's newest
+-- day with usage ('ud'). Returns the key's 'ud' as it was.
+local function adjustKey(base, keyId, rec, index, dTok, dCost, nowMs, p, usageDay)
+  local ckey = keyOf(base, keyId, 'ctr')
+  local dt, dc, mt, mc = 't:' .. rec.day, 'c:' .. rec.day, 't:' .. rec.month, 'c:' .. rec.month
+  local v = readCounters(base, keyId, ckey, p, { 'r:' .. rec.day, dt, dc, mt, mc, 'tt', 'tc', 'ud' }, 6)
+  local a = { 'HSET', ckey }
+  if dTok ~= 0 or dCost ~= 0 then
+    if v[1] then a[3] = dt; a[4] = num(v[2]) + dTok; a[5] = dc; a[6] = num(v[3]) + dCost end
+    if v[4] then a[#a + 1] = mt; a[#a + 1] = num(v[4]) + dTok; a[#a + 1] = mc; a[#a + 1] = num(v[5]) + dCost end
+    if v[6] then a[#a + 1] = 'tt'; a[#a + 1] = num(v[6]) + dTok; a[#a + 1] = 'tc'; a[#a + 1] = num(v[7]) + dCost end
   end
-  if dTok ~= 0 then
+  if usageDay and (not v[8] or usageDay > v[8]) then a[#a + 1] = 'ud'; a[#a + 1] = usageDay end
+  if #a > 2 then redis.call(unpack(a)) end
+  local mask = string.sub(rec.tpmMask, index, index)
+  local second = math.floor(rec.admittedAtMs / TPM_BUCKET_MS)
+  if dTok ~= 0 and mask ~= '0' and second > math.floor(nowMs / TPM_BUCKET_MS) - TPM_WINDOW_BUCKETS then
     local tpm = keyOf(base, keyId, 'tpm')
-    local second = fmt(math.floor(rec.admittedAtMs / TPM_BUCKET_MS))
-    if redis.call('HEXISTS', tpm, second) == 1 then redis.call('HINCRBY', tpm, second, fmt(dTok)) end
+    if mask == '1' or redis.call('HEXISTS', tpm, second) == 1 then tpmAdjust(tpm, second, dTok) end
   end
+  return v[8]
 end
 
--- Reverts at most REAP_BATCH reservations whose lease expired (expiry <= nowMs): counters -= reserved, slots
--- freed, record kept as reaped (so a late settle records real usage once); drops reaped marks past retention.
-local function reap(base, resKey, expKey, reapedKey, nowMs)
-  local expired = redis.call('ZRANGEBYSCORE', expKey, '-inf', fmt(nowMs), 'LIMIT', 0, REAP_BATCH)
-  for _, requestId in ipairs(expired) do
+-- Processes at most REAP_BATCH due entries of resexp in due order: a pending reservation whose lease expired
+-- (counters -= reserved, slots freed, kept as a reaped mark due REAPED_RETENTION_MS later, so a late settle
+-- records its real usage once) or a reaped mark past its retention (dropped). One ZRANGEBYSCORE when nothing
+-- is due, which is the common case. p: the current periods.
+local function reap(base, resKey, expKey, nowMs, p)
+  local due = redis.call('ZRANGEBYSCORE', expKey, '-inf', nowMs, 'LIMIT', 0, REAP_BATCH)
+  for _, requestId in ipairs(due) do
     local raw = redis.call('HGET', resKey, requestId)
-    if raw then
-      local rec = parseRecord(raw)
-      if rec.status == 'p' then
-        for _, keyId in ipairs(rec.keyIds) do
-          adjustCounters(base, keyId, rec, -rec.tokens, -rec.costTicks)
-          redis.call('ZREM', keyOf(base, keyId, 'conc'), requestId)
-        end
-        rec.status = 'r'
-        redis.call('HSET', resKey, requestId, encodeRecord(rec))
-        redis.call('ZADD', reapedKey, fmt(nowMs), requestId)
+    local rec = raw and parseRecord(raw)
+    if rec and rec.status == 'p' then
+      for index, keyId in ipairs(rec.keyIds) do
+        adjustKey(base, keyId, rec, index, -rec.tokens, -rec.costTicks, nowMs, p, nil)
+        redis.call('ZREM', keyOf(base, keyId, 'conc'), requestId)
       end
-    end
-    redis.call('ZREM', expKey, requestId)
-  end
-  local stale = redis.call('ZRANGEBYSCORE', reapedKey, '-inf', fmt(nowMs - REAPED_RETENTION_MS), 'LIMIT', 0, REAP_BATCH)
-  for _, requestId in ipairs(stale) do
-    redis.call('HDEL', resKey, requestId)
-    redis.call('ZREM', reapedKey, requestId)
-  end
-end
-
--- One subject's state vector (SUBJECT_STATE_FIELDS order, -1 = null) before this request, trimming what left
--- the windows. lim: N_LIMITS numbers (-1 = none). Mirrors window-math.ts (rpmReleaseMs, tpmReleaseSecond).
-local function readState(base, keyId, lim, nowMs, dayId, monthId, estTokens)
-  local rpmCount, rpmOldest, rpmRelease = 0, -1, -1
-  if lim[L_RPM] >= 0 then
-    local key = keyOf(base, keyId, 'rpm')
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', fmt(nowMs - WINDOW_MS))
-    rpmCount = redis.call('ZCARD', key)
-    if rpmCount > 0 then
-      rpmOldest = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
-      local mustLeave = rpmCount + 1 - lim[L_RPM]
-      if lim[L_RPM] > 0 and mustLeave > 0 then
-        rpmRelease = tonumber(redis.call('ZRANGE', key, mustLeave - 1, mustLeave - 1, 'WITHSCORES')[2])
-      end
+      rec.status = 'r'
+      rec.reapedAtMs = nowMs
+      redis.call('HSET', resKey, requestId, encodeRecord(rec))
+      redis.call('ZADD', expKey, nowMs + REAPED_RETENTION_MS, requestId)
+    else
+      if rec then redis.call('HDEL', resKey, requestId) end
+      redis.call('ZREM', expKey, requestId)
     end
   end
-  local tpmTokens, tpmOldest, tpmRelease = 0, -1, -1
-  if lim[L_TPM] >= 0 then
-    local key = keyOf(base, keyId, 'tpm')
-    local startSecond = math.floor(nowMs / TPM_BUCKET_MS) - (TPM_WINDOW_BUCKETS - 1)
-    local flat = redis.call('HGETALL', key)
-    local buckets = {}
-    for i = 1, #flat, 2 do
-      local second = tonumber(flat[i])
-      if second < startSecond then
-        redis.call('HDEL', key, flat[i])
-      else
-        buckets[#buckets + 1] = { second, tonumber(flat[i + 1]) }
-        tpmTokens = tpmTokens + tonumber(flat[i + 1])
-      end
-    end
-    table.sort(buckets, function(a, b) return a[1] < b[1] end)
-    for _, b in ipairs(buckets) do
-      if b[2] > 0 then tpmOldest = b[1]; break end
-    end
-    local need = tpmTokens + estTokens - lim[L_TPM]
-    if need > 0 then
-      local freed = 0
-      for _, b in ipairs(buckets) do
-        freed = freed + b[2]
-        if freed >= need then tpmRelease = b[1]; break end
-      end
-    end
-  end
-  local conc = keyOf(base, keyId, 'conc')
-  redis.call('ZREMRANGEBYSCORE', conc, '-inf', fmt(nowMs))
-  local concurrent = redis.call('ZCARD', conc)
-  local d = redis.call('HMGET', keyOf(base, keyId, 'd:' .. dayId), 'req', 'tok', 'cost')
-  local m = redis.call('HMGET', keyOf(base, keyId, 'm:' .. monthId), 'tok', 'cost')
-  local t = redis.call('HMGET', keyOf(base, keyId, 'total'), 'tok', 'cost')
-  return { rpmCount, rpmOldest, rpmRelease, tpmTokens, tpmOldest, tpmRelease, concurrent,
-    num(d[1]), num(d[2]), num(d[3]), num(m[1]), num(m[2]), num(t[1]), num(t[2]) }
 end
 `;
