@@ -46,6 +46,9 @@ const REDIS_OPTIONS: RedisOptions = {
   commandTimeout: 2_000,
   connectTimeout: 2_000,
   retryStrategy: (times: number) => Math.min(times * 200, 2_000),
+  // Commands issued in the same event-loop turn (admissions and settlements of concurrent requests) go out
+  // in one socket write: on a busy gateway the write system calls, not Redis, dominate the cost.
+  enableAutoPipelining: true,
 };
 
 /**
