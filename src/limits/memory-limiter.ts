@@ -39,7 +39,7 @@ function reserve(input: {
       const second = tpmSecondOf(nowMs);
       key.tpm.set(second, (key.tpm.get(second) ?? 0) + request.estimatedTokens);
     }
-    key.slots.set(request.requestId, expiresAtMs);
+    key.inFlight.add(request.requestId);
     const day = currentCounters({ key, periods, nowMs, kind: 'day' });
     day.requests += 1;
     for (const counters of [day, currentCounters({ key, periods, nowMs, kind: 'month' }), key.total]) {
@@ -125,7 +125,7 @@ export function createMemoryLimiter(): Limiter {
           const key = keyDataOf(family, keyId);
           if (reservation.status === 'pending') {
             adjustCounters({ key, reservation, keyIndex, tokens: tokens - reservation.tokens, costTicks: costTicks - reservation.costTicks, nowMs });
-            key.slots.delete(given.requestId);
+            key.inFlight.delete(given.requestId);
           } else {
             adjustCounters({ key, reservation, keyIndex, tokens, costTicks, nowMs });
           }

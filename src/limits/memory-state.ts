@@ -31,8 +31,8 @@ export interface KeyData {
   rpm: number[];
   /** tokensPerMinute buckets: second → tokens. */
   tpm: Map<number, number>;
-  /** Concurrency slots: requestId → lease expiry ms. */
-  slots: Map<string, number>;
+  /** Reservations in flight (neither settled nor reaped): what concurrency counts. */
+  inFlight: Set<string>;
   days: Map<string, PeriodCounters>;
   months: Map<string, PeriodCounters>;
   total: { tokens: number; costTicks: number };
@@ -60,7 +60,7 @@ export interface FamilyData {
 }
 
 export function newKeyData(): KeyData {
-  return { rpm: [], tpm: new Map(), slots: new Map(), days: new Map(), months: new Map(), total: { tokens: 0, costTicks: 0 }, usage: new Map() };
+  return { rpm: [], tpm: new Map(), inFlight: new Set(), days: new Map(), months: new Map(), total: { tokens: 0, costTicks: 0 }, usage: new Map() };
 }
 
 export function keyDataOf(family: FamilyData, keyId: string): KeyData {
@@ -122,8 +122,7 @@ export function readState(input: { key: KeyData; limits: NormalizedLimits; nowMs
     state.tpmOldestSecond = tpmOldestSecond(buckets);
     state.tpmReleaseSecond = tpmReleaseSecond(buckets, state.tpmTokens + estimatedTokens - limits.tokensPerMinute);
   }
-  for (const [requestId, expiresAtMs] of [...key.slots]) if (expiresAtMs <= nowMs) key.slots.delete(requestId);
-  state.concurrent = key.slots.size;
+  state.concurrent = key.inFlight.size;
   const day = liveCounters(key.days, periods.dayId, nowMs);
   const month = liveCounters(key.months, periods.monthId, nowMs);
   if (day !== undefined) Object.assign(state, { dayRequests: day.requests, dayTokens: day.tokens, dayCostTicks: day.costTicks });
@@ -184,7 +183,7 @@ export function reap(family: FamilyData, nowMs: number): void {
     reservation.keyIds.forEach((keyId, keyIndex) => {
       const key = keyDataOf(family, keyId);
       adjustCounters({ key, reservation, keyIndex, tokens: -reservation.tokens, costTicks: -reservation.costTicks, nowMs });
-      key.slots.delete(requestId);
+      key.inFlight.delete(requestId);
     });
     family.reservations.set(requestId, { ...reservation, status: 'reaped', reapedAtMs: nowMs });
   }

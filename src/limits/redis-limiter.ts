@@ -5,18 +5,22 @@ import { evaluateAdmission, remainingOf, SUBJECT_STATE_FIELDS, subjectStateOfVec
 import { ADMIT_LUA } from './lua/admit-script.js';
 import { PROBE_LUA } from './lua/probe-script.js';
 import { SETTLE_LUA } from './lua/settle-script.js';
-import { MS_PER_DAY, periodsAt } from './periods.js';
+import { periodsAt } from './periods.js';
+import { packDoubles, packedLimits, pendingRecord } from './redis-args.js';
 import { assertKeyPrefix, limiterKeyBase, limiterRedisKey } from './redis-keys.js';
-import { pendingRecord } from './redis-record.js';
-import { USAGE_RETENTION_DAYS } from './semantics.js';
+import { TPM_BUCKET_MS, USAGE_RETENTION_DAYS, WINDOW_MS } from './semantics.js';
 import type { Limiter } from './types.js';
-import { buildUsageReport, modelsOfDayRecord, parseUsageRange, recordedModelName, totalsOfUsage, USAGE_METRICS } from './usage-totals.js';
+import { buildUsageReport, modelsOfStoredDayRecord, packedUsage, parseUsageRange, recordedModelName } from './usage-totals.js';
 import { assertAdmissionRequest, assertCount, assertId, assertRequestId, assertUsage } from './validate-input.js';
 
 /**
  * The Limiter on Redis or Redis Cluster: admission and settlement are one Lua script each (one round trip),
  * registered with defineCommand (EVALSHA, falling back to EVAL). Every key carries the {familyId} hash tag.
  * Redis errors propagate unchanged (the HTTP layer answers 503 store_unavailable: fail closed, SPEC §4).
+ *
+ * Redis cost per request (src/limits/semantics.ts has the figures): the arguments are shaped so the scripts
+ * parse and format no decimal numbers on the common path — numbers they compute with arrive packed as
+ * doubles, values they only hand to Redis (scores, field names) arrive as ready decimal strings.
  */
 
 export interface RedisLimiterOptions {
@@ -30,22 +34,14 @@ const SETTLE_COMMAND = 'xgwLimiterSettleV1';
 const PROBE_COMMAND = 'xgwLimiterProbeV1';
 const NUMBER_OF_KEYS = 2;
 
-type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+type ScriptArg = string | number | Buffer;
+type ScriptCall = (...args: ScriptArg[]) => Promise<unknown>;
 
 /** The method defineCommand added (ioredis types it only by declaration merging, which we avoid). */
 function scriptCommand(redis: Redis | Cluster, name: string): ScriptCall {
   const method: unknown = (redis as unknown as Record<string, unknown>)[name];
   if (typeof method !== 'function') throw new Error(`limiter: command ${name} was not defined`);
-  return (...args) => (method as (...a: (string | number)[]) => Promise<unknown>).apply(redis, args);
-}
-
-/** Limits as script arguments: how many, then (1-based ENFORCED_LIMITS index, value) for each one set. */
-function limitArgs(limits: NormalizedLimits): number[] {
-  const pairs = ENFORCED_LIMITS.flatMap((name, index) => {
-    const value = limits[name];
-    return value === undefined ? [] : [index + 1, value];
-  });
-  return [pairs.length / 2, ...pairs];
+  return (...args) => (method as (...a: ScriptArg[]) => Promise<unknown>).apply(redis, args);
 }
 
 const hasLimits = (limits: NormalizedLimits): boolean => Object.keys(limits).length > 0;
@@ -53,12 +49,22 @@ const hasLimits = (limits: NormalizedLimits): boolean => Object.keys(limits).len
 /** A subject without limits gets no state from the script: nothing is derived from it. */
 const NO_STATE = subjectStateOfVector([]);
 
+/** The probe always reads a state: a subject without limits is sent as "every limit absent". */
+const NO_LIMITS = packDoubles(ENFORCED_LIMITS.map(() => -1));
+
+/** A state vector: numbers, or decimal strings (the rpm log's scores). */
 function numbersOf(reply: unknown, length: number): number[] {
   if (!Array.isArray(reply) || reply.length !== length) throw new Error('limiter: unexpected script reply');
   return reply.map((item: unknown) => {
-    if (typeof item !== 'number') throw new Error('limiter: unexpected script reply');
-    return item;
+    const value = typeof item === 'string' ? Number(item) : item;
+    if (typeof value !== 'number' || Number.isNaN(value)) throw new Error('limiter: unexpected script reply');
+    return value;
   });
+}
+
+/** Decimal strings the scripts hand to Redis as they are (window bounds, the current bucket's field). */
+function windowArgs(nowMs: number): [string, string] {
+  return [`(${nowMs - WINDOW_MS}`, String(Math.floor(nowMs / TPM_BUCKET_MS))];
 }
 
 export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
@@ -85,10 +91,10 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
         ...familyKeys(request.familyId),
         limiterKeyBase(prefix, request.familyId),
         request.requestId,
-        request.nowMs,
-        request.leaseMs,
-        request.estimatedTokens,
-        request.estimatedCostTicks,
+        packDoubles([request.nowMs, request.estimatedTokens, request.estimatedCostTicks]),
+        String(request.nowMs),
+        String(request.nowMs + request.leaseMs),
+        ...windowArgs(request.nowMs),
         periods.dayId,
         periods.monthId,
         pendingRecord({
@@ -100,7 +106,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
           keys: subjects.map((subject) => ({ keyId: subject.keyId, countsTpm: subject.limits.tokensPerMinute !== undefined })),
         }),
         subjects.length,
-        ...subjects.flatMap((subject) => [subject.keyId, ...limitArgs(subject.limits)]),
+        ...subjects.flatMap((subject) => [subject.keyId, packedLimits(subject.limits)]),
       );
       const width = SUBJECT_STATE_FIELDS.length;
       const values = numbersOf(reply, 1 + subjects.filter((subject) => hasLimits(subject.limits)).length * width);
@@ -131,17 +137,13 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
         ...familyKeys(reservation.familyId),
         limiterKeyBase(prefix, reservation.familyId),
         reservation.requestId,
-        usage === null ? 0 : 1,
-        usage?.totalTokens ?? 0,
-        usage?.costTicks ?? 0,
-        nowMs,
-        periods.dayId,
-        periods.dayNumber,
-        periods.monthId,
-        USAGE_RETENTION_DAYS * MS_PER_DAY,
-        USAGE_RETENTION_DAYS,
+        packDoubles([nowMs, usage?.totalTokens ?? 0, usage?.costTicks ?? 0]),
+        usage === null ? '' : packedUsage(usage),
         recordedModelName(model),
-        ...(usage === null ? [] : USAGE_METRICS.map(([field]) => totalsOfUsage(usage)[field])),
+        periods.dayId,
+        periods.monthId,
+        String(periods.dayNumber),
+        String(periods.dayNumber - USAGE_RETENTION_DAYS + 1),
       );
       return reply === 1;
     },
@@ -154,11 +156,13 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
       const reply = await probeScript(
         ...familyKeys(subject.familyId),
         limiterKeyBase(prefix, subject.familyId),
-        nowMs,
+        packDoubles([nowMs]),
+        String(nowMs),
+        ...windowArgs(nowMs),
         periods.dayId,
         periods.monthId,
         subject.keyId,
-        ...limitArgs(limits),
+        packedLimits(limits) || NO_LIMITS,
       );
       return remainingOf(limits, subjectStateOfVector(numbersOf(reply, SUBJECT_STATE_FIELDS.length)));
     },
@@ -169,11 +173,11 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
       const { fromDay, toDay } = parseUsageRange(range);
       const dayIds = await redis.zrangebyscore(limiterRedisKey({ prefix, familyId, keyId, part: 'udays' }), fromDay, toDay);
       const pipeline = redis.pipeline();
-      for (const dayId of dayIds) pipeline.hgetall(limiterRedisKey({ prefix, familyId, keyId, part: `u:${dayId}` }));
+      for (const dayId of dayIds) pipeline.hgetallBuffer(limiterRedisKey({ prefix, familyId, keyId, part: `u:${dayId}` }));
       const results = dayIds.length === 0 ? [] : ((await pipeline.exec()) ?? []);
       const days = results.map(([error, record], index) => {
         if (error) throw error;
-        return { date: String(dayIds[index]), models: modelsOfDayRecord(record as Record<string, string>) };
+        return { date: String(dayIds[index]), models: modelsOfStoredDayRecord(record as Record<string, Buffer>) };
       });
       return buildUsageReport({ keyId, from: range.from, to: range.to, days });
     },

@@ -5,10 +5,9 @@ import type { UsageReport, UsageTotals } from './types.js';
 
 /**
  * Per-day, per-model usage records (SPEC §5/§6), shared by both limiters: one flat record per key and UTC
- * day. The Redis limiter keeps it as a hash with one field per model whose value packs the totals in
- * USAGE_METRICS order, comma-separated ("1,30,12,0,0,42,1234567": one HGET + one HSET per settlement); the
- * in-process limiter, and Redis records written before that format, use one field per model and metric,
- * `<model>|<code>`. modelsOfDayRecord reads both.
+ * day. In process its fields are `<model>|<metric>` (the metric codes below); the Redis limiter keeps a hash
+ * with one field per model holding its totals packed (modelsOfStoredDayRecord), and reads the older
+ * `<model>|<metric>` fields too.
  */
 
 /** Totals field ↔ short storage code. */
@@ -64,16 +63,6 @@ const FIELD_BY_CODE: ReadonlyMap<string, keyof UsageTotals> = new Map(USAGE_METR
 export function modelsOfDayRecord(record: Readonly<Record<string, string | number>>): Record<string, UsageTotals> {
   const models: Record<string, UsageTotals> = {};
   for (const [key, raw] of Object.entries(record)) {
-    if (typeof raw === 'string' && raw.includes(',')) {
-      // Packed: the field is the model (which may itself contain '|'), the value all its totals.
-      const values = raw.split(',').map(Number);
-      const totals = models[key] ?? zeroTotals();
-      USAGE_METRICS.forEach(([field], index) => {
-        totals[field] += values[index] ?? 0;
-      });
-      models[key] = totals;
-      continue;
-    }
     const separator = key.lastIndexOf('|');
     const field = FIELD_BY_CODE.get(key.slice(separator + 1));
     if (separator <= 0 || field === undefined) continue;
@@ -105,4 +94,39 @@ export function buildUsageReport(input: {
   let totals = zeroTotals();
   for (const day of days) for (const model of Object.values(day.models)) totals = addTotals(totals, model);
   return { keyId: input.keyId, from: input.from, to: input.to, totals, days };
+}
+
+/** Bytes of a packed usage value: USAGE_METRICS.length little-endian doubles. */
+export const PACKED_USAGE_BYTES = USAGE_METRICS.length * 8;
+
+/** One request's usage packed for the Redis settle script (USAGE_METRICS order). */
+export function packedUsage(usage: Usage): Buffer {
+  const totals = totalsOfUsage(usage);
+  const buffer = Buffer.alloc(PACKED_USAGE_BYTES);
+  USAGE_METRICS.forEach(([field], index) => buffer.writeDoubleLE(totals[field], index * 8));
+  return buffer;
+}
+
+/**
+ * A day's Redis hash read as Buffers. The settle script keeps one field per model whose value packs its
+ * totals (PACKED_USAGE_BYTES bytes, a length no decimal value reaches); records written before that have
+ * decimal `<model>|<code>` fields, read as modelsOfDayRecord does.
+ */
+export function modelsOfStoredDayRecord(record: Readonly<Record<string, Buffer>>): Record<string, UsageTotals> {
+  const decimal: Record<string, string> = {};
+  const packed: Record<string, UsageTotals> = {};
+  for (const [field, value] of Object.entries(record)) {
+    if (value.length !== PACKED_USAGE_BYTES) {
+      decimal[field] = value.toString('utf8');
+      continue;
+    }
+    const totals = zeroTotals();
+    USAGE_METRICS.forEach(([metric], index) => {
+      totals[metric] = value.readDoubleLE(index * 8);
+    });
+    packed[field] = totals;
+  }
+  const models = modelsOfDayRecord(decimal);
+  for (const [model, totals] of Object.entries(packed)) models[model] = addTotals(models[model] ?? zeroTotals(), totals);
+  return models;
 }

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LimitSet } from '../../src/config/types.js';
 import { createMemoryLimiter } from '../../src/limits/memory-limiter.js';
+import { unpackDoubles } from '../../src/limits/redis-args.js';
 import { createRedisLimiter } from '../../src/limits/redis-limiter.js';
 import type { AdmissionRequest, AdmissionResult, AdmissionSubject, Limiter, Reservation } from '../../src/limits/types.js';
 import { usdToTicks, ZERO_USAGE, type Usage } from '../../src/usage/types.js';
@@ -438,7 +439,7 @@ describe('Limiter on Redis: key layout', () => {
       cursor = next;
     } while (cursor !== '0');
     const base = `${PREFIX}v1:{${familyId}}:`;
-    // Settled: no reservation (res, resexp) and no slot (conc) is left.
+    // Settled: no reservation (res, resexp) is left.
     expect(keys.sort()).toEqual(
       [`${childId}:rpm`, `${childId}:tpm`, `${childId}:ctr`, `${childId}:u:2030-01-15`, `${childId}:udays`,
         `${familyId}:ctr`, `${familyId}:u:2030-01-15`, `${familyId}:udays`].map((part) => `${base}${part}`).sort(),
@@ -451,16 +452,20 @@ describe('Limiter on Redis: key layout', () => {
     expect(await ttl(`${familyId}:u:2030-01-15`)).toBeGreaterThan(399 * 86_400_000);
     expect(await ttl(`${familyId}:udays`)).toBeGreaterThan(399 * 86_400_000);
     expect(await ttl(`${familyId}:ctr`)).toBe(-1); // lifetime totals never expire
-    // Counters named after their period, with the current day and month as markers.
-    const counters = {
-      d: '2030-01-15', m: '2030-01', 'r:2030-01-15': '1', 't:2030-01-15': '7', 'c:2030-01-15': '2', 't:2030-01': '7', 'c:2030-01': '2',
-      tt: '7', tc: '2', ud: '2030-01-15',
+    // Counters: packed doubles in fields named after their period, the current day and month as markers.
+    const decoded = async (key: string): Promise<Record<string, string | number[]>> => {
+      const record = await redis.hgetallBuffer(`${base}${key}`);
+      return Object.fromEntries(Object.entries(record).map(([field, value]) => [field, /^(d|pd|m|pm|ud)$/.test(field) ? value.toString() : unpackDoubles(value)]));
     };
-    expect(await redis.hgetall(`${base}${familyId}:ctr`)).toEqual(counters);
-    expect(await redis.hgetall(`${base}${childId}:ctr`)).toEqual({ ...counters, rs: String(nowMs) });
-    expect(await redis.hgetall(`${base}${familyId}:u:2030-01-15`)).toEqual({ 'grok-4': '1,4,3,0,0,7,2' });
+    // l: lifetime tokens, cost, reservations in flight; d:<day>: requests, tokens, cost; m:<month>: tokens, cost.
+    const counters = { d: '2030-01-15', m: '2030-01', 'd:2030-01-15': [1, 7, 2], 'm:2030-01': [7, 2], l: [7, 2, 0], ud: '2030-01-15' };
+    expect(await decoded(`${familyId}:ctr`)).toEqual(counters);
+    expect(await decoded(`${childId}:ctr`)).toEqual({ ...counters, rs: [nowMs] });
+    // Usage: one field per model, its totals packed in USAGE_METRICS order.
+    expect(await decoded(`${familyId}:u:2030-01-15`)).toEqual({ 'grok-4': [1, 4, 3, 0, 0, 7, 2] });
+    // tokensPerMinute: a bucket per second and w = (sum, lowest second kept, lowest bucket present).
     const second = nowMs / 1000;
-    expect(await redis.hgetall(`${base}${childId}:tpm`)).toEqual({ [String(second)]: '7', s: '7', ts: String(second - 60), lo: String(second) });
+    expect(await decoded(`${childId}:tpm`)).toEqual({ [String(second)]: [7], w: [7, second - 60, second] });
   });
 });
 

@@ -3,7 +3,8 @@ import { READ_STATE_LUA } from './read-state-lua.js';
 
 /**
  * Admission: ONE atomic round trip per request (SPEC §5). Semantics: src/limits/semantics.ts (quoted in short
- * in the script header). Registered with defineCommand by src/limits/redis-limiter.ts.
+ * in the script header). Registered with defineCommand by src/limits/redis-limiter.ts, which builds the
+ * arguments (admit-args.ts).
  */
 export const ADMIT_LUA = `
 -- xai-gateway limiter: ADMIT (atomic check-and-reserve of every limit of every subject).
@@ -13,55 +14,67 @@ export const ADMIT_LUA = `
 --                        reaped-at + REAPED_RETENTION_MS of a reaped mark
 -- ARGV[1]  base: '<prefix>v1:{<familyId>}:' (every key derived from it shares KEYS[1]'s hash tag / slot)
 -- ARGV[2]  requestId (must not have a record already: error XGW_DUPLICATE_REQUEST_ID)
--- ARGV[3]  nowMs (time comes from the caller, never TIME)
--- ARGV[4]  leaseMs: reservation and concurrency slot expire at nowMs + leaseMs
--- ARGV[5]  estimated tokens          ARGV[6]  estimated cost in ticks (1 USD = 1e10)
--- ARGV[7]  UTC day id 'YYYY-MM-DD'   ARGV[8]  UTC month id 'YYYY-MM'
--- ARGV[9]  the reservation record to store (format in COMMON_LUA, built by src/limits/redis-record.ts)
--- ARGV[10] n subjects (the key, then its parent for a child key); then per subject:
---          keyId, k (how many limits it has), then k pairs: limit index (1-based, ENFORCED_LIMITS order),
---          limit (integer; cost limits in ticks)
--- Returns: { admitted (1|0), then for each subject with k > 0 its N_STATE state numbers
---          (SUBJECT_STATE_FIELDS order, -1 = null) as they were BEFORE this request } — the caller derives
---          limit, Retry-After and rate (a subject without limits has nothing to derive them from).
+-- ARGV[3]  <ddd packed: nowMs, estimated tokens, estimated cost in ticks (1 USD = 1e10)
+-- ARGV[4]  nowMs as a decimal string (time comes from the caller, never TIME)
+-- ARGV[5]  nowMs + leaseMs as a decimal string: when the reservation (and its place in concurrency) expires
+-- ARGV[6]  '(' .. (nowMs - WINDOW_MS): lower bound of the requestsPerMinute window (exclusive)
+-- ARGV[7]  floor(nowMs / TPM_BUCKET_MS) as a decimal string: the current tokensPerMinute bucket
+-- ARGV[8]  UTC day id 'YYYY-MM-DD'   ARGV[9]  UTC month id 'YYYY-MM'
+-- ARGV[10] the reservation record to store (format in COMMON_LUA)
+-- ARGV[11] n subjects (the key, then its parent for a child key); then per subject two entries: keyId, and
+--          its limits packed as N_LIMITS little-endian doubles in ENFORCED_LIMITS order (integers, cost
+--          limits in ticks, -1 = no such limit), or '' when it has none
+-- Returns: { admitted (1|0), then for each subject with limits its N_STATE state values
+--          (SUBJECT_STATE_FIELDS order, -1 = null; rpmOldestMs/rpmReleaseMs as decimal strings) as they were
+--          BEFORE this request } — the caller derives limit, Retry-After and rate (a subject without limits
+--          has nothing to derive them from).
 --
 -- Semantics: first reap <= REAP_BATCH due reservations / reaped marks. Then a subject's limit L has room iff
 -- used + demand <= L, where used is its counter (reservations included) and demand is 1 for
 -- requestsPerMinute/requestsPerDay/concurrency, the token estimate for token limits, the cost estimate for
 -- cost limits. requestsPerMinute: exact log, entries with ts > now - 60000. tokensPerMinute: buckets of the
--- current second and the 60 before it. concurrency: slots whose expiry > now. Admitted iff every limit of
--- every subject has room; then for each subject: log entry (if rpm limited), bucket (if tpm limited), slot,
--- day req+1/tok/cost, month tok/cost, lifetime tok/cost; and the reservation's expiry.
+-- current second and the 60 before it. concurrency: the subject's reservations in flight (neither settled
+-- nor reaped). Admitted iff every limit of every subject has room; then for each subject: log entry (if rpm
+-- limited), bucket (if tpm limited), in flight +1, day req+1/tok/cost, month tok/cost, lifetime tok/cost;
+-- and the reservation's expiry.
 --
 -- Cost: the record is written first with HSETNX (that is the duplicate check; deleted again on refusal);
--- per subject one HMGET + one HSET of its counters hash and a ZADD of its slot, plus what its per-minute and
--- concurrency limits need; one ZRANGEBYSCORE finds due reservations and one ZADD stores the expiry.
+-- per subject one HMGET + one HSET of its counters hash (concurrency included), plus what its per-minute
+-- limits need; one ZRANGEBYSCORE finds due reservations and one ZADD stores the expiry. Numbers travel
+-- packed or as the caller's decimal strings: the script parses and formats none on the common path.
 ` + COMMON_LUA + READ_STATE_LUA + `
 local base, requestId = ARGV[1], ARGV[2]
-local nowMs, leaseMs = tonumber(ARGV[3]), tonumber(ARGV[4])
-local estTokens, estCost = tonumber(ARGV[5]), tonumber(ARGV[6])
-local p = periodFields(ARGV[7], ARGV[8])
+local nowMs, estTokens, estCost = struct.unpack('<ddd', ARGV[3])
+local now, expiresAt = ARGV[4], ARGV[5]
+local t = { rpmAfter = ARGV[6], sec = ARGV[7] }
+local p = periodFields(ARGV[8], ARGV[9])
 
-if redis.call('HSETNX', KEYS[1], requestId, ARGV[9]) == 0 then return redis.error_reply('XGW_DUPLICATE_REQUEST_ID') end
-reap(base, KEYS[1], KEYS[2], nowMs, p)
+if redis.call('HSETNX', KEYS[1], requestId, ARGV[10]) == 0 then return redis.error_reply('XGW_DUPLICATE_REQUEST_ID') end
+reap(base, KEYS[1], KEYS[2], nowMs, now, p)
 
 local subjects, reply, admitted = {}, { 1 }, true
-local at = 11
-for i = 1, tonumber(ARGV[10]) do
-  local keyId, k = ARGV[at], tonumber(ARGV[at + 1])
-  local lim = {}
-  for j = at + 2, at + 2 * k, 2 do lim[tonumber(ARGV[j])] = tonumber(ARGV[j + 1]) end
-  at = at + 2 + 2 * k
-  local state, ctx = readState(base, keyId, lim, nowMs, p, estTokens)
-  if k > 0 then
-    for j, limit in pairs(lim) do
-      local demand = 1
-      if DEMAND[j] == 1 then demand = estTokens elseif DEMAND[j] == 2 then demand = estCost end
-      if state[USED_FIELD[j]] + demand > limit then admitted = false end
+for i = 1, tonumber(ARGV[11]) do
+  local keyId, packed = ARGV[10 + 2 * i], ARGV[11 + 2 * i]
+  local s = { keyId = keyId }
+  if packed == '' then
+    s.ckey = keyOf(base, keyId, 'ctr')
+    s.v = readCounters(base, keyId, s.ckey, p, { p.d, p.m, 'l' }, 3)
+    s.lim = nil
+  else
+    local lim = { struct.unpack(LIMITS_FORMAT, packed) }
+    local state, ctx = readState(base, keyId, lim, nowMs, p, t, estTokens)
+    for j = 1, #lim - 1 do
+      local limit = lim[j]
+      if limit >= 0 then
+        local demand = 1
+        if DEMAND[j] == 1 then demand = estTokens elseif DEMAND[j] == 2 then demand = estCost end
+        if state[USED_FIELD[j]] + demand > limit then admitted = false end
+      end
     end
     for j = 1, N_STATE do reply[#reply + 1] = state[j] end
+    s.ckey, s.v, s.tpm, s.lim = ctx.ckey, ctx.v, ctx.tpm, lim
   end
-  subjects[i] = { keyId = keyId, lim = lim, ctx = ctx }
+  subjects[i] = s
 end
 if not admitted then
   redis.call('HDEL', KEYS[1], requestId)
@@ -69,38 +82,30 @@ if not admitted then
   return reply
 end
 
-local expiresAtMs = nowMs + leaseMs
 for _, s in ipairs(subjects) do
-  local v = s.ctx.v
-  local a = { 'HSET', s.ctx.ckey }
+  local v, lim = s.v, s.lim
+  local dr, dt, dc = day3(v[1])
+  local mt, mc = month2(v[2])
+  local lt, lc, n = life3(v[3])
+  local a = { 'HSET', s.ckey, 'l', struct.pack('<ddd', lt + estTokens, lc + estCost, n + 1) }
   local dayOk, monthOk = true, true
-  if not v[1] then dayOk, monthOk = rollover(s.ctx.ckey, p, a) end
-  if dayOk then
-    a[#a + 1] = p.r; a[#a + 1] = num(v[1]) + 1
-    a[#a + 1] = p.t; a[#a + 1] = num(v[2]) + estTokens
-    a[#a + 1] = p.c; a[#a + 1] = num(v[3]) + estCost
-  end
-  if monthOk then
-    a[#a + 1] = p.mt; a[#a + 1] = num(v[4]) + estTokens
-    a[#a + 1] = p.mc; a[#a + 1] = num(v[5]) + estCost
-  end
-  a[#a + 1] = 'tt'; a[#a + 1] = num(v[6]) + estTokens
-  a[#a + 1] = 'tc'; a[#a + 1] = num(v[7]) + estCost
-  if s.lim[L_RPM] then
+  if not v[1] then dayOk, monthOk = rollover(s.ckey, p, a) end
+  if dayOk then a[#a + 1] = p.d; a[#a + 1] = struct.pack('<ddd', dr + 1, dt + estTokens, dc + estCost) end
+  if monthOk then a[#a + 1] = p.m; a[#a + 1] = struct.pack('<dd', mt + estTokens, mc + estCost) end
+  if lim and lim[L_RPM] >= 0 then
     local key = keyOf(base, s.keyId, 'rpm')
-    if num(v[8]) <= nowMs - RPM_TRIM_INTERVAL_MS then
-      redis.call('ZREMRANGEBYSCORE', key, '-inf', nowMs - WINDOW_MS)
-      redis.call('ZADD', key, nowMs, requestId)
+    if not v[4] or struct.unpack('<d', v[4]) <= nowMs - RPM_TRIM_INTERVAL_MS then
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', string.sub(t.rpmAfter, 2))
+      redis.call('ZADD', key, now, requestId)
       redis.call('PEXPIRE', key, RPM_TTL_MS)
-      a[#a + 1] = 'rs'; a[#a + 1] = nowMs
+      a[#a + 1] = 'rs'; a[#a + 1] = struct.pack('<d', nowMs)
     else
-      redis.call('ZADD', key, nowMs, requestId)
+      redis.call('ZADD', key, now, requestId)
     end
   end
   redis.call(unpack(a))
-  if s.lim[L_TPM] then tpmAdd(keyOf(base, s.keyId, 'tpm'), s.ctx.tpm, estTokens) end
-  redis.call('ZADD', keyOf(base, s.keyId, 'conc'), expiresAtMs, requestId)
+  if lim and lim[L_TPM] >= 0 then tpmAdd(keyOf(base, s.keyId, 'tpm'), s.tpm, estTokens) end
 end
-redis.call('ZADD', KEYS[2], expiresAtMs, requestId)
+redis.call('ZADD', KEYS[2], expiresAt, requestId)
 return reply
 `;

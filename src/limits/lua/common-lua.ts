@@ -40,24 +40,26 @@ export const COMMON_LUA = `
 local WINDOW_MS = ${WINDOW_MS}
 local TPM_BUCKET_MS = ${TPM_BUCKET_MS}
 local TPM_WINDOW_BUCKETS = ${TPM_WINDOW_BUCKETS}
-local REAP_BATCH = ${REAP_BATCH}
 local REAPED_RETENTION_MS = ${REAPED_RETENTION_MS}
 local RPM_TRIM_INTERVAL_MS = ${RPM_TRIM_INTERVAL_MS}
 -- The rpm log is trimmed (and its TTL renewed) at most every RPM_TRIM_INTERVAL_MS: its TTL outlasts the
 -- window of every entry added in between. The tpm hash's TTL is renewed whenever its window moves on.
-local RPM_TTL_MS = WINDOW_MS + 2 * RPM_TRIM_INTERVAL_MS
-local TPM_TTL_MS = (TPM_WINDOW_BUCKETS + 1) * TPM_BUCKET_MS
+-- (as strings: a Lua number passed to redis.call is formatted with %.17g on every call)
+local RPM_TTL_MS = '${WINDOW_MS + 2 * RPM_TRIM_INTERVAL_MS}'
+local TPM_TTL_MS = '${(TPM_WINDOW_BUCKETS + 1) * TPM_BUCKET_MS}'
+local REAP_BATCH_S = '${REAP_BATCH}'
 local N_STATE = ${SUBJECT_STATE_FIELDS.length}
+-- a subject's limits travel packed: N_LIMITS little-endian doubles in ENFORCED_LIMITS order, -1 = none
+local LIMITS_FORMAT = '<${'d'.repeat(ENFORCED_LIMITS.length)}'
 local L_RPM = ${ENFORCED_LIMITS.indexOf('requestsPerMinute') + 1}
 local L_TPM = ${ENFORCED_LIMITS.indexOf('tokensPerMinute') + 1}
-local L_CONC = ${ENFORCED_LIMITS.indexOf('concurrency') + 1}
 -- state vector index of the counter each limit compares, and what a request adds (0 one, 1 tokens, 2 cost)
 local USED_FIELD = { ${ENFORCED_LIMITS.map((limit) => stateIndex(USED_FIELD[limit])).join(', ')} }
 local DEMAND = { ${ENFORCED_LIMITS.map((limit) => DEMAND_CODE[DEMAND_KIND[limit]]).join(', ')} }
 
 local function fmt(n) return string.format('%.0f', n) end
 
--- a reply value (false = nil bulk) as a number, 0 when absent
+-- a decimal reply value (false = nil bulk) as a number, 0 when absent
 local function num(v)
   if not v then return 0 end
   return tonumber(v) or 0
@@ -65,79 +67,94 @@ end
 
 local function keyOf(base, keyId, part) return base .. keyId .. ':' .. part end
 
--- Reservation record (HASH res, field requestId; admission's is built by the caller, redis-record.ts):
---   '2|status|admittedAtMs|tokens|costTicks|dayId|monthId|reapedAtMs|tpmMask|keyId|keyId...'
--- status p pending / r reaped; tpmMask one '1'/'0' per keyId: whether admission counted the request in that
--- key's tokensPerMinute window (only then does settlement correct its bucket). Records of the earlier
--- format ('status|admittedAtMs|tokens|costTicks|dayId|monthId|keyId...') are still read: mask '?' (the bucket
--- is corrected if it exists, as that format did), the admission time standing in for the reaped-at time.
+-- Reservation record (HASH res, field requestId; an admission's is built by the caller, redis-record.ts):
+--   '3' status(1 byte: p pending / r reaped) <dddd(admittedAtMs, tokens, costTicks, reapedAtMs)
+--   'dayId|monthId|tpmMask|keyId|keyId...'
+-- tpmMask: one '1'/'0' per keyId, whether admission counted the request in that key's tokensPerMinute
+-- window (only then does settlement correct its bucket). Records of the earlier decimal format
+-- ('status|admittedAtMs|tokens|costTicks|dayId|monthId|keyId...') are still read: mask '?' (the bucket is
+-- corrected if it exists, as that format did), the admission time standing in for the reaped-at time, and
+-- a pending one holding a slot in the 'conc' sorted set instead of counting in 'l'.
 local function parseRecord(raw)
+  local rec = { keyIds = {} }
+  if string.sub(raw, 1, 1) == '3' then
+    rec.status = string.sub(raw, 2, 2)
+    rec.admittedAtMs, rec.tokens, rec.costTicks, rec.reapedAtMs = struct.unpack('<dddd', raw, 3)
+    local n = 0
+    for part in string.gmatch(string.sub(raw, 35), '[^|]+') do
+      n = n + 1
+      if n == 1 then rec.day = part elseif n == 2 then rec.month = part elseif n == 3 then rec.tpmMask = part
+      else rec.keyIds[n - 3] = part end
+    end
+    return rec
+  end
   local f, n = {}, 0
   for part in string.gmatch(raw, '[^|]+') do n = n + 1; f[n] = part end
-  local rec
-  if f[1] == '2' then
-    rec = { status = f[2], admittedAtMs = tonumber(f[3]), tokens = tonumber(f[4]), costTicks = tonumber(f[5]),
-      day = f[6], month = f[7], reapedAtMs = tonumber(f[8]), tpmMask = f[9], keyIds = {} }
-    for i = 10, n do rec.keyIds[#rec.keyIds + 1] = f[i] end
-  else
-    rec = { status = f[1], admittedAtMs = tonumber(f[2]), tokens = tonumber(f[3]), costTicks = tonumber(f[4]),
-      day = f[5], month = f[6], keyIds = {} }
-    for i = 7, n do rec.keyIds[#rec.keyIds + 1] = f[i] end
-    rec.reapedAtMs = rec.admittedAtMs
-    rec.tpmMask = string.rep('?', #rec.keyIds)
-  end
+  rec.status, rec.admittedAtMs, rec.tokens, rec.costTicks = f[1], tonumber(f[2]), tonumber(f[3]), tonumber(f[4])
+  rec.day, rec.month, rec.reapedAtMs, rec.legacy = f[5], f[6], tonumber(f[2]), true
+  for i = 7, n do rec.keyIds[#rec.keyIds + 1] = f[i] end
+  rec.tpmMask = string.rep('?', #rec.keyIds)
   return rec
 end
 
 local function encodeRecord(rec)
-  return table.concat({ '2', rec.status, fmt(rec.admittedAtMs), fmt(rec.tokens), fmt(rec.costTicks), rec.day,
-    rec.month, fmt(rec.reapedAtMs), rec.tpmMask, table.concat(rec.keyIds, '|') }, '|')
+  return '3' .. rec.status .. struct.pack('<dddd', rec.admittedAtMs, rec.tokens, rec.costTicks, rec.reapedAtMs)
+    .. rec.day .. '|' .. rec.month .. '|' .. rec.tpmMask .. '|' .. table.concat(rec.keyIds, '|')
 end
 ` + COUNTERS_LUA + TPM_LUA + `
--- Corrects one key's counters by dTok/dCost for a reservation (settlement or reaping): its own day and month
--- (only while the counters hash still keeps those periods: an ended period is never recreated), lifetime
--- totals, and its tokensPerMinute bucket if admission counted it there and it is still in the window at
--- nowMs. p: the current periods (periodFields). usageDay: when given, also records it as the key's newest
--- day with usage ('ud'). Returns the key's 'ud' as it was.
-local function adjustKey(base, keyId, rec, index, dTok, dCost, nowMs, p, usageDay)
+-- Corrects one key's counters for a reservation (settlement or reaping): dTok/dCost into its own day and
+-- month (only while the counters hash still keeps them: an ended period is never recreated) and lifetime
+-- totals, and into its tokensPerMinute bucket if admission counted it there and the bucket is still in the
+-- window at nowMs; release: it stops counting as in flight (a record of the earlier format freed its slot in
+-- the 'conc' sorted set instead). p: the current periods (periodFields). usageDay: when given, recorded as
+-- the key's newest day with usage ('ud'). Returns the key's 'ud' as it was.
+local function adjustKey(base, keyId, rec, index, dTok, dCost, nowMs, p, release, usageDay)
   local ckey = keyOf(base, keyId, 'ctr')
-  local dt, dc, mt, mc = 't:' .. rec.day, 'c:' .. rec.day, 't:' .. rec.month, 'c:' .. rec.month
-  local v = readCounters(base, keyId, ckey, p, { 'r:' .. rec.day, dt, dc, mt, mc, 'tt', 'tc', 'ud' }, 6)
+  local df, mf = 'd:' .. rec.day, 'm:' .. rec.month
+  local v = readCounters(base, keyId, ckey, p, { df, mf, 'l', 'ud' }, 3)
   local a = { 'HSET', ckey }
-  if dTok ~= 0 or dCost ~= 0 then
-    if v[1] then a[3] = dt; a[4] = num(v[2]) + dTok; a[5] = dc; a[6] = num(v[3]) + dCost end
-    if v[4] then a[#a + 1] = mt; a[#a + 1] = num(v[4]) + dTok; a[#a + 1] = mc; a[#a + 1] = num(v[5]) + dCost end
-    if v[6] then a[#a + 1] = 'tt'; a[#a + 1] = num(v[6]) + dTok; a[#a + 1] = 'tc'; a[#a + 1] = num(v[7]) + dCost end
+  if v[1] and (dTok ~= 0 or dCost ~= 0) then
+    local r, t, c = struct.unpack('<ddd', v[1])
+    a[#a + 1] = df; a[#a + 1] = struct.pack('<ddd', r, t + dTok, c + dCost)
   end
-  if usageDay and (not v[8] or usageDay > v[8]) then a[#a + 1] = 'ud'; a[#a + 1] = usageDay end
+  if v[2] and (dTok ~= 0 or dCost ~= 0) then
+    local t, c = struct.unpack('<dd', v[2])
+    a[#a + 1] = mf; a[#a + 1] = struct.pack('<dd', t + dTok, c + dCost)
+  end
+  if v[3] then
+    local t, c, n = struct.unpack('<ddd', v[3])
+    if release and not rec.legacy and n > 0 then n = n - 1 end
+    a[#a + 1] = 'l'; a[#a + 1] = struct.pack('<ddd', t + dTok, c + dCost, n)
+  end
+  if release and rec.legacy then redis.call('ZREM', keyOf(base, keyId, 'conc'), rec.requestId) end
+  if usageDay and (not v[4] or usageDay > v[4]) then a[#a + 1] = 'ud'; a[#a + 1] = usageDay end
   if #a > 2 then redis.call(unpack(a)) end
   local mask = string.sub(rec.tpmMask, index, index)
   local second = math.floor(rec.admittedAtMs / TPM_BUCKET_MS)
   if dTok ~= 0 and mask ~= '0' and second > math.floor(nowMs / TPM_BUCKET_MS) - TPM_WINDOW_BUCKETS then
-    local tpm = keyOf(base, keyId, 'tpm')
-    if mask == '1' or redis.call('HEXISTS', tpm, second) == 1 then tpmAdjust(tpm, second, dTok) end
+    local tpm, sec = keyOf(base, keyId, 'tpm'), fmt(second)
+    if mask == '1' or redis.call('HEXISTS', tpm, sec) == 1 then tpmAdjust(tpm, second, sec, dTok) end
   end
-  return v[8]
+  return v[4]
 end
 
 -- Processes at most REAP_BATCH due entries of resexp in due order: a pending reservation whose lease expired
--- (counters -= reserved, slots freed, kept as a reaped mark due REAPED_RETENTION_MS later, so a late settle
--- records its real usage once) or a reaped mark past its retention (dropped). One ZRANGEBYSCORE when nothing
--- is due, which is the common case. p: the current periods.
-local function reap(base, resKey, expKey, nowMs, p)
-  local due = redis.call('ZRANGEBYSCORE', expKey, '-inf', nowMs, 'LIMIT', 0, REAP_BATCH)
+-- (counters -= reserved, no longer in flight, kept as a reaped mark due REAPED_RETENTION_MS later, so a late
+-- settle records its real usage once) or a reaped mark past its retention (dropped). One ZRANGEBYSCORE when
+-- nothing is due, which is the common case. now: nowMs as the caller's decimal string; p: current periods.
+local function reap(base, resKey, expKey, nowMs, now, p)
+  local due = redis.call('ZRANGEBYSCORE', expKey, '-inf', now, 'LIMIT', '0', REAP_BATCH_S)
   for _, requestId in ipairs(due) do
     local raw = redis.call('HGET', resKey, requestId)
     local rec = raw and parseRecord(raw)
     if rec and rec.status == 'p' then
+      rec.requestId = requestId
       for index, keyId in ipairs(rec.keyIds) do
-        adjustKey(base, keyId, rec, index, -rec.tokens, -rec.costTicks, nowMs, p, nil)
-        redis.call('ZREM', keyOf(base, keyId, 'conc'), requestId)
+        adjustKey(base, keyId, rec, index, -rec.tokens, -rec.costTicks, nowMs, p, true, nil)
       end
-      rec.status = 'r'
-      rec.reapedAtMs = nowMs
+      rec.status, rec.reapedAtMs = 'r', nowMs
       redis.call('HSET', resKey, requestId, encodeRecord(rec))
-      redis.call('ZADD', expKey, nowMs + REAPED_RETENTION_MS, requestId)
+      redis.call('ZADD', expKey, fmt(nowMs + REAPED_RETENTION_MS), requestId)
     else
       if rec then redis.call('HDEL', resKey, requestId) end
       redis.call('ZREM', expKey, requestId)

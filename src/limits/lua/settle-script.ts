@@ -1,10 +1,10 @@
+import { USAGE_RETENTION_DAYS } from '../semantics.js';
 import { USAGE_METRICS } from '../usage-totals.js';
 import { COMMON_LUA } from './common-lua.js';
 
-const N_METRICS = USAGE_METRICS.length;
-const PACKED_PATTERN = `^${Array.from({ length: N_METRICS }, () => '(-?%d+)').join(',')}$`;
-const PACKED_FORMAT = Array.from({ length: N_METRICS }, () => '%d').join(',');
-const CAPTURES = Array.from({ length: N_METRICS }, (_, i) => `u${i + 1}`);
+const USAGE_FORMAT = `<${'d'.repeat(USAGE_METRICS.length)}`;
+const ADD_USAGE = USAGE_METRICS.map((_, i) => `o[${i + 1}] + u[${i + 1}]`).join(', ');
+const MS_PER_DAY = 86_400_000;
 
 /**
  * Settlement: ONE round trip per request, off the client's critical path (SPEC §5). Semantics:
@@ -17,65 +17,62 @@ export const SETTLE_LUA = `
 -- KEYS[2]  <base>resexp  ZSET requestId -> when it is due (lease expiry / end of a reaped mark's retention)
 -- ARGV[1]  base: '<prefix>v1:{<familyId>}:'
 -- ARGV[2]  requestId
--- ARGV[3]  1 = usage given (sent upstream), 0 = release only (never sent: record nothing)
--- ARGV[4]  actual total tokens       ARGV[5]  actual cost in ticks      (0 when ARGV[3] = 0)
--- ARGV[6]  nowMs
--- ARGV[7]  UTC day id of the settlement 'YYYY-MM-DD'   ARGV[8] its day number (days since 1970-01-01)
--- ARGV[9]  UTC month id of the settlement 'YYYY-MM'
--- ARGV[10] TTL ms of usage-by-day records              ARGV[11] retention in days of the days index
--- ARGV[12] model name as recorded
--- ARGV[13..${12 + N_METRICS}] the usage in USAGE_METRICS order (${USAGE_METRICS.map(([, code]) => code).join(', ')}; requests is 1), when ARGV[3] = 1
+-- ARGV[3]  <ddd packed: nowMs, actual total tokens, actual cost in ticks (both 0 for a release)
+-- ARGV[4]  the usage as ${USAGE_METRICS.length} packed doubles in USAGE_METRICS order (${USAGE_METRICS.map(([, code]) => code).join(', ')}; requests
+--          is 1), or '' for a release (never sent upstream: record nothing)
+-- ARGV[5]  model name as recorded
+-- ARGV[6]  UTC day id of the settlement 'YYYY-MM-DD'   ARGV[7] UTC month id 'YYYY-MM'
+-- ARGV[8]  the day's number (days since 1970-01-01) as a decimal string
+-- ARGV[9]  the number of the oldest day the days index keeps as a decimal string (older days are pruned)
 -- Returns: 1 when this call settled the reservation, 0 when there was nothing to settle (already settled,
 --          unknown, or reaped more than REAPED_RETENTION_MS ago).
 --
 -- Semantics: a pending reservation's counters (its admission day/month, lifetime, its tokensPerMinute
--- bucket) get actual - reserved, and its concurrency slots are freed. A reaped one (lease expired, already
+-- bucket) get actual - reserved, and it stops counting as in flight. A reaped one (lease expired, already
 -- reverted) gets actual added, nothing subtracted. Counters of an ended period are not recreated.
 -- With usage, each of the reservation's keys records the usage under the settlement's UTC day: the hash
--- u:<day> holds one field per model whose value packs its totals '${PACKED_FORMAT}' (one HGET + one
--- HSET); the record's TTL and the days index are maintained on a key's first usage of a day only (its
--- counters field 'ud' names the newest such day).
+-- u:<day> holds one field per model whose value packs its totals (one HGET + one HSET); the record's TTL
+-- (${USAGE_RETENTION_DAYS} days) and the days index are maintained on a key's first usage of a day (counters field 'ud').
 ` + COMMON_LUA + `
+local USAGE_TTL_MS = '${USAGE_RETENTION_DAYS * MS_PER_DAY}'
 local base, requestId = ARGV[1], ARGV[2]
-local hasUsage = ARGV[3] == '1'
-local actualTok, actualCost = tonumber(ARGV[4]), tonumber(ARGV[5])
-local nowMs = tonumber(ARGV[6])
-local settleDay, settleDayNumber = ARGV[7], tonumber(ARGV[8])
-local p = periodFields(settleDay, ARGV[9])
-local usageTtlMs, retentionDays = ARGV[10], tonumber(ARGV[11])
-local model = ARGV[12]
+local nowMs, actualTok, actualCost = struct.unpack('<ddd', ARGV[3])
+local hasUsage = ARGV[4] ~= ''
+local model, settleDay = ARGV[5], ARGV[6]
+local p = periodFields(settleDay, ARGV[7])
 
 local raw = redis.call('HGET', KEYS[1], requestId)
 if not raw then return 0 end
 local rec = parseRecord(raw)
+rec.requestId = requestId
 redis.call('HDEL', KEYS[1], requestId)
 redis.call('ZREM', KEYS[2], requestId)
 if rec.status ~= 'p' and rec.reapedAtMs <= nowMs - REAPED_RETENTION_MS then return 0 end
-if not hasUsage then actualTok, actualCost = 0, 0 end
 local dTok, dCost = actualTok, actualCost
 if rec.status == 'p' then dTok, dCost = actualTok - rec.tokens, actualCost - rec.costTicks end
+
+local u
+if hasUsage then u = { struct.unpack('${USAGE_FORMAT}', ARGV[4]) } end
 
 local function recordUsage(keyId, firstOfDay)
   local key = keyOf(base, keyId, 'u:' .. settleDay)
   local old = redis.call('HGET', key, model)
-  local ${CAPTURES.join(', ')} = 0${', 0'.repeat(N_METRICS - 1)}
-  if old then
-    ${CAPTURES.join(', ')} = string.match(old, '${PACKED_PATTERN}')
+  local value = ARGV[4]
+  if old and #old == ${USAGE_METRICS.length * 8} then
+    local o = { struct.unpack('${USAGE_FORMAT}', old) }
+    value = struct.pack('${USAGE_FORMAT}', ${ADD_USAGE})
   end
-  redis.call('HSET', key, model, string.format('${PACKED_FORMAT}', ${CAPTURES.map((name, i) => `(tonumber(${name}) or 0) + ARGV[${13 + i}]`).join(', ')}))
+  redis.call('HSET', key, model, value)
   if not firstOfDay then return end
-  redis.call('PEXPIRE', key, usageTtlMs)
+  redis.call('PEXPIRE', key, USAGE_TTL_MS)
   local days = keyOf(base, keyId, 'udays')
-  redis.call('ZADD', days, settleDayNumber, settleDay)
-  redis.call('ZREMRANGEBYSCORE', days, '-inf', settleDayNumber - retentionDays)
-  redis.call('PEXPIRE', days, usageTtlMs)
+  redis.call('ZADD', days, ARGV[8], settleDay)
+  redis.call('ZREMRANGEBYSCORE', days, '-inf', '(' .. ARGV[9])
+  redis.call('PEXPIRE', days, USAGE_TTL_MS)
 end
 
 for index, keyId in ipairs(rec.keyIds) do
-  local usageDay = nil
-  if hasUsage then usageDay = settleDay end
-  local lastUsageDay = adjustKey(base, keyId, rec, index, dTok, dCost, nowMs, p, usageDay)
-  if rec.status == 'p' then redis.call('ZREM', keyOf(base, keyId, 'conc'), requestId) end
+  local lastUsageDay = adjustKey(base, keyId, rec, index, dTok, dCost, nowMs, p, rec.status == 'p', hasUsage and settleDay)
   if hasUsage then recordUsage(keyId, lastUsageDay ~= settleDay) end
 end
 return 1

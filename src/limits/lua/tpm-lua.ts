@@ -1,67 +1,79 @@
 /**
- * Lua for a key's tokensPerMinute hash (`<base><keyId>:tpm`). Part of COMMON_LUA (uses num, fmt).
+ * Lua for a key's tokensPerMinute hash (`<base><keyId>:tpm`). Part of COMMON_LUA.
  *
- * Fields: '<second>' → tokens of that second's bucket (> 0: a bucket that reaches 0 is removed, which is
- * unobservable: empty buckets add nothing to the window and release nothing), and three to avoid reading
- * every bucket on every admission:
- *   s   sum of the buckets present
- *   ts  no bucket below this second (buckets that left the window were subtracted from s and deleted)
- *   lo  the lowest bucket present; absent or below ts = unknown, found again by a scan
- * An admission reads s, ts, lo and the current bucket (one HMGET); buckets leaving the window are read and
- * deleted at most once a second (when ts advances), which also renews the TTL (it outlives the newest
- * bucket's window). A hash without ts (new, or written by an earlier layout) is rebuilt from HGETALL.
+ * Fields (values packed little-endian doubles, see counters-lua.ts for why):
+ *   <second>  <d    tokens of that second's bucket, > 0 (a bucket that reaches 0 is removed: unobservable,
+ *                   an empty bucket adds nothing to the window and releases nothing)
+ *   w         <ddd  s: sum of the buckets present; ts: no bucket below this second (the ones that left the
+ *                   window were subtracted and deleted); lo: the lowest bucket present (-1 = unknown, found
+ *                   again by a scan)
+ * So an admission reads two fields and writes two (one HMGET, one HSET) instead of every bucket. Buckets
+ * leaving the window are read and deleted when ts moves on (at most once a second), which also renews the
+ * TTL: it outlives the newest bucket's window. A hash without w (new, or written by an earlier layout with
+ * decimal buckets and no summary) is rebuilt from HGETALL.
  */
 export const TPM_LUA = `
--- Recomputes s, ts and lo from every field (a new hash, an earlier layout's, or a clock jump).
+-- Recomputes w (s, ts, lo) and the current bucket from every field: a new hash, an earlier layout's
+-- (decimal buckets, converted here), or a clock jump.
 local function tpmRebuild(key, w, startSecond)
   local flat = redis.call('HGETALL', key)
-  local s, lo, stale = 0, nil, {}
+  local legacy = true
+  for i = 1, #flat, 2 do
+    if flat[i] == 'w' then legacy = false end
+  end
+  local s, lo, stale, convert = 0, -1, {}, { 'HSET', key }
+  w.cur = 0
   for i = 1, #flat, 2 do
     local second = tonumber(flat[i])
     if second then
-      local tokens = tonumber(flat[i + 1])
+      local tokens
+      if legacy then tokens = tonumber(flat[i + 1]) else tokens = struct.unpack('<d', flat[i + 1]) end
       if second < startSecond or tokens <= 0 then
         stale[#stale + 1] = flat[i]
       else
         s = s + tokens
-        if not lo or second < lo then lo = second end
+        if lo < 0 or second < lo then lo = second end
+        if second == w.nowSecond then w.cur = tokens end
+        if legacy then convert[#convert + 1] = flat[i]; convert[#convert + 1] = struct.pack('<d', tokens) end
       end
     end
   end
   if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
+  if #convert > 2 then redis.call(unpack(convert)) end
   w.s, w.ts, w.lo, w.dirty, w.trimmed = s, startSecond, lo, true, true
-  if w.cur <= 0 then w.cur = 0 end
 end
 
--- The window of the tpm hash at nowMs: { s, ts, lo, cur (current second's bucket), nowSecond }, after
--- dropping the buckets that left it.
-local function tpmWindow(key, nowMs)
-  local nowSecond = math.floor(nowMs / TPM_BUCKET_MS)
+-- The window at nowSecond (its field name sec): { s, ts, lo, cur (the current bucket) }, after dropping the
+-- buckets that left it; changes are written at once (a refused admission or a probe must leave s right).
+local function tpmWindow(key, nowSecond, sec)
+  local v = redis.call('HMGET', key, 'w', sec)
+  local w = { s = 0, ts = 0, lo = -1, cur = 0, nowSecond = nowSecond, sec = sec, dirty = false, trimmed = false }
   local startSecond = nowSecond - (TPM_WINDOW_BUCKETS - 1)
-  local v = redis.call('HMGET', key, 's', 'ts', 'lo', nowSecond)
-  local w = { s = num(v[1]), ts = tonumber(v[2]), lo = tonumber(v[3]), cur = num(v[4]), dirty = false, trimmed = false,
-    nowSecond = nowSecond }
-  if not w.ts or startSecond - w.ts >= 2 * TPM_WINDOW_BUCKETS then
+  if v[1] then w.s, w.ts, w.lo = struct.unpack('<ddd', v[1]) end
+  if not v[1] or startSecond - w.ts >= 2 * TPM_WINDOW_BUCKETS then
     tpmRebuild(key, w, startSecond)
-  elseif startSecond > w.ts then
-    local seconds = {}
-    for second = w.ts, startSecond - 1 do seconds[#seconds + 1] = second end
-    local values = redis.call('HMGET', key, unpack(seconds))
-    local gone, removed = {}, 0
-    for i = 1, #seconds do
-      if values[i] then
-        gone[#gone + 1] = seconds[i]
-        removed = removed + tonumber(values[i])
+  else
+    if v[2] then w.cur = struct.unpack('<d', v[2]) end
+    if startSecond > w.ts then
+      local seconds = {}
+      for second = w.ts, startSecond - 1 do seconds[#seconds + 1] = second end
+      local values = redis.call('HMGET', key, unpack(seconds))
+      local gone, removed = {}, 0
+      for i = 1, #seconds do
+        if values[i] then
+          gone[#gone + 1] = seconds[i]
+          removed = removed + struct.unpack('<d', values[i])
+        end
       end
+      if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
+      w.s, w.ts, w.dirty, w.trimmed = w.s - removed, startSecond, true, true
     end
-    if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
-    w.s, w.ts, w.dirty, w.trimmed = w.s - removed, startSecond, true, true
   end
-  if w.lo and w.lo < w.ts then w.lo = nil end
-  if w.s > 0 and not w.lo then
-    -- find the lowest bucket present, 16 seconds per HMGET (under steady traffic the first one is it)
+  if w.lo >= 0 and w.lo < w.ts then w.lo = -1 end
+  if w.s > 0 and w.lo < 0 then
+    -- the lowest bucket present, 16 seconds per HMGET (under steady traffic the first one is it)
     local from = w.ts
-    while not w.lo and from <= nowSecond do
+    while w.lo < 0 and from <= nowSecond do
       local seconds = {}
       for second = from, math.min(from + 15, nowSecond) do seconds[#seconds + 1] = second end
       local values = redis.call('HMGET', key, unpack(seconds))
@@ -70,12 +82,11 @@ local function tpmWindow(key, nowMs)
       end
       from = from + 16
     end
-    if not w.lo then tpmRebuild(key, w, startSecond) end -- only buckets ahead of the clock, or s drifted
+    if w.lo < 0 then tpmRebuild(key, w, startSecond) end -- only buckets ahead of the clock, or s drifted
     w.dirty = true
   end
   if w.dirty then
-    -- persisted at once: a refused admission or a probe must not leave s out of step with the buckets
-    if w.lo then redis.call('HSET', key, 's', w.s, 'ts', w.ts, 'lo', w.lo) else redis.call('HSET', key, 's', w.s, 'ts', w.ts) end
+    redis.call('HSET', key, 'w', struct.pack('<ddd', w.s, w.ts, w.lo))
     if w.trimmed then redis.call('PEXPIRE', key, TPM_TTL_MS) end
   end
   return w
@@ -91,7 +102,7 @@ local function tpmRelease(key, w, need)
     local values = redis.call('HMGET', key, unpack(seconds))
     for i = 1, #seconds do
       if values[i] then
-        local tokens = tonumber(values[i])
+        local tokens = struct.unpack('<d', values[i])
         freed, seen = freed + tokens, seen + tokens
         if freed >= need then return seconds[i] end
       end
@@ -101,37 +112,30 @@ local function tpmRelease(key, w, need)
   return -1
 end
 
--- Admission's write: adds tokens to the current second's bucket (one HSET of the bucket, s and maybe lo).
+-- Admission's write: tokens into the current second's bucket (one HSET of the bucket and w).
 local function tpmAdd(key, w, tokens)
   if tokens <= 0 then return end
-  w.cur, w.s = w.cur + tokens, w.s + tokens
-  if not w.lo or w.nowSecond < w.lo then
-    w.lo = w.nowSecond
-    redis.call('HSET', key, w.nowSecond, w.cur, 's', w.s, 'lo', w.lo)
-  else
-    redis.call('HSET', key, w.nowSecond, w.cur, 's', w.s)
-  end
+  if w.lo < 0 or w.nowSecond < w.lo then w.lo = w.nowSecond end
+  redis.call('HSET', key, w.sec, struct.pack('<d', w.cur + tokens), 'w', struct.pack('<ddd', w.s + tokens, w.ts, w.lo))
 end
 
--- Settlement / reaping: adds delta to bucket second if the hash still has it in its window (a trimmed
--- bucket is never recreated; one that reaches 0 is removed).
-local function tpmAdjust(key, second, delta)
-  local v = redis.call('HMGET', key, 's', 'ts', 'lo', second)
-  local ts = tonumber(v[2])
-  if not ts or second < ts then return end
-  local s, cur, lo = num(v[1]), num(v[4]), tonumber(v[3])
+-- Settlement / reaping: delta into bucket second (field name sec) if the hash still has it in its window
+-- (a trimmed bucket is never recreated; one that reaches 0 is removed).
+local function tpmAdjust(key, second, sec, delta)
+  local v = redis.call('HMGET', key, 'w', sec)
+  if not v[1] then return end
+  local s, ts, lo = struct.unpack('<ddd', v[1])
+  if second < ts then return end
+  local cur = 0
+  if v[2] then cur = struct.unpack('<d', v[2]) end
   local new = cur + delta
   if new > 0 then
-    if lo and second < lo then
-      redis.call('HSET', key, second, new, 's', s + delta, 'lo', second)
-    else
-      redis.call('HSET', key, second, new, 's', s + delta)
-    end
+    if cur <= 0 and lo >= 0 and second < lo then lo = second end
+    redis.call('HSET', key, sec, struct.pack('<d', new), 'w', struct.pack('<ddd', s + delta, ts, lo))
   else
-    redis.call('HSET', key, 's', s - cur)
-    if v[4] then
-      if lo == second then redis.call('HDEL', key, second, 'lo') else redis.call('HDEL', key, second) end
-    end
+    if lo == second then lo = -1 end
+    redis.call('HSET', key, 'w', struct.pack('<ddd', s - cur, ts, lo))
+    if v[2] then redis.call('HDEL', key, sec) end
   end
 end
 `;

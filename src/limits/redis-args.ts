@@ -1,0 +1,46 @@
+import { ENFORCED_LIMITS, type NormalizedLimits } from './enforced-limits.js';
+
+/**
+ * Values the Redis limiter scripts receive packed (src/limits/lua/common-lua.ts): little-endian IEEE
+ * doubles, which struct.unpack turns into Lua numbers without parsing decimals — in the scripts, parsing or
+ * formatting one decimal number costs more instructions than a counter's whole read or write.
+ */
+
+export function packDoubles(values: readonly number[]): Buffer {
+  const buffer = Buffer.alloc(values.length * 8);
+  values.forEach((value, index) => buffer.writeDoubleLE(value, index * 8));
+  return buffer;
+}
+
+export function unpackDoubles(buffer: Buffer): number[] {
+  return Array.from({ length: Math.floor(buffer.length / 8) }, (_, index) => buffer.readDoubleLE(index * 8));
+}
+
+/** A subject's limits: one double per ENFORCED_LIMITS entry (-1 = none), or '' when it has none. */
+export function packedLimits(limits: NormalizedLimits): Buffer | '' {
+  if (Object.keys(limits).length === 0) return '';
+  return packDoubles(ENFORCED_LIMITS.map((name) => limits[name] ?? -1));
+}
+
+/**
+ * The record an admission stores for a pending reservation (HASH `<base>res`, field requestId):
+ * '3', 'p', <dddd admittedAtMs, tokens, costTicks, reapedAtMs (0)>, then 'dayId|monthId|tpmMask|keyId|…'.
+ * tpmMask: one '1'/'0' per key, whether the request is counted in that key's tokensPerMinute window. Key
+ * ids never contain '|' (validate-input.ts).
+ */
+export function pendingRecord(input: {
+  admittedAtMs: number;
+  tokens: number;
+  costTicks: number;
+  dayId: string;
+  monthId: string;
+  keys: readonly { keyId: string; countsTpm: boolean }[];
+}): Buffer {
+  const mask = input.keys.map((key) => (key.countsTpm ? '1' : '0')).join('');
+  const tail = [input.dayId, input.monthId, mask, ...input.keys.map((key) => key.keyId)].join('|');
+  return Buffer.concat([
+    Buffer.from('3p', 'latin1'),
+    packDoubles([input.admittedAtMs, input.tokens, input.costTicks, 0]),
+    Buffer.from(tail, 'utf8'),
+  ]);
+}
