@@ -1,5 +1,5 @@
 import { COMMON_LUA } from './common-lua.js';
-import { READ_STATE_LUA } from './read-state-lua.js';
+import { ADMISSION_LUA } from './admission-lua.js';
 
 /**
  * Admission: ONE atomic round trip per request (SPEC §5). Semantics: src/limits/semantics.ts (quoted in short
@@ -42,7 +42,7 @@ export const ADMIT_LUA = `
 -- per subject one HMGET + one HSET of its counters hash (concurrency included), plus what its per-minute
 -- limits need; one ZRANGEBYSCORE finds due reservations and one ZADD stores the expiry. Numbers travel
 -- packed or as the caller's decimal strings: the script parses and formats none on the common path.
-` + COMMON_LUA + READ_STATE_LUA + `
+` + COMMON_LUA + ADMISSION_LUA + `
 local base, requestId = ARGV[1], ARGV[2]
 local nowMs, estTokens, estCost = struct.unpack('<ddd', ARGV[3])
 local now, expiresAt = ARGV[4], ARGV[5]

@@ -9,7 +9,7 @@ import {
   WINDOW_MS,
 } from '../semantics.js';
 import { COUNTERS_LUA } from './counters-lua.js';
-import { TPM_LUA } from './tpm-lua.js';
+import { TPM_ADJUST_LUA } from './tpm-lua.js';
 
 /**
  * Lua shared by the limiter scripts (prepended to each; Redis 7 Lua 5.1). Constants and the limit tables are
@@ -97,11 +97,7 @@ local function parseRecord(raw)
   return rec
 end
 
-local function encodeRecord(rec)
-  return '3' .. rec.status .. struct.pack('<dddd', rec.admittedAtMs, rec.tokens, rec.costTicks, rec.reapedAtMs)
-    .. rec.day .. '|' .. rec.month .. '|' .. rec.tpmMask .. '|' .. table.concat(rec.keyIds, '|')
-end
-` + COUNTERS_LUA + TPM_LUA + `
+` + COUNTERS_LUA + TPM_ADJUST_LUA + `
 -- Corrects one key's counters for a reservation (settlement or reaping): dTok/dCost into its own day and
 -- month (only while the counters hash still keeps them: an ended period is never recreated) and lifetime
 -- totals, and into its tokensPerMinute bucket if admission counted it there and the bucket is still in the
@@ -138,27 +134,4 @@ local function adjustKey(base, keyId, rec, index, dTok, dCost, nowMs, p, release
   return v[4]
 end
 
--- Processes at most REAP_BATCH due entries of resexp in due order: a pending reservation whose lease expired
--- (counters -= reserved, no longer in flight, kept as a reaped mark due REAPED_RETENTION_MS later, so a late
--- settle records its real usage once) or a reaped mark past its retention (dropped). One ZRANGEBYSCORE when
--- nothing is due, which is the common case. now: nowMs as the caller's decimal string; p: current periods.
-local function reap(base, resKey, expKey, nowMs, now, p)
-  local due = redis.call('ZRANGEBYSCORE', expKey, '-inf', now, 'LIMIT', '0', REAP_BATCH_S)
-  for _, requestId in ipairs(due) do
-    local raw = redis.call('HGET', resKey, requestId)
-    local rec = raw and parseRecord(raw)
-    if rec and rec.status == 'p' then
-      rec.requestId = requestId
-      for index, keyId in ipairs(rec.keyIds) do
-        adjustKey(base, keyId, rec, index, -rec.tokens, -rec.costTicks, nowMs, p, true, nil)
-      end
-      rec.status, rec.reapedAtMs = 'r', nowMs
-      redis.call('HSET', resKey, requestId, encodeRecord(rec))
-      redis.call('ZADD', expKey, fmt(nowMs + REAPED_RETENTION_MS), requestId)
-    else
-      if rec then redis.call('HDEL', resKey, requestId) end
-      redis.call('ZREM', expKey, requestId)
-    end
-  end
-end
 `;

@@ -21,24 +21,6 @@ local function periodFields(dayId, monthId)
   return { day = dayId, month = monthId, d = 'd:' .. dayId, m = 'm:' .. monthId }
 end
 
-local function day3(raw)
-  if not raw then return 0, 0, 0 end
-  local r, t, c = struct.unpack('<ddd', raw)
-  return r, t, c
-end
-
-local function month2(raw)
-  if not raw then return 0, 0 end
-  local t, c = struct.unpack('<dd', raw)
-  return t, c
-end
-
-local function life3(raw)
-  if not raw then return 0, 0, 0 end
-  local t, c, n = struct.unpack('<ddd', raw)
-  return t, c, n
-end
-
 -- The counters an earlier layout kept in separate keys ('total', 'd:<day>', 'm:<month>': hashes of decimal
 -- req/tok/cost) are taken over once, when a key's counters hash has no lifetime field yet. Returns true
 -- when it wrote them.
@@ -58,6 +40,28 @@ local function readCounters(base, keyId, ckey, p, fields, at)
   local v = redis.call('HMGET', ckey, unpack(fields))
   if not v[at] and seedLegacy(base, keyId, ckey, p) then v = redis.call('HMGET', ckey, unpack(fields)) end
   return v
+end
+
+`;
+
+/** The part only admission uses: decoding a counters read for the state, and moving to a new day. */
+export const COUNTERS_ADMIT_LUA = `
+local function day3(raw)
+  if not raw then return 0, 0, 0 end
+  local r, t, c = struct.unpack('<ddd', raw)
+  return r, t, c
+end
+
+local function month2(raw)
+  if not raw then return 0, 0 end
+  local t, c = struct.unpack('<dd', raw)
+  return t, c
+end
+
+local function life3(raw)
+  if not raw then return 0, 0, 0 end
+  local t, c, n = struct.unpack('<ddd', raw)
+  return t, c, n
 end
 
 -- First admission of day p.day for this key: moves the markers, deletes the periods before the previous

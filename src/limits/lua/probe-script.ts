@@ -1,5 +1,5 @@
 import { COMMON_LUA } from './common-lua.js';
-import { READ_STATE_LUA } from './read-state-lua.js';
+import { ADMISSION_LUA } from './admission-lua.js';
 
 /** Reads one subject's state for Limiter.remaining() (GET /v1/api-key), in one round trip. */
 export const PROBE_LUA = `
@@ -12,7 +12,7 @@ export const PROBE_LUA = `
 -- ARGV[6]  UTC day id 'YYYY-MM-DD'      ARGV[7] UTC month id 'YYYY-MM'
 -- ARGV[8]  keyId      ARGV[9] its limits packed as in ADMIT (never '')
 -- Returns: the subject's N_STATE state values (SUBJECT_STATE_FIELDS order, -1 = null; as in ADMIT), estimate 0.
-` + COMMON_LUA + READ_STATE_LUA + `
+` + COMMON_LUA + ADMISSION_LUA + `
 local base = ARGV[1]
 local nowMs = struct.unpack('<d', ARGV[2])
 local p = periodFields(ARGV[6], ARGV[7])

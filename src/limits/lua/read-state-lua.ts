@@ -1,5 +1,5 @@
 /**
- * Lua reading one subject's state for ADMIT and PROBE (after COMMON_LUA). Mirrors
+ * Lua reading one subject's state for ADMIT and PROBE (the end of ADMISSION_LUA). Mirrors
  * src/limits/memory-state.ts readState and window-math.ts (rpmReleaseMs, tpmReleaseSecond).
  */
 export const READ_STATE_LUA = `

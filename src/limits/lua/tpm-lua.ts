@@ -12,7 +12,7 @@
  * TTL: it outlives the newest bucket's window. A hash without w (new, or written by an earlier layout with
  * decimal buckets and no summary) is rebuilt from HGETALL.
  */
-export const TPM_LUA = `
+export const TPM_WINDOW_LUA = `
 -- Recomputes w (s, ts, lo) and the current bucket from every field: a new hash, an earlier layout's
 -- (decimal buckets, converted here), or a clock jump.
 local function tpmRebuild(key, w, startSecond)
@@ -119,6 +119,10 @@ local function tpmAdd(key, w, tokens)
   redis.call('HSET', key, w.sec, struct.pack('<d', w.cur + tokens), 'w', struct.pack('<ddd', w.s + tokens, w.ts, w.lo))
 end
 
+`;
+
+/** The part settlement uses too: correcting one bucket. */
+export const TPM_ADJUST_LUA = `
 -- Settlement / reaping: delta into bucket second (field name sec) if the hash still has it in its window
 -- (a trimmed bucket is never recreated; one that reaches 0 is removed).
 local function tpmAdjust(key, second, sec, delta)

@@ -1,0 +1,40 @@
+import { COUNTERS_ADMIT_LUA } from './counters-lua.js';
+import { READ_STATE_LUA } from './read-state-lua.js';
+import { TPM_WINDOW_LUA } from './tpm-lua.js';
+
+/**
+ * Lua only ADMIT and PROBE use (after COMMON_LUA): reaping due reservations, reading a subject's state
+ * (its counters, requestsPerMinute log and tokensPerMinute window). Kept out of SETTLE, whose every call
+ * would otherwise define these functions for nothing.
+ */
+export const ADMISSION_LUA = `
+-- A reservation record (format in COMMON_LUA) as stored.
+local function encodeRecord(rec)
+  return '3' .. rec.status .. struct.pack('<dddd', rec.admittedAtMs, rec.tokens, rec.costTicks, rec.reapedAtMs)
+    .. rec.day .. '|' .. rec.month .. '|' .. rec.tpmMask .. '|' .. table.concat(rec.keyIds, '|')
+end
+
+-- Processes at most REAP_BATCH due entries of resexp in due order: a pending reservation whose lease expired
+-- (counters -= reserved, no longer in flight, kept as a reaped mark due REAPED_RETENTION_MS later, so a late
+-- settle records its real usage once) or a reaped mark past its retention (dropped). One ZRANGEBYSCORE when
+-- nothing is due, which is the common case. now: nowMs as the caller's decimal string; p: current periods.
+local function reap(base, resKey, expKey, nowMs, now, p)
+  local due = redis.call('ZRANGEBYSCORE', expKey, '-inf', now, 'LIMIT', '0', REAP_BATCH_S)
+  for _, requestId in ipairs(due) do
+    local raw = redis.call('HGET', resKey, requestId)
+    local rec = raw and parseRecord(raw)
+    if rec and rec.status == 'p' then
+      rec.requestId = requestId
+      for index, keyId in ipairs(rec.keyIds) do
+        adjustKey(base, keyId, rec, index, -rec.tokens, -rec.costTicks, nowMs, p, true, nil)
+      end
+      rec.status, rec.reapedAtMs = 'r', nowMs
+      redis.call('HSET', resKey, requestId, encodeRecord(rec))
+      redis.call('ZADD', expKey, fmt(nowMs + REAPED_RETENTION_MS), requestId)
+    else
+      if rec then redis.call('HDEL', resKey, requestId) end
+      redis.call('ZREM', expKey, requestId)
+    end
+  end
+end
+` + COUNTERS_ADMIT_LUA + TPM_WINDOW_LUA + READ_STATE_LUA;
