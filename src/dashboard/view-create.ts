@@ -43,7 +43,7 @@ export const createView: View = async (ctx, root) => {
     return field({ id: `limit-${limit}`, label: LIMIT_LABELS[limit], control: input });
   });
   const hours = el('input', { id: 'expiry-hours', name: 'expiry-hours', type: 'number', min: 0, step: 'any', value: 720 });
-  const at = el('input', { id: 'expiry-at', name: 'expiry-at', type: 'datetime-local' });
+  const at = el('input', { id: 'expiry-date', name: 'expiry-date', type: 'datetime-local' });
   const origins = el('textarea', { id: 'key-origins', name: 'allowedOrigins', rows: 2, spellcheck: 'false' });
   const ips = el('textarea', { id: 'key-ips', name: 'allowedIps', rows: 2, spellcheck: 'false' });
   const mint = el('input', { id: 'key-mint', name: 'mint', type: 'number', min: 1, step: 1 });
@@ -72,7 +72,7 @@ export const createView: View = async (ctx, root) => {
       null,
       radio({ name: 'expiry', value: 'never', label: 'Never expires', checked: true }),
       el('div', { class: 'check-with-field' }, radio({ name: 'expiry', value: 'ttl', label: 'Expires after' }), field({ id: 'expiry-hours', label: 'Hours from now', control: hours })),
-      el('div', { class: 'check-with-field' }, radio({ name: 'expiry', value: 'at', label: 'Expires at' }), field({ id: 'expiry-at', label: 'Date and time (your local time)', control: at })),
+      el('div', { class: 'check-with-field' }, radio({ name: 'expiry', value: 'at', label: 'Expires at' }), field({ id: 'expiry-date', label: 'Date and time (your local time)', control: at })),
     ),
     fieldset(
       'Restrictions',

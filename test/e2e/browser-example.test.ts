@@ -90,7 +90,7 @@ beforeAll(async () => {
   backend = await startBackend({ GATEWAY_URL: h.url, MINTING_KEY: minting.key, MODEL });
   browser = await launchChromium();
   page = await browser.context.newPage();
-  page.setDefaultTimeout(20_000);
+  page.setDefaultTimeout(30_000);
   recorder = await recordResponses(page);
   page.on('request', (request) => {
     const value = request.headers()['authorization'];
@@ -128,9 +128,10 @@ describe('examples/browser in headless Chromium', { timeout: 90_000 }, () => {
     await page.locator('#status').filter({ hasText: /Session ready/ }).waitFor();
 
     await page.getByRole('button', { name: 'Send' }).click();
-    await page.waitForFunction(
-      `document.querySelector('#answer').textContent.length > 0 && !document.querySelector('#send').disabled && document.querySelector('#answer').getAttribute('aria-busy') === 'false'`,
-    );
+    // Done: an answer, no longer busy, the button enabled again. (Locators, not waitForFunction: a string
+    // predicate is evaluated with eval, which the page's CSP rightly refuses.)
+    await page.locator('#answer[aria-busy="false"]').filter({ hasText: /\S/ }).waitFor();
+    await page.locator('#send:enabled').waitFor();
     await expect(page.locator('#error').isHidden()).resolves.toBe(true);
     const answer = (await page.locator('#answer').textContent()) ?? '';
     expect(answer.length).toBeGreaterThan(0);
@@ -174,7 +175,7 @@ describe('examples/browser in headless Chromium', { timeout: 90_000 }, () => {
     await eventually(async () => {
       const parent = (await (await h.admin('GET', `/admin/keys/${minting.id}`)).json()) as { usage: { today: { requests: number } } };
       return parent.usage.today.requests === 1;
-    });
+    }, 15_000);
   });
 
   it('no response the page received contains the upstream key or the minting key', async () => {

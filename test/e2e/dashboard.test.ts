@@ -43,6 +43,9 @@ function chat(key: string): Promise<Response> {
 async function screenshot(name: string, fullPage = true): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, name), fullPage });
+  // A full-page capture leaves the page's scroll position out of step with what the browser hit-tests: a
+  // click right after it landed beside its target. Scrolling once, and letting two frames pass, resyncs them.
+  await page.evaluate('window.scrollTo(0, 0); new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
 }
 
 /** Waits until the element's text matches: the page fills it in after its API calls answer. */
@@ -79,7 +82,7 @@ beforeAll(async () => {
   browser = await launchChromium();
   await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: h.url });
   page = await browser.context.newPage();
-  page.setDefaultTimeout(15_000);
+  page.setDefaultTimeout(30_000);
   page.on('console', (message) => {
     if (message.type() === 'error') pageProblems.push(message.text());
   });
@@ -132,6 +135,12 @@ describe('dashboard (headless Chromium)', { timeout: 90_000 }, () => {
   it('creates a key and shows its secret once, with a copy button', async () => {
     await page.getByRole('navigation').getByRole('link', { name: 'Create key' }).click();
     await page.getByRole('heading', { name: 'Create a key' }).waitFor();
+    // Every control has a label, and every group of them a legend.
+    const unlabelled = await page.evaluate<string[]>(
+      `[...document.querySelectorAll('main input, main select, main textarea')].filter((c) => c.labels.length === 0).map((c) => c.id || c.name)`,
+    );
+    expect(unlabelled).toEqual([]);
+    await expect(page.locator('main fieldset:not(:has(> legend))').count()).resolves.toBe(0);
     await page.getByLabel('Name', { exact: true }).fill('e2e-dashboard-key');
     await page.getByLabel('Models', { exact: true }).fill('grok-4, grok-3-mini');
     await page.getByLabel('All endpoints (*)').check();
@@ -176,7 +185,7 @@ describe('dashboard (headless Chromium)', { timeout: 90_000 }, () => {
     await eventually(async () => {
       const key = (await (await h.admin('GET', `/admin/keys/${keyId}`)).json()) as { usage: { today: { requests: number } } };
       return key.usage.today.requests === 1;
-    });
+    }, 15_000);
 
     await go('#/keys');
     await page.getByRole('link', { name: 'e2e-dashboard-key' }).click();
@@ -267,6 +276,8 @@ describe('dashboard (headless Chromium)', { timeout: 90_000 }, () => {
     for (let i = 0; i < (await rows.count()); i += 1) actions.push(await rows.nth(i).getAttribute('data-action'));
     expect(actions).toEqual(['revoke', 'rotate', 'create']);
     await expect(rows.first().textContent()).resolves.toMatch(/admin:[0-9a-f]{12}/);
+    // Everything fits on the first page: no button for older entries.
+    await expect(page.getByRole('button', { name: 'Load older entries' }).isVisible()).resolves.toBe(false);
     await screenshot('audit-log.png');
   });
 
@@ -277,6 +288,17 @@ describe('dashboard (headless Chromium)', { timeout: 90_000 }, () => {
     await page.reload();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await expect(page.getByRole('navigation').isVisible()).resolves.toBe(false);
+
+    // Keyboard only: the token field has focus, Enter signs in; Sign out forgets the token again.
+    await expect(page.evaluate<string | undefined>('document.activeElement?.id')).resolves.toBe('admin-token');
+    await page.keyboard.type(ADMIN_TOKEN);
+    await page.keyboard.press('Enter');
+    // The page (#/audit) survived the reload; the token did not.
+    await page.getByRole('heading', { name: 'Audit log', level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await expect(page.getByLabel('Admin token').inputValue()).resolves.toBe('');
   });
 
   it('saw no CSP violation or script error, and no response carried the upstream key or a key secret', async () => {
