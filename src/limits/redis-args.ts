@@ -23,12 +23,14 @@ export function packedLimits(limits: NormalizedLimits): Buffer | '' {
 }
 
 /**
- * The record an admission stores for a pending reservation (HASH `<base>res`, field requestId):
- * '3', 'p', <dddd admittedAtMs, tokens, costTicks, reapedAtMs (0)>, then 'dayId|monthId|tpmMask|keyId|…'.
- * tpmMask: one '1'/'0' per key, whether the request is counted in that key's tokensPerMinute window. Key
- * ids never contain '|' (validate-input.ts).
+ * The record an admission stores for a pending reservation (HASH `<base>res` field requestId, and member of
+ * ZSET `<base>resexp`): '3', 'p', <dddd admittedAtMs, tokens, costTicks, reapedAtMs (0)>, then
+ * 'dayId|monthId|tpmMask|keyId|…|requestId'. tpmMask: one '1'/'0' per key, whether the request is counted
+ * in that key's tokensPerMinute window. Key ids never contain '|' (validate-input.ts); the requestId comes
+ * last because it may.
  */
 export function pendingRecord(input: {
+  requestId: string;
   admittedAtMs: number;
   tokens: number;
   costTicks: number;
@@ -37,7 +39,7 @@ export function pendingRecord(input: {
   keys: readonly { keyId: string; countsTpm: boolean }[];
 }): Buffer {
   const mask = input.keys.map((key) => (key.countsTpm ? '1' : '0')).join('');
-  const tail = [input.dayId, input.monthId, mask, ...input.keys.map((key) => key.keyId)].join('|');
+  const tail = [input.dayId, input.monthId, mask, ...input.keys.map((key) => key.keyId), input.requestId].join('|');
   return Buffer.concat([
     Buffer.from('3p', 'latin1'),
     packDoubles([input.admittedAtMs, input.tokens, input.costTicks, 0]),

@@ -22,8 +22,8 @@
  *   total, d:YYYY-MM-DD, m:YYYY-MM   an earlier layout's counters: read once, when `ctr` is created
  * Per family (`<base><part>`):
  *   res            HASH requestId → reservation record (pending or reaped)
- *   resexp         ZSET requestId → when it is due: lease expiry ms (pending), or reaped-at ms +
- *                  REAPED_RETENTION_MS (reaped mark)
+ *   resexp         ZSET reservation record (the same string as in res) → when it is due: lease expiry ms
+ *                  (pending), or reaped-at ms + REAPED_RETENTION_MS (reaped mark)
  */
 
 export type KeyPart =

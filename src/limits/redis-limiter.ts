@@ -98,6 +98,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
         periods.dayId,
         periods.monthId,
         pendingRecord({
+          requestId: request.requestId,
           admittedAtMs: request.nowMs,
           tokens: request.estimatedTokens,
           costTicks: request.estimatedCostTicks,

@@ -11,7 +11,7 @@ export const ADMISSION_LUA = `
 -- A reservation record (format in COMMON_LUA) as stored.
 local function encodeRecord(rec)
   return '3' .. rec.status .. struct.pack('<dddd', rec.admittedAtMs, rec.tokens, rec.costTicks, rec.reapedAtMs)
-    .. rec.day .. '|' .. rec.month .. '|' .. rec.tpmMask .. '|' .. table.concat(rec.keyIds, '|')
+    .. rec.day .. '|' .. rec.month .. '|' .. rec.tpmMask .. '|' .. table.concat(rec.keyIds, '|') .. '|' .. rec.requestId
 end
 
 -- Processes at most REAP_BATCH due entries of resexp in due order: a pending reservation whose lease expired
@@ -20,20 +20,25 @@ end
 -- nothing is due, which is the common case. now: nowMs as the caller's decimal string; p: current periods.
 local function reap(base, resKey, expKey, nowMs, now, p)
   local due = redis.call('ZRANGEBYSCORE', expKey, '-inf', now, 'LIMIT', '0', REAP_BATCH_S)
-  for _, requestId in ipairs(due) do
+  for _, member in ipairs(due) do
+    redis.call('ZREM', expKey, member)
+    -- the member is the record (or, in the earlier format, the requestId); res must still hold it
+    local requestId = member
+    if string.sub(member, 1, 1) == '3' then requestId = parseRecord(member).requestId end
     local raw = redis.call('HGET', resKey, requestId)
-    local rec = raw and parseRecord(raw)
+    local rec = nil
+    if raw and (raw == member or requestId == member) then rec = parseRecord(raw) end
     if rec and rec.status == 'p' then
       rec.requestId = requestId
       for index, keyId in ipairs(rec.keyIds) do
         adjustKey(base, keyId, rec, index, -rec.tokens, -rec.costTicks, nowMs, p, true, nil)
       end
       rec.status, rec.reapedAtMs = 'r', nowMs
-      redis.call('HSET', resKey, requestId, encodeRecord(rec))
-      redis.call('ZADD', expKey, fmt(nowMs + REAPED_RETENTION_MS), requestId)
-    else
-      if rec then redis.call('HDEL', resKey, requestId) end
-      redis.call('ZREM', expKey, requestId)
+      local record = encodeRecord(rec)
+      redis.call('HSET', resKey, requestId, record)
+      redis.call('ZADD', expKey, fmt(nowMs + REAPED_RETENTION_MS), record)
+    elseif rec then
+      redis.call('HDEL', resKey, requestId)
     end
   end
 end

@@ -10,8 +10,8 @@ export const ADMIT_LUA = `
 -- xai-gateway limiter: ADMIT (atomic check-and-reserve of every limit of every subject).
 --
 -- KEYS[1]  <base>res     HASH requestId -> reservation record (pending 'p' / reaped 'r')
--- KEYS[2]  <base>resexp  ZSET requestId -> when it is due: lease expiry ms of a pending reservation,
---                        reaped-at + REAPED_RETENTION_MS of a reaped mark
+-- KEYS[2]  <base>resexp  ZSET reservation record -> when it is due: lease expiry ms of a pending
+--                        reservation, reaped-at + REAPED_RETENTION_MS of a reaped mark
 -- ARGV[1]  base: '<prefix>v1:{<familyId>}:' (every key derived from it shares KEYS[1]'s hash tag / slot)
 -- ARGV[2]  requestId (must not have a record already: error XGW_DUPLICATE_REQUEST_ID)
 -- ARGV[3]  <ddd packed: nowMs, estimated tokens, estimated cost in ticks (1 USD = 1e10)
@@ -20,7 +20,7 @@ export const ADMIT_LUA = `
 -- ARGV[6]  '(' .. (nowMs - WINDOW_MS): lower bound of the requestsPerMinute window (exclusive)
 -- ARGV[7]  floor(nowMs / TPM_BUCKET_MS) as a decimal string: the current tokensPerMinute bucket
 -- ARGV[8]  UTC day id 'YYYY-MM-DD'   ARGV[9]  UTC month id 'YYYY-MM'
--- ARGV[10] the reservation record to store (format in COMMON_LUA)
+-- ARGV[10] the reservation record to store (format in COMMON_LUA; it ends with the requestId)
 -- ARGV[11] n subjects (the key, then its parent for a child key); then per subject two entries: keyId, and
 --          its limits packed as N_LIMITS little-endian doubles in ENFORCED_LIMITS order (integers, cost
 --          limits in ticks, -1 = no such limit), or '' when it has none
@@ -106,6 +106,6 @@ for _, s in ipairs(subjects) do
   redis.call(unpack(a))
   if lim and lim[L_TPM] >= 0 then tpmAdd(keyOf(base, s.keyId, 'tpm'), s.tpm, estTokens) end
 end
-redis.call('ZADD', KEYS[2], expiresAt, requestId)
+redis.call('ZADD', KEYS[2], expiresAt, ARGV[10])
 return reply
 `;

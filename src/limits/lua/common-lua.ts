@@ -67,25 +67,35 @@ end
 
 local function keyOf(base, keyId, part) return base .. keyId .. ':' .. part end
 
--- Reservation record (HASH res, field requestId; an admission's is built by the caller, redis-record.ts):
+-- Reservation record: the value of HASH res (field requestId) and the member of ZSET resexp (so resexp is a
+-- skiplist, and the reaper reads records without a lookup); an admission's is built by the caller
+-- (redis-args.ts pendingRecord):
 --   '3' status(1 byte: p pending / r reaped) <dddd(admittedAtMs, tokens, costTicks, reapedAtMs)
---   'dayId|monthId|tpmMask|keyId|keyId...'
--- tpmMask: one '1'/'0' per keyId, whether admission counted the request in that key's tokensPerMinute
--- window (only then does settlement correct its bucket). Records of the earlier decimal format
--- ('status|admittedAtMs|tokens|costTicks|dayId|monthId|keyId...') are still read: mask '?' (the bucket is
--- corrected if it exists, as that format did), the admission time standing in for the reaped-at time, and
--- a pending one holding a slot in the 'conc' sorted set instead of counting in 'l'.
+--   'dayId|monthId|tpmMask|keyId|...|keyId|requestId'
+-- tpmMask: one '1'/'0' per keyId (so it also counts them), whether admission counted the request in that
+-- key's tokensPerMinute window (only then does settlement correct its bucket); the requestId comes last (it
+-- may contain '|'). Records of the earlier decimal format ('status|admittedAtMs|tokens|costTicks|dayId|
+-- monthId|keyId...', resexp member = requestId) are still read: mask '?' (the bucket is corrected if it
+-- exists, as that format did), the admission time standing in for the reaped-at time, and a pending one
+-- holding a slot in the 'conc' sorted set instead of counting in 'l'.
 local function parseRecord(raw)
   local rec = { keyIds = {} }
   if string.sub(raw, 1, 1) == '3' then
     rec.status = string.sub(raw, 2, 2)
     rec.admittedAtMs, rec.tokens, rec.costTicks, rec.reapedAtMs = struct.unpack('<dddd', raw, 3)
-    local n = 0
-    for part in string.gmatch(string.sub(raw, 35), '[^|]+') do
-      n = n + 1
-      if n == 1 then rec.day = part elseif n == 2 then rec.month = part elseif n == 3 then rec.tpmMask = part
-      else rec.keyIds[n - 3] = part end
+    local pos, parts = 35, {}
+    for k = 1, 3 do
+      local bar = string.find(raw, '|', pos, true)
+      parts[k] = string.sub(raw, pos, bar - 1)
+      pos = bar + 1
     end
+    rec.day, rec.month, rec.tpmMask = parts[1], parts[2], parts[3]
+    for k = 1, #rec.tpmMask do
+      local bar = string.find(raw, '|', pos, true)
+      rec.keyIds[k] = string.sub(raw, pos, bar - 1)
+      pos = bar + 1
+    end
+    rec.requestId = string.sub(raw, pos)
     return rec
   end
   local f, n = {}, 0
@@ -96,7 +106,6 @@ local function parseRecord(raw)
   rec.tpmMask = string.rep('?', #rec.keyIds)
   return rec
 end
-
 ` + COUNTERS_LUA + TPM_ADJUST_LUA + `
 -- Corrects one key's counters for a reservation (settlement or reaping): dTok/dCost into its own day and
 -- month (only while the counters hash still keeps them: an ended period is never recreated) and lifetime

@@ -14,7 +14,8 @@ export const SETTLE_LUA = `
 -- xai-gateway limiter: SETTLE (replace a reservation by the real usage, exactly once).
 --
 -- KEYS[1]  <base>res     HASH requestId -> reservation record
--- KEYS[2]  <base>resexp  ZSET requestId -> when it is due (lease expiry / end of a reaped mark's retention)
+-- KEYS[2]  <base>resexp  ZSET reservation record -> when it is due (lease expiry / end of a reaped mark's
+--                        retention)
 -- ARGV[1]  base: '<prefix>v1:{<familyId>}:'
 -- ARGV[2]  requestId
 -- ARGV[3]  <ddd packed: nowMs, actual total tokens, actual cost in ticks (both 0 for a release)
@@ -46,7 +47,7 @@ if not raw then return 0 end
 local rec = parseRecord(raw)
 rec.requestId = requestId
 redis.call('HDEL', KEYS[1], requestId)
-redis.call('ZREM', KEYS[2], requestId)
+if rec.legacy then redis.call('ZREM', KEYS[2], requestId) else redis.call('ZREM', KEYS[2], raw) end
 if rec.status ~= 'p' and rec.reapedAtMs <= nowMs - REAPED_RETENTION_MS then return 0 end
 local dTok, dCost = actualTok, actualCost
 if rec.status == 'p' then dTok, dCost = actualTok - rec.tokens, actualCost - rec.costTicks end
