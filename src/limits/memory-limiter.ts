@@ -23,7 +23,7 @@ import { tpmSecondOf } from './window-math.js';
  * limiter (src/limits/semantics.ts), step for step: each method runs synchronously to completion, which
  * makes it atomic within the process.
  */
-/** Mirrors the write half of the ADMIT script: log entry, bucket, slot, counters, reservation record. */
+/** Mirrors the write half of the ADMIT script: log entry, bucket, in flight, counters, reservation record. */
 function reserve(input: {
   family: FamilyData;
   request: AdmissionRequest;

@@ -4,24 +4,26 @@
  * script touches one slot (SPEC §7). The Lua scripts build per-key names from the same base with the same
  * layout (`base .. keyId .. ':' .. part`, family-level `base .. part`; see src/limits/lua/common-lua.ts).
  *
- * Per key (`<base><keyId>:<part>`):
+ * Per key (`<base><keyId>:<part>`). Numbers the scripts compute with are stored as little-endian doubles
+ * (struct.pack; decoding helpers in src/limits/redis-args.ts), not decimals: see src/limits/lua/common-lua.ts.
  *   rpm            ZSET requestId → admission ms (requestsPerMinute log; trimmed at most once a second)
- *   tpm            HASH second → tokens (tokensPerMinute buckets)
- *   conc           ZSET requestId → lease expiry ms (concurrency slots)
+ *   tpm            HASH tokensPerMinute window (src/limits/lua/tpm-lua.ts):
+ *                    <second>   <d tokens of that second's bucket (> 0)
+ *                    w          <ddd sum of the buckets, lowest second kept, lowest bucket present (-1 unknown)
  *   ctr            HASH the key's counters, no TTL (src/limits/lua/counters-lua.ts):
- *                    d, dr, dt, dc      current UTC day id; its requests, tokens, cost (used + reserved)
- *                    pd, pdr, pdt, pdc  the day before it (kept until the next day starts)
- *                    m, mt, mc          current UTC month id; its tokens, cost
- *                    pm, pmt, pmc       the month before it
- *                    tt, tc             lifetime tokens, cost
- *                    rs                 nowMs of the rpm log's last trim
- *                    ud                 newest UTC day with recorded usage (days index maintained)
- *   u:YYYY-MM-DD   HASH model → "req,pt,ct,rt,cached,tt,cost" recorded on settlements of that UTC day
- *                  (older records: "<model>|<metric>" → value; both are read, usage-totals.ts)
+ *                    d:<day>    <ddd requests, tokens, cost of that UTC day (used + reserved)
+ *                    m:<month>  <dd tokens, cost of that UTC month
+ *                    l          <ddd lifetime tokens, lifetime cost, reservations in flight (concurrency)
+ *                    rs         <d nowMs of the rpm log's last trim
+ *                    d pd m pm  the current and previous day / month that have fields (older ones deleted)
+ *                    ud         newest UTC day with recorded usage (days index maintained)
+ *   u:YYYY-MM-DD   HASH model → <7 doubles> its usage totals in USAGE_METRICS order, recorded on settlements
+ *                  of that UTC day (older records: "<model>|<metric>" → decimal; both read, usage-totals.ts)
  *   udays          ZSET YYYY-MM-DD → day number (days with usage, for reports)
- *   total, d:YYYY-MM-DD, m:YYYY-MM   an earlier layout's counters: read once, when `ctr` is created
+ *   total, d:YYYY-MM-DD, m:YYYY-MM   an earlier layout's decimal counters: read once, when `ctr` is created
+ *   conc           an earlier layout's concurrency slots: a slot is removed when its reservation ends
  * Per family (`<base><part>`):
- *   res            HASH requestId → reservation record (pending or reaped)
+ *   res            HASH requestId → reservation record (pending or reaped; format in common-lua.ts)
  *   resexp         ZSET reservation record (the same string as in res) → when it is due: lease expiry ms
  *                  (pending), or reaped-at ms + REAPED_RETENTION_MS (reaped mark)
  */

@@ -15,10 +15,12 @@
  * - tokensPerDay / tokensPerMonth / totalTokens, costPerDayUsd / costPerMonthUsd / totalCostUsd: counters
  *   per UTC day, per UTC month and lifetime, each holding used + reserved. Admit iff counter + estimate ≤
  *   limit (cost compared in integer ticks, the limit converted with usdToTicks).
- * - concurrency N: slots requestId → lease expiry; slots with expiry ≤ now are dropped; admit iff live
- *   slots + 1 ≤ N.
+ * - concurrency N: the subject's reservations in flight (admitted, neither settled nor reaped); admit iff
+ *   in flight + 1 ≤ N. A reservation whose lease expired stops counting when it is reaped, which every
+ *   admission does first (below): at once, unless more than REAP_BATCH are due at one moment — then the
+ *   rest count (the limit errs on the safe side) until the next few admissions have reaped them.
  * - maxOutputTokens is not checked here (the caller answers 400).
- * - On admission every subject's day/month/lifetime counters and concurrency slots are always kept (so a
+ * - On admission every subject's day/month/lifetime counters and in-flight count are always kept (so a
  *   limit added later counts what was already used); the per-minute log and buckets only where the
  *   subject has that limit (their size is bounded by it).
  *
@@ -45,13 +47,13 @@
  * which keys got a tokensPerMinute bucket entry) with expiry now + leaseMs. Settlement replaces it by the
  * real usage in the same buckets/periods it was made in (the admission's day and month, even after
  * midnight): counters += actual − reserved (a bucket only if admission wrote to it and it is still in the
- * window), and frees the slots. usage null = release (adds nothing). Each admission (and remaining()) first
+ * window), and it stops counting as in flight. usage null = release (adds nothing). Each admission (and remaining()) first
  * handles at most REAP_BATCH due entries, oldest due first (ties by requestId): a reservation whose lease
- * expired is reaped (counters −= reserved, slots freed) and kept as a reaped mark, due again
+ * expired is reaped (counters −= reserved, no longer in flight) and kept as a reaped mark, due again
  * REAPED_RETENTION_MS later, when it is dropped. A late settle of a reaped one adds its real usage once
  * (without subtracting again). A settle more than REAPED_RETENTION_MS after the reaping, or a second
  * settle, is a no-op returning false. leaseMs must exceed the longest request (a stream outliving its lease
- * frees its concurrency slot early).
+ * stops counting toward concurrency early).
  *
  * Usage recording (SPEC §5/§6): on settle with usage ≠ null, for each of the reservation's keys (a child
  * and its parent), per UTC day of the settlement and model: requests + 1 and the token/cost fields.
@@ -65,9 +67,10 @@
  *
  * Time: nowMs is the calling instance's clock (instances are assumed NTP-synced); every guarantee is stated
  * in nowMs. Redis round trips: admit 1, settle 1, remaining 1, usageReport 2. requestId must be unique per
- * request (generated, never a client's x-request-id): it names log entries, slots and the reservation.
- * Day and month counters are kept for the current and the previous period, so an instance whose clock is
- * behind by less than a day still counts into its own day; one further behind counts nowhere.
+ * request (generated, never a client's x-request-id): it names log entries and the reservation.
+ * Redis keeps a key's counters of the two most recent days (and months) it has seen, so an instance whose
+ * clock is a little behind at midnight still counts into its own day; one more than a day behind counts
+ * nowhere.
  *
  * Redis cost per request (measured on Redis 7.0 by counting the commands the scripts run, INFO
  * commandstats on a private server, a key with every limit set and one with none, 32 requests in flight):

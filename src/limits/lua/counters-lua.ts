@@ -11,10 +11,10 @@
  *   d pd m pm  ids of the current and previous day / month that have fields
  *   ud         newest UTC day with usage recorded (the days index is maintained once per key and day)
  * Periods are named in the field, so admission needs no read of which period is current. The first
- * admission of a day (its field absent) moves the markers and deletes the fields of the period before the
- * previous one: counters are kept for the current and the previous day and month, so a settlement after
- * midnight still finds its own day and an instance whose clock is a little behind at midnight still counts
- * into its day; a period older than both is counted nowhere (a clock more than a day behind).
+ * admission of a day (its field absent) updates the markers so that the two most recent days (and months)
+ * seen are kept and deletes the fields of the one that drops out: a settlement after midnight still finds
+ * its own day, an instance whose clock is a little behind at midnight still counts into its day; a period
+ * older than both is counted nowhere (a clock more than a day behind).
  */
 export const COUNTERS_LUA = `
 local function periodFields(dayId, monthId)
@@ -64,28 +64,28 @@ local function life3(raw)
   return t, c, n
 end
 
--- First admission of day p.day for this key: moves the markers, deletes the periods before the previous
--- ones, appends the marker fields to the HSET argument list a. Returns whether the day and the month may be
--- counted (false for a period older than both kept ones).
+-- First admission of day p.day for this key (its field is absent): keeps the two most recent days (and
+-- months) seen — moving the markers and deleting the fields of the one that drops out — and appends the
+-- marker fields to the HSET argument list a. Returns whether the day and the month may be counted (false
+-- for one older than both kept ones).
+local function keepRecent(id, current, previous, name, a, del)
+  if not current or id > current then
+    if previous then del[#del + 1] = name .. ':' .. previous end
+    if current then a[#a + 1] = 'p' .. name; a[#a + 1] = current end
+    a[#a + 1] = name; a[#a + 1] = id
+  elseif id ~= current and id ~= previous then
+    if previous and id < previous then return false end
+    if previous then del[#del + 1] = name .. ':' .. previous end
+    a[#a + 1] = 'p' .. name; a[#a + 1] = id
+  end
+  return true
+end
+
 local function rollover(ckey, p, a)
   local mk = redis.call('HMGET', ckey, 'd', 'pd', 'm', 'pm')
-  local d, pd, m, pm = mk[1], mk[2], mk[3], mk[4]
   local del = {}
-  local dayOk, monthOk = true, true
-  if not d or p.day > d then
-    if pd then del[#del + 1] = 'd:' .. pd end
-    if d then a[#a + 1] = 'pd'; a[#a + 1] = d end
-    a[#a + 1] = 'd'; a[#a + 1] = p.day
-  elseif p.day ~= d and p.day ~= pd then
-    dayOk = false
-  end
-  if not m or p.month > m then
-    if pm then del[#del + 1] = 'm:' .. pm end
-    if m then a[#a + 1] = 'pm'; a[#a + 1] = m end
-    a[#a + 1] = 'm'; a[#a + 1] = p.month
-  elseif p.month ~= m and p.month ~= pm then
-    monthOk = false
-  end
+  local dayOk = keepRecent(p.day, mk[1], mk[2], 'd', a, del)
+  local monthOk = keepRecent(p.month, mk[3], mk[4], 'm', a, del)
   if #del > 0 then redis.call('HDEL', ckey, unpack(del)) end
   return dayOk, monthOk
 end

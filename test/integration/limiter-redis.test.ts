@@ -1,0 +1,187 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { LimitSet } from '../../src/config/types.js';
+import { createMemoryLimiter } from '../../src/limits/memory-limiter.js';
+import { createRedisLimiter } from '../../src/limits/redis-limiter.js';
+import { REAP_BATCH, REAPED_RETENTION_MS } from '../../src/limits/semantics.js';
+import type { AdmissionRequest, AdmissionResult, AdmissionSubject, Limiter, Reservation } from '../../src/limits/types.js';
+import { ZERO_USAGE, type Usage } from '../../src/usage/types.js';
+
+/**
+ * The Redis limiter's cost and layout beyond the shared contract (limiter.contract.test.ts): how many
+ * commands its scripts run per call (the budget issue 7 is about), taking over counters an earlier layout
+ * left in Redis, and semantics details both limiters share (an instance behind at midnight, a reaped mark's
+ * retention, concurrency when more reservations are due than one admission reaps). Own key prefix; time is
+ * passed in.
+ */
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+const PREFIX = `xgwtest:limiter-redis:${randomBytes(4).toString('hex')}:`;
+const T0 = Date.UTC(2030, 0, 15, 12, 0, 0);
+const LEASE_MS = 600_000;
+
+const clients: Redis[] = [];
+function newClient(): Redis {
+  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  clients.push(client);
+  return client;
+}
+const redis = newClient();
+
+afterAll(async () => {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 500);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  await Promise.all(clients.map((client) => client.quit()));
+});
+
+const keyId = (): string => `key_${randomBytes(10).toString('hex')}`;
+const usage = (partial: Partial<Usage>): Usage => ({ ...ZERO_USAGE, ...partial });
+
+function admitted(result: AdmissionResult): Reservation {
+  if (!result.admitted) throw new Error(`expected admission, got ${result.code} on ${result.limit}`);
+  return result.reservation;
+}
+
+function request(subjects: AdmissionSubject[], familyId: string, overrides: Partial<AdmissionRequest> = {}): AdmissionRequest {
+  return { requestId: randomUUID(), subjects, familyId, estimatedTokens: 4200, estimatedCostTicks: 99_000_000, nowMs: T0, leaseMs: LEASE_MS, ...overrides };
+}
+
+/** The commands the limiter's scripts run (MONITOR, source lua, this file's keys only) while `run` runs. */
+async function scriptCommands(run: () => Promise<unknown>): Promise<string[]> {
+  const monitor = await newClient().monitor();
+  const marker = `${PREFIX}marker:${randomUUID()}`;
+  const seen: string[] = [];
+  const drained = new Promise<void>((resolve) => {
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (args.includes(marker)) resolve();
+      else if (source === 'lua' && args.some((arg) => arg.startsWith(PREFIX))) seen.push(String(args[0]).toLowerCase());
+    });
+  });
+  await run();
+  await redis.exists(marker);
+  await drained;
+  monitor.disconnect();
+  return seen;
+}
+
+const ALL_LIMITS: LimitSet = {
+  requestsPerMinute: 1e6, requestsPerDay: 1e8, tokensPerMinute: 1e9, tokensPerDay: 1e10, tokensPerMonth: 1e11,
+  costPerDayUsd: 1e4, costPerMonthUsd: 1e5, totalTokens: 1e12, totalCostUsd: 1e6, concurrency: 10_000, maxOutputTokens: 4096,
+};
+
+describe('Redis limiter: commands per call', () => {
+  // Before this layout: 21 (no limits) / 30 (every limit) commands per admission, 26 / 27 per settlement.
+  it.each([
+    ['no limits', {}, ['hsetnx', 'zrangebyscore', 'hmget', 'hset', 'zadd'], ['hget', 'hdel', 'zrem', 'hmget', 'hset', 'hget', 'hset']],
+    [
+      'every limit',
+      ALL_LIMITS,
+      ['hsetnx', 'zrangebyscore', 'hmget', 'zcount', 'zrangebyscore', 'hmget', 'zadd', 'hset', 'hset', 'zadd'],
+      ['hget', 'hdel', 'zrem', 'hmget', 'hset', 'hmget', 'hset', 'hget', 'hset'],
+    ],
+  ] as const)('%s: admission and settlement in steady state', async (_name, limits, admitCommands, settleCommands) => {
+    const limiter = createRedisLimiter({ redis, prefix: PREFIX });
+    const familyId = keyId();
+    const subjects = [{ keyId: familyId, limits }];
+    // The day's first request creates counters, the days index and TTLs; the next ones are the steady state.
+    for (const nowMs of [T0, T0 + 10]) {
+      const reservation = admitted(await limiter.admit(request(subjects, familyId, { nowMs })));
+      await limiter.settle({ reservation, usage: usage({ promptTokens: 30, totalTokens: 42, costTicks: 1234 }), model: 'grok-4', nowMs });
+    }
+    let reservation: Reservation | undefined;
+    expect(await scriptCommands(async () => {
+      reservation = admitted(await limiter.admit(request(subjects, familyId, { nowMs: T0 + 20 })));
+    })).toEqual(admitCommands);
+    expect(await scriptCommands(() => limiter.settle({ reservation: reservation!, usage: usage({ totalTokens: 40 }), model: 'grok-4', nowMs: T0 + 20 }))).toEqual(settleCommands);
+  });
+
+  it('pays the per-key part for each key of a child key request', async () => {
+    const limiter = createRedisLimiter({ redis, prefix: PREFIX });
+    const familyId = keyId();
+    const subjects = [{ keyId: keyId(), limits: {} }, { keyId: familyId, limits: {} }];
+    admitted(await limiter.admit(request(subjects, familyId, { nowMs: T0 })));
+    const commands = await scriptCommands(() => limiter.admit(request(subjects, familyId, { nowMs: T0 + 1 })));
+    expect(commands).toEqual(['hsetnx', 'zrangebyscore', 'hmget', 'hmget', 'hset', 'hset', 'zadd']);
+  });
+});
+
+describe('Redis limiter: counters left by the earlier layout', () => {
+  it('takes over lifetime and current period counters, settles an old reservation and reads old usage', async () => {
+    const limiter = createRedisLimiter({ redis, prefix: PREFIX });
+    const familyId = keyId();
+    const base = `${PREFIX}v1:{${familyId}}:${familyId}:`;
+    const family = `${PREFIX}v1:{${familyId}}:`;
+    const second = Math.floor(T0 / 1000);
+    // What the earlier scripts wrote: decimal hashes per period, a pending reservation with its slot, a
+    // tokensPerMinute bucket and usage fields per model and metric.
+    await redis.hset(`${base}total`, { tok: 5000, cost: 70_000 });
+    await redis.hset(`${base}d:2030-01-15`, { req: 3, tok: 300, cost: 4000 });
+    await redis.hset(`${base}m:2030-01`, { tok: 400, cost: 5000 });
+    await redis.hset(`${family}res`, 'old-request', `p|${T0 - 5000}|100|1000|2030-01-15|2030-01|${familyId}`);
+    await redis.zadd(`${family}resexp`, T0 - 5000 + LEASE_MS, 'old-request');
+    await redis.zadd(`${base}conc`, T0 - 5000 + LEASE_MS, 'old-request');
+    await redis.hset(`${base}tpm`, String(second - 5), '100');
+    await redis.hset(`${base}u:2030-01-15`, { 'grok-4|req': 2, 'grok-4|tt': 50, 'grok-4|cost': 9 });
+    await redis.zadd(`${base}udays`, Math.floor(T0 / 86_400_000), '2030-01-15');
+
+    const subject = { keyId: familyId, familyId, limits: { requestsPerDay: 10, tokensPerMinute: 1000, tokensPerDay: 1000, tokensPerMonth: 2000, totalTokens: 9000 } };
+    expect(await limiter.remaining(subject, T0)).toEqual({ requestsPerDay: 7, tokensPerMinute: 900, tokensPerDay: 700, tokensPerMonth: 1600, totalTokens: 4000 });
+
+    const old: Reservation = { requestId: 'old-request', familyId, keyIds: [familyId], tokens: 100, costTicks: 1000, admittedAtMs: T0 - 5000 };
+    expect(await limiter.settle({ reservation: old, usage: usage({ promptTokens: 30, totalTokens: 40, costTicks: 1 }), model: 'grok-4', nowMs: T0 + 1 })).toBe(true);
+    expect(await limiter.settle({ reservation: old, usage: usage({ totalTokens: 40 }), model: 'grok-4', nowMs: T0 + 2 })).toBe(false);
+    expect(await limiter.remaining(subject, T0 + 2)).toEqual({ requestsPerDay: 7, tokensPerMinute: 960, tokensPerDay: 760, tokensPerMonth: 1660, totalTokens: 4060 });
+    expect(await redis.zscore(`${base}conc`, 'old-request')).toBeNull();
+    expect(await redis.zcard(`${family}resexp`)).toBe(0);
+
+    const report = await limiter.usageReport(familyId, familyId, { from: '2030-01-15', to: '2030-01-15' });
+    expect(report.totals).toEqual({ requests: 3, promptTokens: 30, completionTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: 90, costTicks: 10 });
+  });
+});
+
+describe.each([
+  ['memory', (): Limiter => createMemoryLimiter()],
+  ['redis', (): Limiter => createRedisLimiter({ redis, prefix: PREFIX })],
+])('Limiter details: %s', (_name, create) => {
+  it('counts an instance whose clock is behind at midnight into its own day', async () => {
+    const limiter = create();
+    const familyId = keyId();
+    const subjects = [{ keyId: familyId, limits: { requestsPerDay: 1 } }];
+    const midnight = Date.UTC(2030, 0, 16);
+    admitted(await limiter.admit(request(subjects, familyId, { nowMs: midnight + 5 })));
+    admitted(await limiter.admit(request(subjects, familyId, { nowMs: midnight - 5 })));
+    expect(await limiter.admit(request(subjects, familyId, { nowMs: midnight - 1 }))).toMatchObject({ admitted: false, limit: 'requestsPerDay' });
+    expect(await limiter.admit(request(subjects, familyId, { nowMs: midnight + 6 }))).toMatchObject({ admitted: false, limit: 'requestsPerDay' });
+  });
+
+  it('settles a reaped reservation until its mark is REAPED_RETENTION_MS old, not after', async () => {
+    const limiter = create();
+    const familyId = keyId();
+    const subjects = [{ keyId: familyId, limits: { tokensPerMonth: 1e9 } }];
+    const [late, lost] = [
+      admitted(await limiter.admit(request(subjects, familyId, { leaseMs: 1000 }))),
+      admitted(await limiter.admit(request(subjects, familyId, { leaseMs: 1000 }))),
+    ];
+    admitted(await limiter.admit(request(subjects, familyId, { nowMs: T0 + 1000 }))); // reaps both
+    expect(await limiter.settle({ reservation: late, usage: usage({ totalTokens: 7 }), model: 'm', nowMs: T0 + 1000 + REAPED_RETENTION_MS - 1 })).toBe(true);
+    expect(await limiter.settle({ reservation: lost, usage: usage({ totalTokens: 7 }), model: 'm', nowMs: T0 + 1000 + REAPED_RETENTION_MS })).toBe(false);
+  });
+
+  it('counts expired reservations toward concurrency until they are reaped, REAP_BATCH per admission', async () => {
+    const limiter = create();
+    const familyId = keyId();
+    const limits = { concurrency: REAP_BATCH + 10 };
+    const subjects = [{ keyId: familyId, limits }];
+    for (let i = 0; i < REAP_BATCH + 10; i += 1) admitted(await limiter.admit(request(subjects, familyId, { leaseMs: 1000, nowMs: T0 + i })));
+    expect(await limiter.admit(request(subjects, familyId, { nowMs: T0 + 100 }))).toMatchObject({ admitted: false, limit: 'concurrency' });
+    const later = T0 + 5000;
+    // remaining() reaps like an admission: the first call frees REAP_BATCH, the second the rest.
+    expect(await limiter.remaining({ keyId: familyId, familyId, limits }, later)).toEqual({ concurrency: REAP_BATCH });
+    expect(await limiter.remaining({ keyId: familyId, familyId, limits }, later)).toEqual({ concurrency: REAP_BATCH + 10 });
+  });
+});
