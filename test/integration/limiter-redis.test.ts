@@ -111,36 +111,47 @@ describe('Redis limiter: commands per call', () => {
 });
 
 describe('Redis limiter: counters left by the earlier layout', () => {
-  it('takes over lifetime and current period counters, settles an old reservation and reads old usage', async () => {
+  it('takes over lifetime and current period counters, reaps and settles old reservations, reads old usage', async () => {
     const limiter = createRedisLimiter({ redis, prefix: PREFIX });
     const familyId = keyId();
     const base = `${PREFIX}v1:{${familyId}}:${familyId}:`;
     const family = `${PREFIX}v1:{${familyId}}:`;
     const second = Math.floor(T0 / 1000);
-    // What the earlier scripts wrote: decimal hashes per period, a pending reservation with its slot, a
-    // tokensPerMinute bucket and usage fields per model and metric.
+    // What the earlier scripts wrote: decimal hashes per period, pending reservations (member of resexp: the
+    // requestId, here starting with '3' like many UUIDs) with their slots, a tokensPerMinute bucket, usage
+    // fields per model and metric.
     await redis.hset(`${base}total`, { tok: 5000, cost: 70_000 });
     await redis.hset(`${base}d:2030-01-15`, { req: 3, tok: 300, cost: 4000 });
     await redis.hset(`${base}m:2030-01`, { tok: 400, cost: 5000 });
-    await redis.hset(`${family}res`, 'old-request', `p|${T0 - 5000}|100|1000|2030-01-15|2030-01|${familyId}`);
-    await redis.zadd(`${family}resexp`, T0 - 5000 + LEASE_MS, 'old-request');
-    await redis.zadd(`${base}conc`, T0 - 5000 + LEASE_MS, 'old-request');
+    const pending = { id: '3a-pending', admittedAtMs: T0 - 5000, tokens: 100 };
+    const expired = { id: '3b-expired', admittedAtMs: T0 - LEASE_MS - 10, tokens: 50 };
+    for (const old of [pending, expired]) {
+      await redis.hset(`${family}res`, old.id, `p|${old.admittedAtMs}|${old.tokens}|1000|2030-01-15|2030-01|${familyId}`);
+      await redis.zadd(`${family}resexp`, old.admittedAtMs + LEASE_MS, old.id);
+      await redis.zadd(`${base}conc`, old.admittedAtMs + LEASE_MS, old.id);
+    }
     await redis.hset(`${base}tpm`, String(second - 5), '100');
     await redis.hset(`${base}u:2030-01-15`, { 'grok-4|req': 2, 'grok-4|tt': 50, 'grok-4|cost': 9 });
     await redis.zadd(`${base}udays`, Math.floor(T0 / 86_400_000), '2030-01-15');
 
     const subject = { keyId: familyId, familyId, limits: { requestsPerDay: 10, tokensPerMinute: 1000, tokensPerDay: 1000, tokensPerMonth: 2000, totalTokens: 9000 } };
-    expect(await limiter.remaining(subject, T0)).toEqual({ requestsPerDay: 7, tokensPerMinute: 900, tokensPerDay: 700, tokensPerMonth: 1600, totalTokens: 4000 });
+    // The expired one is reaped (its 50 tokens given back); the pending one still counts.
+    expect(await limiter.remaining(subject, T0)).toEqual({ requestsPerDay: 7, tokensPerMinute: 900, tokensPerDay: 750, tokensPerMonth: 1650, totalTokens: 4050 });
+    expect(await redis.zscore(`${base}conc`, expired.id)).toBeNull();
 
-    const old: Reservation = { requestId: 'old-request', familyId, keyIds: [familyId], tokens: 100, costTicks: 1000, admittedAtMs: T0 - 5000 };
-    expect(await limiter.settle({ reservation: old, usage: usage({ promptTokens: 30, totalTokens: 40, costTicks: 1 }), model: 'grok-4', nowMs: T0 + 1 })).toBe(true);
-    expect(await limiter.settle({ reservation: old, usage: usage({ totalTokens: 40 }), model: 'grok-4', nowMs: T0 + 2 })).toBe(false);
-    expect(await limiter.remaining(subject, T0 + 2)).toEqual({ requestsPerDay: 7, tokensPerMinute: 960, tokensPerDay: 760, tokensPerMonth: 1660, totalTokens: 4060 });
-    expect(await redis.zscore(`${base}conc`, 'old-request')).toBeNull();
+    const reservationOf = (old: typeof pending): Reservation => ({ requestId: old.id, familyId, keyIds: [familyId], tokens: old.tokens, costTicks: 1000, admittedAtMs: old.admittedAtMs });
+    expect(await limiter.settle({ reservation: reservationOf(pending), usage: usage({ promptTokens: 30, totalTokens: 40, costTicks: 1 }), model: 'grok-4', nowMs: T0 + 1 })).toBe(true);
+    expect(await limiter.settle({ reservation: reservationOf(pending), usage: usage({ totalTokens: 40 }), model: 'grok-4', nowMs: T0 + 2 })).toBe(false);
+    expect(await limiter.remaining(subject, T0 + 2)).toEqual({ requestsPerDay: 7, tokensPerMinute: 960, tokensPerDay: 810, tokensPerMonth: 1710, totalTokens: 4110 });
+    // The reaped one settles late: its real usage is added once.
+    expect(await limiter.settle({ reservation: reservationOf(expired), usage: usage({ totalTokens: 20 }), model: 'grok-4', nowMs: T0 + 3 })).toBe(true);
+    expect(await limiter.remaining(subject, T0 + 3)).toEqual({ requestsPerDay: 7, tokensPerMinute: 960, tokensPerDay: 790, tokensPerMonth: 1690, totalTokens: 4090 });
+    expect(await redis.zcard(`${base}conc`)).toBe(0);
     expect(await redis.zcard(`${family}resexp`)).toBe(0);
+    expect(await redis.hlen(`${family}res`)).toBe(0);
 
     const report = await limiter.usageReport(familyId, familyId, { from: '2030-01-15', to: '2030-01-15' });
-    expect(report.totals).toEqual({ requests: 3, promptTokens: 30, completionTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: 90, costTicks: 10 });
+    expect(report.totals).toEqual({ requests: 4, promptTokens: 30, completionTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: 110, costTicks: 10 });
   });
 });
 

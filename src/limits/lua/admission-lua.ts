@@ -22,14 +22,19 @@ local function reap(base, resKey, expKey, nowMs, now, p)
   local due = redis.call('ZRANGEBYSCORE', expKey, '-inf', now, 'LIMIT', '0', REAP_BATCH_S)
   for _, member in ipairs(due) do
     redis.call('ZREM', expKey, member)
-    -- the member is the record (or, in the earlier format, the requestId); res must still hold it
-    local requestId = member
-    if string.sub(member, 1, 1) == '3' then requestId = parseRecord(member).requestId end
-    local raw = redis.call('HGET', resKey, requestId)
+    -- the member is the record res holds under its requestId (in the earlier format: the requestId itself)
     local rec = nil
-    if raw and (raw == member or requestId == member) then rec = parseRecord(raw) end
+    local raw = redis.call('HGET', resKey, member)
+    if raw and string.sub(raw, 1, 1) ~= '3' then
+      rec = parseRecord(raw)
+      if rec then rec.requestId = member end
+    else
+      rec = parseRecord(member)
+      if rec and rec.legacy then rec = nil end
+      if rec and redis.call('HGET', resKey, rec.requestId) ~= member then rec = nil end
+    end
+    local requestId = rec and rec.requestId
     if rec and rec.status == 'p' then
-      rec.requestId = requestId
       for index, keyId in ipairs(rec.keyIds) do
         adjustKey(base, keyId, rec, index, -rec.tokens, -rec.costTicks, nowMs, p, true, nil)
       end

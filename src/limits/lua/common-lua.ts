@@ -22,15 +22,16 @@ import { TPM_ADJUST_LUA } from './tpm-lua.js';
  * {familyId} hash tag as KEYS[1], so all live in KEYS[1]'s Cluster slot. Redis and Redis Cluster allow this
  * for scripts without a shebang; proxies that insist on every key being in KEYS are not supported.
  *
- * Cost ("Redis cost per request" in semantics.ts): a command run from a script costs about 1 µs of Redis
- * CPU plus about 0.15–0.25 µs per argument and per reply element, and plain Lua work (a table, a
- * string.format, a tonumber) 0.05–0.3 µs. So the scripts run few commands, read exactly the fields they
- * need, pass numbers to redis.call as numbers (Redis formats them with %.17g: exact for integers below
- * 2^53) and leave string building to the caller where it can.
+ * Cost ("Redis cost per request" in semantics.ts; measured in instructions with callgrind): a command run
+ * from a script costs roughly 5–10 thousand instructions, about one more thousand per argument or reply
+ * element; parsing a decimal in Lua (tonumber) 2–3 thousand, formatting one (string.format, or a Lua number
+ * passed to redis.call, which Redis formats with %.17g) 2–5 thousand; struct.pack/unpack of a few doubles a
+ * few hundred. So the scripts run few commands, read exactly the fields they need, keep numbers as packed
+ * doubles and take the decimal strings Redis needs (scores, bounds, field names) ready from the caller.
  *
- * Numbers: Redis Lua numbers are doubles, exact up to 2^53 (≈ 900 000 USD in ticks per counter; beyond that
- * a sum is off by a few ticks, 1e-10 USD each). Integers that go into strings are formatted with %.0f / %d,
- * never with tostring (which prints 1e+15).
+ * Numbers: Redis Lua numbers (and the packed doubles) are exact up to 2^53 (≈ 900 000 USD in ticks per
+ * counter; beyond that a sum is off by a few ticks, 1e-10 USD each). Integers that go into strings are
+ * formatted with %.0f, never with tostring (which prints 1e+15).
  */
 
 const stateIndex = (field: (typeof SUBJECT_STATE_FIELDS)[number]): number => SUBJECT_STATE_FIELDS.indexOf(field) + 1;
@@ -78,20 +79,23 @@ local function keyOf(base, keyId, part) return base .. keyId .. ':' .. part end
 -- monthId|keyId...', resexp member = requestId) are still read: mask '?' (the bucket is corrected if it
 -- exists, as that format did), the admission time standing in for the reaped-at time, and a pending one
 -- holding a slot in the 'conc' sorted set instead of counting in 'l'.
+-- nil when raw is not a record.
 local function parseRecord(raw)
   local rec = { keyIds = {} }
-  if string.sub(raw, 1, 1) == '3' then
+  if string.sub(raw, 1, 1) == '3' and #raw > 34 then
     rec.status = string.sub(raw, 2, 2)
     rec.admittedAtMs, rec.tokens, rec.costTicks, rec.reapedAtMs = struct.unpack('<dddd', raw, 3)
     local pos, parts = 35, {}
     for k = 1, 3 do
       local bar = string.find(raw, '|', pos, true)
+      if not bar then return nil end
       parts[k] = string.sub(raw, pos, bar - 1)
       pos = bar + 1
     end
     rec.day, rec.month, rec.tpmMask = parts[1], parts[2], parts[3]
     for k = 1, #rec.tpmMask do
       local bar = string.find(raw, '|', pos, true)
+      if not bar then return nil end
       rec.keyIds[k] = string.sub(raw, pos, bar - 1)
       pos = bar + 1
     end
@@ -100,8 +104,9 @@ local function parseRecord(raw)
   end
   local f, n = {}, 0
   for part in string.gmatch(raw, '[^|]+') do n = n + 1; f[n] = part end
-  rec.status, rec.admittedAtMs, rec.tokens, rec.costTicks = f[1], tonumber(f[2]), tonumber(f[3]), tonumber(f[4])
-  rec.day, rec.month, rec.reapedAtMs, rec.legacy = f[5], f[6], tonumber(f[2]), true
+  if n < 7 or (f[1] ~= 'p' and f[1] ~= 'r') then return nil end
+  rec.status, rec.admittedAtMs, rec.tokens, rec.costTicks = f[1], num(f[2]), num(f[3]), num(f[4])
+  rec.day, rec.month, rec.reapedAtMs, rec.legacy = f[5], f[6], num(f[2]), true
   for i = 7, n do rec.keyIds[#rec.keyIds + 1] = f[i] end
   rec.tpmMask = string.rep('?', #rec.keyIds)
   return rec

@@ -45,6 +45,7 @@ local p = periodFields(settleDay, ARGV[7])
 local raw = redis.call('HGET', KEYS[1], requestId)
 if not raw then return 0 end
 local rec = parseRecord(raw)
+if not rec then return 0 end
 rec.requestId = requestId
 redis.call('HDEL', KEYS[1], requestId)
 if rec.legacy then redis.call('ZREM', KEYS[2], requestId) else redis.call('ZREM', KEYS[2], raw) end
