@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, eventually, startHarness, UPSTREAM_KEY, type Harness } from '../helpers/harness.js';
 import { launchChromium, ROOT, type Browser } from './helpers/chromium.js';
 import { recordResponses, type ResponseRecorder } from './helpers/response-recorder.js';
+import { startNodeProcess } from '../helpers/node-process.js';
 
 // Issue 8, scenario B: the browser pattern of examples/browser, proven in a real browser. Its backend
 // (`node examples/browser/server.js`, its own process) holds a minting key; the page fetches /session for a
@@ -46,38 +45,13 @@ const authorizations: { url: string; value: string }[] = [];
 const pageProblems: string[] = [];
 
 async function startBackend(env: Record<string, string>): Promise<Backend> {
-  const child = spawn(process.execPath, [SERVER], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const started = await startNodeProcess({
+    script: SERVER,
+    name: 'example backend',
+    ready: /open (http:\/\/[^/\s]+)\//,
+    env: { HOST: '127.0.0.1', PORT: '0', ...env },
   });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const exited = once(child, 'exit');
-  const origin = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`example backend did not start: ${output}`)), 15_000);
-    child.stdout.on('data', () => {
-      const match = /open (http:\/\/[^/\s]+)\//.exec(output);
-      if (match?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`example backend exited: ${output}`));
-    });
-  });
-  return {
-    origin,
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-    },
-  };
+  return { origin: started.ready, output: started.output, stop: () => started.stop() };
 }
 
 beforeAll(async () => {

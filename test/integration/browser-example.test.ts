@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UPSTREAM_KEY, postJson, rawRequest, startHarness, type Harness } from '../helpers/harness.js';
+import { startNodeProcess } from '../helpers/node-process.js';
 
 // Issue 4 item 8: examples/browser — the app backend holds a minting key and hands each page load a ten-minute
 // child key bound to the page's origin (SPEC §3 child keys, §8 origins and CORS). The backend runs as users run
@@ -34,38 +33,13 @@ let backend: Backend;
 const backendAnswers: string[] = [];
 
 async function startBackend(env: Record<string, string>): Promise<Backend> {
-  const child = spawn(process.execPath, [SERVER], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const started = await startNodeProcess({
+    script: SERVER,
+    name: 'example backend',
+    ready: /open (http:\/\/[^/\s]+)\//,
+    env: { HOST: '127.0.0.1', PORT: '0', ...env },
   });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const exited = once(child, 'exit');
-  const origin = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`example backend did not start: ${output}`)), 10_000);
-    child.stdout.on('data', () => {
-      const match = /open (http:\/\/[^/\s]+)\//.exec(output);
-      if (match?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`example backend exited: ${output}`));
-    });
-  });
-  return {
-    origin,
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-    },
-  };
+  return { origin: started.ready, output: started.output, stop: () => started.stop() };
 }
 
 /** A request to the example backend, recorded for the leak check. */
