@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatBody, rawRequest, startHarness, type Harness } from '../helpers/harness.js';
+import { prng } from '../helpers/prng.js';
 
 // Issue 6: bad input of any kind gets a clear 4xx — never a 5xx, a crash, a hang, or a request upstream.
 let h: Harness;
@@ -16,17 +17,6 @@ afterAll(async () => {
   await h.close();
 });
 
-/** A small deterministic PRNG (mulberry32), so a failing case can be reproduced from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomJsonValue(rand: () => number, depth = 0): unknown {
   const pick = Math.floor(rand() * (depth > 3 ? 5 : 8));

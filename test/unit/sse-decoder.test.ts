@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createSseDecoder } from '../../src/usage/sse-decoder.js';
 import type { SseEvent } from '../../src/usage/sse-decoder.js';
 import { SSE_FIXTURES, fixtureBytes } from '../fixtures/xai/index.js';
+import { prng } from '../helpers/prng.js';
 
 interface PlainEvent {
   event: string | null;
@@ -34,17 +35,6 @@ function splitAt(input: Buffer, cuts: readonly number[]): Buffer[] {
   return chunks;
 }
 
-/** Deterministic PRNG (mulberry32) so random splits are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function withLineEnd(input: Buffer, lineEnd: string): Buffer {
   return Buffer.from(input.toString('utf8').replace(/\n/g, lineEnd), 'utf8');
