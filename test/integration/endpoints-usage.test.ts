@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_PRICE_TICKS, VIDEO_PRICE_TICKS_PER_SECOND } from '../../src/fake/models.js';
 import { costTicksFor } from '../../src/usage/cost.js';
 import { eventually, postJson, startHarness, type Harness } from '../helpers/harness.js';
+import type { UsageView as Totals } from '../../src/http/usage-view.js';
 
 // Issue 5: usage for every endpoint that reports it (SPEC §5), through the gateway, equal to what the fake xAI
 // reported: Responses (plain, streamed from response.completed / response.incomplete), compact, embeddings,
@@ -23,15 +24,6 @@ afterAll(async () => {
   await h.close();
 });
 
-interface Totals {
-  requests: number;
-  promptTokens: number;
-  completionTokens: number;
-  reasoningTokens: number;
-  cachedTokens: number;
-  totalTokens: number;
-  costUsd: number;
-}
 
 async function totals(id: string): Promise<Totals> {
   return ((await (await h.admin('GET', `/admin/keys/${id}/usage`)).json()) as { totals: Totals }).totals;

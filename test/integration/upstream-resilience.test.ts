@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_200_BODY } from '../../src/fake/scenarios.js';
 import { statusScenario } from '../../src/fake/scenarios.js';
 import { chatBody, eventually, postJson, startHarness, type Harness } from '../helpers/harness.js';
+import type { UsageView as Totals } from '../../src/http/usage-view.js';
 
 // Issue 5: the upstream path when xAI misbehaves (SPEC §2 timeouts, §4 errors, §5 settlement): timeouts, a dead
 // upstream, client disconnects, xAI's errors passed through, errors inside HTTP 200, stalled streams.
@@ -25,13 +26,6 @@ afterAll(async () => {
   await h.close();
 });
 
-interface Totals {
-  requests: number;
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-  costUsd: number;
-}
 
 async function totals(harness: Harness, id: string): Promise<Totals> {
   return ((await (await harness.admin('GET', `/admin/keys/${id}/usage`)).json()) as { totals: Totals }).totals;
