@@ -22,6 +22,13 @@ interface Entry {
 
 const LIST_PAGE = 1000;
 
+/**
+ * A short-lived browser key's origin is still answered for CORS this long after the key expired, so the page
+ * can read the gateway's 401 key_expired (and fetch a new key) instead of seeing a failed preflight. CORS
+ * only lets the page read the answer; the key itself is refused as before.
+ */
+export const EXPIRED_ORIGIN_GRACE_MS = 10 * 60_000;
+
 export function createKeyOriginIndex(options: {
   store: KeyStore;
   /** Keys declared in the YAML (read per call: a reload applies at once). */
@@ -42,12 +49,10 @@ export function createKeyOriginIndex(options: {
 
   function entryOf(record: KeyRecord, nowMs: number): Entry | null {
     if (record.allowedOrigins === null || record.allowedOrigins.length === 0) return null;
-    if (keyState(record, nowMs) !== 'active') return null;
-    return {
-      origins: record.allowedOrigins.map((o) => o.toLowerCase()),
-      parentId: record.parentId,
-      expiresAtMs: record.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(record.expiresAt),
-    };
+    const state = keyState(record, nowMs);
+    const expiresAtMs = record.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(record.expiresAt) + EXPIRED_ORIGIN_GRACE_MS;
+    if (state === 'revoked' || (state === 'expired' && expiresAtMs <= nowMs)) return null;
+    return { origins: record.allowedOrigins.map((o) => o.toLowerCase()), parentId: record.parentId, expiresAtMs };
   }
 
   function remove(id: string): void {
