@@ -2,21 +2,24 @@ import type { Cluster, Redis } from 'ioredis';
 import { admissionResultOf, estimateOf } from './admission-result.js';
 import { ENFORCED_LIMITS, normalizeLimits, type NormalizedLimits } from './enforced-limits.js';
 import { evaluateAdmission, remainingOf, SUBJECT_STATE_FIELDS, subjectStateOfVector } from './evaluate-admission.js';
-import { ADMIT_LUA } from './lua/admit-script.js';
+import { BATCH_LUA } from './lua/batch-script.js';
 import { PROBE_LUA } from './lua/probe-script.js';
-import { SETTLE_LUA } from './lua/settle-script.js';
 import { periodsAt } from './periods.js';
 import { packDoubles, packedLimits, pendingRecord } from './redis-args.js';
 import { assertKeyPrefix, limiterKeyBase, limiterRedisKey } from './redis-keys.js';
+import { createScriptBatcher, DUPLICATE_REPLY, type ScriptArg } from './script-batcher.js';
 import { TPM_BUCKET_MS, USAGE_RETENTION_DAYS, WINDOW_MS } from './semantics.js';
 import type { Limiter } from './types.js';
 import { buildUsageReport, modelsOfStoredDayRecord, packedUsage, parseUsageRange, recordedModelName } from './usage-totals.js';
 import { assertAdmissionRequest, assertCount, assertId, assertRequestId, assertUsage } from './validate-input.js';
 
 /**
- * The Limiter on Redis or Redis Cluster: admission and settlement are one Lua script each (one round trip),
- * registered with defineCommand (EVALSHA, falling back to EVAL). Every key carries the {familyId} hash tag.
- * Redis errors propagate unchanged (the HTTP layer answers 503 store_unavailable: fail closed, SPEC §4).
+ * The Limiter on Redis or Redis Cluster: admissions and settlements are items of one Lua script
+ * (src/limits/lua/batch-script.ts), registered with defineCommand (EVALSHA, falling back to EVAL); the items
+ * concurrent requests of one key family issue together travel in one call (script-batcher.ts), so an
+ * admission is at most one round trip and a settlement usually rides along with a later admission.
+ * Every key carries the {familyId} hash tag. Redis errors propagate unchanged (the HTTP layer answers 503
+ * store_unavailable: fail closed, SPEC §4).
  *
  * Redis cost per request (src/limits/semantics.ts has the figures): the arguments are shaped so the scripts
  * parse and format no decimal numbers on the common path — numbers they compute with arrive packed as
@@ -27,14 +30,17 @@ export interface RedisLimiterOptions {
   redis: Redis | Cluster;
   /** Key prefix, e.g. 'xgw:' (store.keyPrefix); no braces. */
   prefix: string;
+  /** How long a settlement waits for an admission of its family to travel with (ms); default 2. */
+  settleDelayMs?: number;
 }
 
-const ADMIT_COMMAND = 'xgwLimiterAdmitV1';
-const SETTLE_COMMAND = 'xgwLimiterSettleV1';
+/** The batch script's command name: the store leaves it out of ioredis's auto-pipelining (it batches itself). */
+export const BATCH_COMMAND = 'xgwLimiterBatchV1';
 const PROBE_COMMAND = 'xgwLimiterProbeV1';
 const NUMBER_OF_KEYS = 2;
+/** Items per script call at most: a batch holds Redis for about 40 µs per item. */
+const MAX_BATCH_ITEMS = 32;
 
-type ScriptArg = string | number | Buffer;
 type ScriptCall = (...args: ScriptArg[]) => Promise<unknown>;
 
 /** The method defineCommand added (ioredis types it only by declaration merging, which we avoid). */
@@ -70,25 +76,27 @@ function windowArgs(nowMs: number): [string, string] {
 export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
   const { redis, prefix } = options;
   assertKeyPrefix(prefix);
-  redis.defineCommand(ADMIT_COMMAND, { numberOfKeys: NUMBER_OF_KEYS, lua: ADMIT_LUA });
-  redis.defineCommand(SETTLE_COMMAND, { numberOfKeys: NUMBER_OF_KEYS, lua: SETTLE_LUA });
+  redis.defineCommand(BATCH_COMMAND, { numberOfKeys: NUMBER_OF_KEYS, lua: BATCH_LUA });
   redis.defineCommand(PROBE_COMMAND, { numberOfKeys: NUMBER_OF_KEYS, lua: PROBE_LUA, readOnly: false });
-  const admitScript = scriptCommand(redis, ADMIT_COMMAND);
-  const settleScript = scriptCommand(redis, SETTLE_COMMAND);
+  const batchScript = scriptCommand(redis, BATCH_COMMAND);
   const probeScript = scriptCommand(redis, PROBE_COMMAND);
 
   const familyKeys = (familyId: string): string[] => [
     limiterRedisKey({ prefix, familyId, part: 'res' }),
     limiterRedisKey({ prefix, familyId, part: 'resexp' }),
   ];
+  const batcher = createScriptBatcher({
+    run: (familyId, items) => batchScript(...familyKeys(familyId), ...items),
+    settleDelayMs: options.settleDelayMs ?? 2,
+    maxItems: MAX_BATCH_ITEMS,
+  });
 
   return {
     async admit(request) {
       assertAdmissionRequest(request);
       const subjects = request.subjects.map((subject) => ({ keyId: subject.keyId, limits: normalizeLimits(subject.limits) }));
       const periods = periodsAt(request.nowMs);
-      const reply = await admitScript(
-        ...familyKeys(request.familyId),
+      const reply = await batcher.call(request.familyId, 'a', [
         limiterKeyBase(prefix, request.familyId),
         request.requestId,
         packDoubles([request.nowMs, request.estimatedTokens, request.estimatedCostTicks]),
@@ -108,7 +116,8 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
         }),
         subjects.length,
         ...subjects.flatMap((subject) => [subject.keyId, packedLimits(subject.limits)]),
-      );
+      ]);
+      if (reply === DUPLICATE_REPLY) throw new Error('XGW_DUPLICATE_REQUEST_ID');
       const width = SUBJECT_STATE_FIELDS.length;
       const values = numbersOf(reply, 1 + subjects.filter((subject) => hasLimits(subject.limits)).length * width);
       let next = 1;
@@ -134,8 +143,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
       assertCount('nowMs', nowMs);
       if (usage !== null) assertUsage(usage);
       const periods = periodsAt(nowMs);
-      const reply = await settleScript(
-        ...familyKeys(reservation.familyId),
+      const reply = await batcher.call(reservation.familyId, 's', [
         limiterKeyBase(prefix, reservation.familyId),
         reservation.requestId,
         packDoubles([nowMs, usage?.totalTokens ?? 0, usage?.costTicks ?? 0]),
@@ -145,13 +153,15 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
         periods.monthId,
         String(periods.dayNumber),
         String(periods.dayNumber - USAGE_RETENTION_DAYS + 1),
-      );
+      ]);
       return reply === 1;
     },
 
     async remaining(subject, nowMs) {
       assertId('familyId', subject.familyId);
       assertId('keyId', subject.keyId);
+      // Settlements still waiting for company are written first: what is left must reflect them.
+      await batcher.flushFamily(subject.familyId);
       const limits = normalizeLimits(subject.limits);
       const periods = periodsAt(nowMs);
       const reply = await probeScript(
@@ -172,6 +182,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
       assertId('familyId', familyId);
       assertId('keyId', keyId);
       const { fromDay, toDay } = parseUsageRange(range);
+      await batcher.flushFamily(familyId);
       const dayIds = await redis.zrangebyscore(limiterRedisKey({ prefix, familyId, keyId, part: 'udays' }), fromDay, toDay);
       const pipeline = redis.pipeline();
       for (const dayId of dayIds) pipeline.hgetallBuffer(limiterRedisKey({ prefix, familyId, keyId, part: `u:${dayId}` }));
@@ -182,5 +193,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
       });
       return buildUsageReport({ keyId, from: range.from, to: range.to, days });
     },
+
+    drain: () => batcher.flushAll(),
   };
 }

@@ -91,6 +91,7 @@ export function withSettlementRetry(inner: Limiter, options: SettlementRetryOpti
     admit: (request) => inner.admit(request),
     remaining: (subject, nowMs) => inner.remaining(subject, nowMs),
     usageReport: (keyId, familyId, range) => inner.usageReport(keyId, familyId, range),
+    drain: () => inner.drain?.() ?? Promise.resolve(),
     async settle(input) {
       try {
         return await inner.settle(input);
@@ -102,6 +103,8 @@ export function withSettlementRetry(inner: Limiter, options: SettlementRetryOpti
     },
     pending: () => queue.length,
     async flush() {
+      // Settlements the inner limiter holds back to batch go out first; a failure among them lands in the queue.
+      await inner.drain?.();
       // An attempt already under way may have started before the store came back: let it end, then try again.
       if (draining !== null) await draining;
       await drain();

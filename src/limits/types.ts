@@ -97,4 +97,6 @@ export interface Limiter {
   remaining(subject: AdmissionSubject & { familyId: string }, nowMs: number): Promise<Partial<Record<LimitName, number>>>;
   /** Usage by UTC day and model; from/to 'YYYY-MM-DD' inclusive. */
   usageReport(keyId: string, familyId: string, range: { from: string; to: string }): Promise<UsageReport>;
+  /** Writes whatever the limiter holds back to batch (settlements waiting for company); for shutdown. */
+  drain?(): Promise<void>;
 }

@@ -65,6 +65,8 @@ async function scriptCommands(run: () => Promise<unknown>): Promise<string[]> {
   await run();
   await redis.exists(marker);
   await drained;
+  // Lines of other clients' commands may still arrive after this: ioredis reports them as errors, ignored here.
+  monitor.on('error', () => undefined);
   monitor.disconnect();
   return seen;
 }
@@ -194,5 +196,80 @@ describe.each([
     // remaining() reaps like an admission: the first call frees REAP_BATCH, the second the rest.
     expect(await limiter.remaining({ keyId: familyId, familyId, limits }, later)).toEqual({ concurrency: REAP_BATCH });
     expect(await limiter.remaining({ keyId: familyId, familyId, limits }, later)).toEqual({ concurrency: REAP_BATCH + 10 });
+  });
+});
+
+/** Top-level commands this file's limiter sends (MONITOR, not from inside a script) while `run` runs. */
+async function callsSent(run: () => Promise<unknown>): Promise<string[]> {
+  const monitor = await newClient().monitor();
+  const marker = `${PREFIX}marker:${randomUUID()}`;
+  const seen: string[] = [];
+  const drained = new Promise<void>((resolve) => {
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (args.includes(marker)) resolve();
+      else if (source !== 'lua' && args.some((arg) => arg.startsWith(PREFIX))) seen.push(String(args[0]).toLowerCase());
+    });
+  });
+  await run();
+  await redis.exists(marker);
+  await drained;
+  // Lines of other clients' commands may still arrive after this: ioredis reports them as errors, ignored here.
+  monitor.on('error', () => undefined);
+  monitor.disconnect();
+  return seen;
+}
+
+describe('Redis limiter: batching (issue 7: at most one round trip per request)', () => {
+  it('sends the concurrent admissions of one family as one script call, each answered as if alone', async () => {
+    const limiter = createRedisLimiter({ redis, prefix: PREFIX });
+    const familyId = keyId();
+    const subjects = [{ keyId: familyId, limits: { concurrency: 10 } }];
+    admitted(await limiter.admit(request(subjects, familyId))); // loads the script
+    let results: AdmissionResult[] = [];
+    const calls = await callsSent(async () => {
+      results = await Promise.all(Array.from({ length: 12 }, () => limiter.admit(request(subjects, familyId))));
+    });
+    expect(calls).toEqual(['evalsha']);
+    // In order: 9 more fit next to the first; the last three find the limit reached.
+    expect(results.map((r) => r.admitted)).toEqual([...Array<boolean>(9).fill(true), false, false, false]);
+    expect(results[10]).toMatchObject({ admitted: false, limit: 'concurrency' });
+  });
+
+  it('lets a settlement ride with the next admission of its family, and writes it before that admission runs', async () => {
+    // A minute's delay: the settlement can only be answered within the test's time if the admission carries it.
+    const limiter = createRedisLimiter({ redis, prefix: PREFIX, settleDelayMs: 60_000 });
+    const familyId = keyId();
+    const subjects = [{ keyId: familyId, limits: { concurrency: 1 } }];
+    const first = admitted(await limiter.admit(request(subjects, familyId)));
+    const settled = limiter.settle({ reservation: first, usage: usage({ totalTokens: 5 }), model: 'm', nowMs: T0 });
+    // With concurrency 1 this admission fits only if the settlement ran first, in the same call.
+    const second = await limiter.admit(request(subjects, familyId));
+    expect(await settled).toBe(true);
+    expect(second.admitted).toBe(true);
+  }, 10_000);
+
+  it('writes a settlement that found no company after settleDelayMs, or at once on drain', async () => {
+    const limiter = createRedisLimiter({ redis, prefix: PREFIX, settleDelayMs: 30 });
+    const familyId = keyId();
+    const limits = { concurrency: 5 };
+    const subjects = [{ keyId: familyId, limits }];
+    const [a, b] = [admitted(await limiter.admit(request(subjects, familyId))), admitted(await limiter.admit(request(subjects, familyId)))];
+    const alone = limiter.settle({ reservation: a, usage: usage({ totalTokens: 5 }), model: 'm', nowMs: T0 });
+    expect(await alone).toBe(true);
+    const held = createRedisLimiter({ redis, prefix: PREFIX, settleDelayMs: 60_000 });
+    const settled = held.settle({ reservation: b, usage: usage({ totalTokens: 5 }), model: 'm', nowMs: T0 });
+    await held.drain?.();
+    expect(await settled).toBe(true);
+    expect(await limiter.remaining({ keyId: familyId, familyId, limits }, T0)).toEqual({ concurrency: 5 });
+  });
+
+  it('answers a duplicate requestId in a batch with an error for that item only', async () => {
+    const limiter = createRedisLimiter({ redis, prefix: PREFIX });
+    const familyId = keyId();
+    const subjects = [{ keyId: familyId, limits: {} }];
+    const same = request(subjects, familyId);
+    const results = await Promise.allSettled([limiter.admit(same), limiter.admit(same), limiter.admit(request(subjects, familyId))]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/DUPLICATE/);
   });
 });

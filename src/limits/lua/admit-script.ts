@@ -1,13 +1,10 @@
-import { COMMON_LUA } from './common-lua.js';
-import { ADMISSION_LUA } from './admission-lua.js';
-
 /**
- * Admission: ONE atomic round trip per request (SPEC §5). Semantics: src/limits/semantics.ts (quoted in short
- * in the script header). Registered with defineCommand by src/limits/redis-limiter.ts, which builds the
- * arguments (admit-args.ts).
+ * Admission of one request, atomic (SPEC §5). Semantics: src/limits/semantics.ts (quoted in short in the doc
+ * below). ADMIT_BODY is the body of a Lua function whose parameter is named ARGV (it shadows the script's
+ * own): batch-script.ts runs it once per admission of a batch, with that admission's arguments as below.
  */
-export const ADMIT_LUA = `
--- xai-gateway limiter: ADMIT (atomic check-and-reserve of every limit of every subject).
+export const ADMIT_DOC = `
+-- ADMIT one request (atomic check-and-reserve of every limit of every subject).
 --
 -- KEYS[1]  <base>res     HASH requestId -> reservation record (pending 'p' / reaped 'r')
 -- KEYS[2]  <base>resexp  ZSET reservation record -> when it is due: lease expiry ms of a pending
@@ -42,7 +39,9 @@ export const ADMIT_LUA = `
 -- per subject one HMGET + one HSET of its counters hash (concurrency included), plus what its per-minute
 -- limits need; one ZRANGEBYSCORE finds due reservations and one ZADD stores the expiry. Numbers travel
 -- packed or as the caller's decimal strings: the script parses and formats none on the common path.
-` + COMMON_LUA + ADMISSION_LUA + `
+`;
+
+export const ADMIT_BODY = `
 local base, requestId = ARGV[1], ARGV[2]
 local nowMs, estTokens, estCost = struct.unpack('<ddd', ARGV[3])
 local now, expiresAt = ARGV[4], ARGV[5]

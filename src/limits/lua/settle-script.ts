@@ -1,17 +1,17 @@
 import { USAGE_RETENTION_DAYS } from '../semantics.js';
 import { USAGE_METRICS } from '../usage-totals.js';
-import { COMMON_LUA } from './common-lua.js';
 
 const USAGE_FORMAT = `<${'d'.repeat(USAGE_METRICS.length)}`;
 const ADD_USAGE = USAGE_METRICS.map((_, i) => `o[${i + 1}] + u[${i + 1}]`).join(', ');
 const MS_PER_DAY = 86_400_000;
 
 /**
- * Settlement: ONE round trip per request, off the client's critical path (SPEC §5). Semantics:
- * src/limits/semantics.ts. Registered with defineCommand by src/limits/redis-limiter.ts.
+ * Settlement of one reservation (SPEC §5), off the client's critical path. Semantics: src/limits/semantics.ts.
+ * SETTLE_BODY is the body of a Lua function whose parameter is named ARGV: batch-script.ts runs it once per
+ * settlement of a batch, with that settlement's arguments as below.
  */
-export const SETTLE_LUA = `
--- xai-gateway limiter: SETTLE (replace a reservation by the real usage, exactly once).
+export const SETTLE_DOC = `
+-- SETTLE one reservation (replace it by the real usage, exactly once).
 --
 -- KEYS[1]  <base>res     HASH requestId -> reservation record
 -- KEYS[2]  <base>resexp  ZSET reservation record -> when it is due (lease expiry / end of a reaped mark's
@@ -34,7 +34,9 @@ export const SETTLE_LUA = `
 -- With usage, each of the reservation's keys records the usage under the settlement's UTC day: the hash
 -- u:<day> holds one field per model whose value packs its totals (one HGET + one HSET); the record's TTL
 -- (${USAGE_RETENTION_DAYS} days) and the days index are maintained on a key's first usage of a day (counters field 'ud').
-` + COMMON_LUA + `
+`;
+
+export const SETTLE_BODY = `
 local USAGE_TTL_MS = '${USAGE_RETENTION_DAYS * MS_PER_DAY}'
 local base, requestId = ARGV[1], ARGV[2]
 local nowMs, actualTok, actualCost = struct.unpack('<ddd', ARGV[3])
