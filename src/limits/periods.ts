@@ -70,12 +70,18 @@ export interface Periods {
   monthEndMs: number;
 }
 
+/** The last day's periods: every field depends only on the UTC day, and most calls fall on the same one. */
+let lastPeriods: Periods | null = null;
+
 export function periodsAt(nowMs: number): Periods {
-  return {
+  const dayNumber = Math.floor(nowMs / MS_PER_DAY);
+  if (lastPeriods !== null && lastPeriods.dayNumber === dayNumber) return lastPeriods;
+  lastPeriods = Object.freeze({
     dayId: utcDayId(nowMs),
     monthId: utcMonthId(nowMs),
     dayNumber: Math.floor(nowMs / MS_PER_DAY),
     dayEndMs: nextUtcDayStartMs(nowMs),
     monthEndMs: nextUtcMonthStartMs(nowMs),
-  };
+  });
+  return lastPeriods;
 }

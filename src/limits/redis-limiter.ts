@@ -9,7 +9,7 @@ import { packDoubles, packedLimits, pendingRecord } from './redis-args.js';
 import { assertKeyPrefix, limiterKeyBase, limiterRedisKey } from './redis-keys.js';
 import { createScriptBatcher, DUPLICATE_REPLY, type ScriptArg } from './script-batcher.js';
 import { TPM_BUCKET_MS, USAGE_RETENTION_DAYS, WINDOW_MS } from './semantics.js';
-import type { Limiter } from './types.js';
+import type { AdmissionRequest, Limiter } from './types.js';
 import { buildUsageReport, modelsOfStoredDayRecord, packedUsage, parseUsageRange, recordedModelName } from './usage-totals.js';
 import { assertAdmissionRequest, assertCount, assertId, assertRequestId, assertUsage } from './validate-input.js';
 
@@ -51,6 +51,22 @@ function scriptCommand(redis: Redis | Cluster, name: string): ScriptCall {
 }
 
 const hasLimits = (limits: NormalizedLimits): boolean => Object.keys(limits).length > 0;
+
+/**
+ * A subject's limits as the script takes them, derived once per limits object: a key's policy (and so its
+ * limits object) stays the same object until the key or the plans change (src/policy/scopes.ts).
+ */
+const preparedLimits = new WeakMap<object, { normalized: NormalizedLimits; packed: Buffer | '' }>();
+function prepareLimits(limits: AdmissionRequest['subjects'][number]['limits']): { normalized: NormalizedLimits; packed: Buffer | '' } {
+  let prepared = preparedLimits.get(limits);
+  if (prepared === undefined) {
+    const normalized = normalizeLimits(limits);
+    prepared = { normalized, packed: packedLimits(normalized) };
+    // Only frozen objects: a mutable one could change under the cached entry.
+    if (Object.isFrozen(limits)) preparedLimits.set(limits, prepared);
+  }
+  return prepared;
+}
 
 /** A subject without limits gets no state from the script: nothing is derived from it. */
 const NO_STATE = subjectStateOfVector([]);
@@ -94,7 +110,10 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
   return {
     async admit(request) {
       assertAdmissionRequest(request);
-      const subjects = request.subjects.map((subject) => ({ keyId: subject.keyId, limits: normalizeLimits(subject.limits) }));
+      const subjects = request.subjects.map((subject) => {
+        const prepared = prepareLimits(subject.limits);
+        return { keyId: subject.keyId, limits: prepared.normalized, packed: prepared.packed };
+      });
       const periods = periodsAt(request.nowMs);
       const reply = await batcher.call(request.familyId, 'a', [
         limiterKeyBase(prefix, request.familyId),
@@ -115,7 +134,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
           keys: subjects.map((subject) => ({ keyId: subject.keyId, countsTpm: subject.limits.tokensPerMinute !== undefined })),
         }),
         subjects.length,
-        ...subjects.flatMap((subject) => [subject.keyId, packedLimits(subject.limits)]),
+        ...subjects.flatMap((subject) => [subject.keyId, subject.packed]),
       ]);
       if (reply === DUPLICATE_REPLY) throw new Error('XGW_DUPLICATE_REQUEST_ID');
       const width = SUBJECT_STATE_FIELDS.length;

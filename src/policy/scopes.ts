@@ -9,14 +9,25 @@ export interface EffectivePolicy {
   limits: LimitSet;
 }
 
+/**
+ * Policies already derived, per key record and plans object. Records are immutable values (the resolver
+ * replaces a changed key's record, a reload replaces the plans), so the same pair always derives the same
+ * policy, and the limiter can memoize what it derives from the policy's (then stable) limits object.
+ */
+const derived = new WeakMap<KeyRecord, { plans: Readonly<Record<string, PlanConfig>>; policy: EffectivePolicy }>();
+
 export function effectivePolicy(key: KeyRecord, plans: Readonly<Record<string, PlanConfig>>): EffectivePolicy {
+  const known = derived.get(key);
+  if (known !== undefined && known.plans === plans) return known.policy;
   const plan = key.plan === null ? undefined : plans[key.plan];
   // Default deny (SPEC §3): neither the key nor a plan grants anything → nothing.
-  return {
+  const policy: EffectivePolicy = Object.freeze({
     models: key.models ?? plan?.models ?? [],
     endpoints: key.endpoints ?? plan?.endpoints ?? [],
-    limits: { ...(plan?.limits ?? {}), ...key.limits },
-  };
+    limits: Object.freeze({ ...(plan?.limits ?? {}), ...key.limits }),
+  });
+  derived.set(key, { plans, policy });
+  return policy;
 }
 
 export function endpointAllowed(policy: EffectivePolicy, endpoint: EndpointName): boolean {
