@@ -2,10 +2,10 @@ import type { LimitName, LimitSet } from '../config/types.js';
 import type { Usage } from '../usage/types.js';
 
 /**
- * The quota / rate-limit engine's contract (SPEC §5). Implemented on Redis (src/limits/redis-limiter.ts, one
- * Lua round trip per admission and one per settlement) and in process (src/limits/memory-limiter.ts); both
+ * The quota / rate-limit engine's contract (SPEC §5). Implemented on Redis (src/limits/redis-limiter.ts: admissions
+ * and settlements are items of one Lua script, batched per key family) and in process (src/limits/memory-limiter.ts); both
  * pass test/integration/limiter.contract.test.ts. The exact semantics are documented in
- * src/limits/semantics.ts and at the top of src/limits/lua/admit-script.ts.
+ * src/limits/semantics.ts and in the doc of src/limits/lua/admit-script.ts.
  */
 
 /** A key whose limits apply to a request. `limits` are the effective ones (plan merged with the key's own). */
