@@ -76,7 +76,8 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
   );
   request.gw.keyId = client.key.id;
   const config = deps.config();
-  const limits = subjectsOf(client).map((s) => s.limits);
+  const subjects = subjectsOf(client);
+  const limits = subjects.map((s) => s.limits);
   const prepared = prepareRequest({
     route,
     contentType: header(request, 'content-type'),
@@ -90,7 +91,9 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
   });
   request.gw.model = prepared.model;
 
-  const admission = await admit(deps, client, route.handling === 'forward' && route.usage !== 'none' ? prepared : null);
+  const metered = route.handling === 'forward' && route.usage !== 'none';
+  const price = priceFor(config, prepared.model);
+  const admission = await admit(deps, config, { client, subjects, metered: metered ? prepared : null, price });
   reply.headers(rateLimitHeaders(admission.rate));
   if (!admission.admitted) {
     request.gw.refusal = admission.limit;
@@ -107,7 +110,7 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
   });
   const state = { relaying: false };
   try {
-    return await dispatch(request, reply, deps, { match: lookup.match, client, prepared, settle, state });
+    return await dispatch(request, reply, deps, { match: lookup.match, client, prepared, price, settle, state });
   } catch (err) {
     // Once a response is being relayed, its end settles it (with what xAI reported); an error after that point
     // (the client connection failing under the stream) must not release the reservation and lose that usage.
@@ -122,13 +125,15 @@ interface DispatchInput {
   match: RouteMatch;
   client: AuthenticatedClient;
   prepared: PreparedRequest;
+  /** The model's price, for usage xAI reports without a cost. */
+  price: GatewayConfig['pricing'][string] | undefined;
   settle: (result: { usage: Parameters<Limiter['settle']>[0]['usage']; model: string | null }) => Promise<void>;
   /** Set once forwarding produced a result that `settle` will be called with. */
   state: { relaying: boolean };
 }
 
 async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1Deps, input: DispatchInput): Promise<FastifyReply> {
-  const { match, client, prepared, settle, state } = input;
+  const { match, client, prepared, price, settle, state } = input;
   const finish = (): void => {
     void settle({ usage: null, model: null }).finally(() => logRequest(request, reply));
   };
@@ -144,7 +149,6 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
       return reply.send(body);
     }
     case 'forward': {
-      const price = priceFor(deps.config(), prepared.model);
       const { done } = await forwardRequest(
         {
           request,
@@ -191,10 +195,13 @@ function subjectsOf(client: AuthenticatedClient): { keyId: string; limits: Limit
   return subjects;
 }
 
-async function admit(deps: V1Deps, client: AuthenticatedClient, metered: PreparedRequest | null): Promise<AdmissionResult> {
-  const config = deps.config();
+async function admit(
+  deps: V1Deps,
+  config: GatewayConfig,
+  input: { client: AuthenticatedClient; subjects: { keyId: string; limits: LimitSet }[]; metered: PreparedRequest | null; price: GatewayConfig['pricing'][string] | undefined },
+): Promise<AdmissionResult> {
+  const { client, metered, price } = input;
   const estimatedTokens = metered === null ? 0 : metered.estimatedPromptTokens + metered.outputCapTokens;
-  const price = metered === null ? undefined : priceFor(config, metered.model);
   const estimatedCostTicks =
     metered === null
       ? 0
@@ -202,7 +209,7 @@ async function admit(deps: V1Deps, client: AuthenticatedClient, metered: Prepare
   return storeCall(() =>
     deps.limiter.admit({
       requestId: randomUUID(),
-      subjects: subjectsOf(client),
+      subjects: input.subjects,
       familyId: client.parent?.id ?? client.key.id,
       estimatedTokens,
       estimatedCostTicks,
