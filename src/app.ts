@@ -24,6 +24,7 @@ import { registerHealthRoutes } from './http/health-routes.js';
 import { registerMetricsRoute } from './http/metrics-route.js';
 import { newRequestContext } from './http/request-context.js';
 import { logRequest } from './http/request-log.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import { registerV1Routes } from './http/v1-routes.js';
 
 export interface AppDeps {
@@ -71,6 +72,12 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   );
 }
 
+/**
+ * The global helmet options (SPEC §8): responses are meant to be read cross-origin by the browsers CORS admits.
+ * Route-level helmet options (the dashboard's) are merged over these.
+ */
+const HELMET_OPTIONS = { crossOriginResourcePolicy: { policy: 'cross-origin' } } as const;
+
 /** A safe client-supplied request id is echoed; anything else is replaced by a UUID (SPEC §4). */
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -114,8 +121,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   registerErrorHandling(app, { onRefused: (reason) => deps.metrics.refused(reason) });
-  // Security headers (SPEC §8). Responses are meant to be read cross-origin by the browsers CORS admits.
-  void app.register(helmet, { crossOriginResourcePolicy: { policy: 'cross-origin' } });
+  // Security headers (SPEC §8): helmet's set for HELMET_OPTIONS, fixed at start (src/http/security-headers.ts).
+  void app.register(registerSecurityHeaders);
   void app.register(registerAuthThrottle, {
     maxFailuresPerMinute: () => deps.config().server.authFailuresPerMinute,
     redis: deps.rateLimitRedis,
@@ -135,8 +142,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   };
   registerAdminRoutes(app, { ...keyChangeDeps, config: deps.config, store: deps.keyStore, limiter: deps.limiter, declaredKeys: deps.declaredKeys, now });
   registerAdminChildrenRoute(app, { adminTokens: () => deps.config().admin.tokens, store: deps.keyStore, declaredKeys: deps.declaredKeys, now });
-  // The admin web UI (issue 8): static files with their own strict CSP; it calls the admin API above.
-  registerDashboardRoutes(app, { adminTokens: () => deps.config().admin.tokens });
+  // The admin web UI (issue 8): static files with their own strict CSP; it calls the admin API above. Its routes
+  // state that CSP as @fastify/helmet route options, so helmet is registered in a scope around them only: its
+  // headers replace the global ones there, and no other request pays for helmet's per-request work.
+  void app.register(async (scope) => {
+    await scope.register(helmet, HELMET_OPTIONS);
+    registerDashboardRoutes(scope, { adminTokens: () => deps.config().admin.tokens });
+  });
   registerGatewayKeysRoutes(app, { ...keyChangeDeps, config: deps.config, store: deps.keyStore, resolver: deps.resolver, now });
   registerV1Routes(app, { config: deps.config, resolver: deps.resolver, limiter: deps.limiter, upstream: deps.upstream, models: deps.models, metrics: deps.metrics, now });
   return app;
