@@ -77,7 +77,7 @@ function varyOnOrigin(reply: FastifyReply): void {
 }
 
 export function registerCors(app: FastifyInstance, options: { allows: (origin: string) => boolean }): void {
-  // A plugin (not a bare addHook) so the hook lands where @fastify/cors's did: after helmet's headers and the
+  // A plugin (not a bare addHook) so the hook lands where @fastify/cors's did: after the security headers and the
   // auth throttle in the onRequest chain, whose plugins are registered before this one.
   void app.register(
     fp(
