@@ -14,7 +14,7 @@ import type { Usage } from '../usage/types.js';
 
 /** What happened upstream, known once the response to the client has ended (or the client left). */
 export interface ForwardResult {
-  /** The request was handed to xAI (so it counts as usage, SPEC §5). */
+  /** The request was written in full to xAI's connection (so it counts as usage, SPEC §5). */
   sentUpstream: boolean;
   /** xAI's status, or 499 when the client left before xAI answered. */
   status: number;
@@ -78,14 +78,24 @@ export async function forwardRequest(input: ForwardInput, upstream: UpstreamClie
   }
 
   let response: UpstreamResponse;
+  // Whether xAI has the whole request: undici may still be connecting, or waiting for a free connection.
+  let written = false;
+  const onRequestSent = (): void => {
+    written = true;
+  };
   const sentAtNs = process.hrtime.bigint();
   try {
-    response = await requestWithKeyFailover(upstream, upstreamRequest(input, controller.signal), {
-      onKeyRefused: (label, status) => request.log.warn({ upstreamKey: label, status }, 'xAI refused an upstream key; set aside'),
+    response = await requestWithKeyFailover(upstream, upstreamRequest(input, controller.signal, onRequestSent), {
+      onKeyRefused: (label, status) => {
+        // xAI did no work for a refused key: only the retry, once written, puts the request with xAI.
+        written = false;
+        request.log.warn({ upstreamKey: label, status }, 'xAI refused an upstream key; set aside');
+      },
     });
   } catch (err) {
-    // Left while xAI was working: the request reached xAI, so it is settled (estimated), not released.
-    if (clientAborted) return { done: Promise.resolve({ ...EMPTY, status: 499, clientAborted: true }) };
+    // Left while xAI was working: the request reached xAI, so it is settled (estimated), not released. Left
+    // before it was written: it never reached xAI, so it does not count (SPEC §5) and is released.
+    if (clientAborted) return { done: Promise.resolve({ ...EMPTY, sentUpstream: written, status: 499, clientAborted: true }) };
     throw mapUpstreamError(err);
   }
   input.observe?.upstreamResponded(Number(process.hrtime.bigint() - sentAtNs) / 1e9);
@@ -156,7 +166,7 @@ const EMPTY: ForwardResult = {
   upstreamModel: null,
 };
 
-function upstreamRequest(input: ForwardInput, signal: AbortSignal) {
+function upstreamRequest(input: ForwardInput, signal: AbortSignal, onRequestSent: () => void) {
   const { request, body } = input;
   const extraHeaders: Record<string, string> = { 'x-request-id': request.id };
   let sent: Buffer | Readable | null = body;
@@ -176,6 +186,7 @@ function upstreamRequest(input: ForwardInput, signal: AbortSignal) {
     extraHeaders,
     body: sent,
     signal,
+    onRequestSent,
   };
 }
 

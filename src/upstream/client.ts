@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import type { GatewayConfig } from '../config/types.js';
 
 export interface UpstreamRequest {
@@ -9,6 +9,12 @@ export interface UpstreamRequest {
   headers: Record<string, string | string[]>;
   body: Buffer | Readable | null;
   signal: AbortSignal;
+  /**
+   * Called once the whole request (headers and body) has been written to xAI's connection: from then on xAI may
+   * be working on it. A request aborted before that never reached xAI (it waited for a connection, or its upload
+   * broke off), so it must not count (SPEC §5).
+   */
+  onRequestSent?: (() => void) | undefined;
 }
 
 export interface UpstreamResponse {
@@ -50,9 +56,10 @@ export function createUpstreamClient(config: GatewayConfig['upstream'], options:
   const prefix = base.pathname.replace(/\/+$/, '');
   const now = options.now ?? Date.now;
   const setAsideMs = options.setAsideMs ?? 60_000;
-  const pool = new Pool(base.origin, {
-    // No cap by default: a request queued behind a full pool would wait invisibly (its client could give up
-    // before xAI ever saw it, yet be counted as sent). Per-key concurrency limits bound what is in flight.
+  const pool = new SentAwarePool(base.origin, {
+    // No cap by default: a request queued behind a full pool would wait invisibly, holding its client's
+    // reservation (a client that gives up meanwhile is released, not counted: onRequestSent below). Per-key
+    // concurrency limits bound what is in flight. Idle connections close after the keep-alive timeout.
     connections: options.connections ?? null,
     connect: { timeout: config.connectTimeoutMs },
     headersTimeout: config.headersTimeoutMs,
@@ -100,13 +107,15 @@ export function createUpstreamClient(config: GatewayConfig['upstream'], options:
       const timer = setTimeout(() => controller.abort(headersTimeoutError()), config.headersTimeoutMs);
       timer.unref();
       try {
-        const response = await pool.request({
+        const options: Dispatcher.RequestOptions & SentHook = {
           path: `${prefix}${request.path}`,
           method: request.method,
           headers: request.headers,
           body: request.body,
           signal: controller.signal,
-        });
+        };
+        if (request.onRequestSent !== undefined) options[ON_REQUEST_SENT] = request.onRequestSent;
+        const response = await settledOnAbort(pool.request(options), controller.signal);
         return { statusCode: response.statusCode, headers: response.headers, body: response.body };
       } finally {
         clearTimeout(timer);
@@ -116,6 +125,69 @@ export function createUpstreamClient(config: GatewayConfig['upstream'], options:
       await pool.close();
     },
   };
+}
+
+/**
+ * The response, or the abort reason as soon as the signal fires. undici settles a request aborted while its
+ * connection is still being opened only when the connect ends (its handler keeps the reason until then: up to
+ * connectTimeoutMs), although it will never write that request; the caller — and the client's reservation —
+ * must not wait for that. A response that still arrives after the abort is discarded.
+ */
+function settledOnAbort(pending: Promise<Dispatcher.ResponseData>, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(asError(signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      (response) => {
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) response.body.destroy();
+        else resolve(response);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(asError(err));
+      },
+    );
+  });
+}
+
+/** undici rejects with Errors, and abort reasons are Errors here (a DOMException, headersTimeoutError). */
+function asError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
+}
+
+const ON_REQUEST_SENT = Symbol('onRequestSent');
+
+/** A callback carried in pool.request's options: undici hands the same options object to dispatch(). */
+interface SentHook {
+  [ON_REQUEST_SENT]?: () => void;
+}
+
+/**
+ * undici's request core (lib/core/request.js) calls its dispatch handler's `onRequestSent()` right after the
+ * last byte of the request was written to the socket (every body kind, HTTP/1.1 and HTTP/2); the handler that
+ * pool.request() builds does not define one. This Pool gives that handler the caller's callback: one property
+ * set per request, no wrapper around the handler, so the response path stays undici's own.
+ * `onRequestSent` is not in undici's typings (lib/core/request.js is its contract): if an undici upgrade stopped
+ * calling it, a client that leaves after xAI got its request would go uncounted, and upstream-resilience.test.ts
+ * ("the aborted request is settled with an estimate") fails; upstream-sent.test.ts covers the unwritten side.
+ */
+class SentAwarePool extends Pool {
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const onSent = (options as Dispatcher.DispatchOptions & SentHook)[ON_REQUEST_SENT];
+    if (onSent !== undefined) {
+      const target = handler as Dispatcher.DispatchHandler & { onRequestSent?: () => void };
+      const own = target.onRequestSent?.bind(target);
+      target.onRequestSent =
+        own === undefined
+          ? onSent
+          : () => {
+              onSent();
+              own();
+            };
+    }
+    return super.dispatch(options, handler);
+  }
 }
 
 /** Mapped to 504 upstream_timeout like undici's own (map-error.ts). */

@@ -36,7 +36,14 @@ export async function requestWithKeyFailover(
     const headers = { ...buildUpstreamHeaders(request.clientHeaders, key), ...request.extraHeaders };
     let response: UpstreamResponse;
     try {
-      response = await upstream.request({ method: request.method, path: request.path, headers, body: request.body, signal: request.signal });
+      response = await upstream.request({
+        method: request.method,
+        path: request.path,
+        headers,
+        body: request.body,
+        signal: request.signal,
+        onRequestSent: request.onRequestSent,
+      });
     } catch (err) {
       throw mapUpstreamError(err);
     }
