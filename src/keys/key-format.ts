@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 /**
@@ -60,9 +60,13 @@ export function isWellFormedClientKey(candidate: string): boolean {
   return checksumOf(candidate.slice(CLIENT_KEY_PREFIX.length, randomEnd)) === candidate.slice(randomEnd);
 }
 
-/** SHA-256 hex of the full secret (prefix included): the only form in which a secret is stored. */
+/**
+ * SHA-256 hex of the full secret (prefix included, UTF-8): the only form in which a secret is stored.
+ * crypto.hash (Node >= 20.12) is the one-shot form of createHash().update().digest(): same digest, without a
+ * Hash object per call — this runs on every authenticated request.
+ */
 export function hashClientKey(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 /** A new key id: public, safe to log, used in URLs and Redis key names. */

@@ -83,6 +83,10 @@ describe('hashClientKey', () => {
     expect(hashClientKey(key)).toBe(createHash('sha256').update(key).digest('hex'));
     expect(hashClientKey(key)).toMatch(/^[0-9a-f]{64}$/);
     expect(hashClientKey('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    // Any string is hashed as UTF-8, as createHash().update(s, 'utf8') did.
+    for (const text of ['', 'xgw_é', 'ключ', '\u{1F511}', 'a\u0000b']) {
+      expect(hashClientKey(text)).toBe(createHash('sha256').update(text, 'utf8').digest('hex'));
+    }
   });
 });
 
