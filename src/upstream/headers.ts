@@ -34,12 +34,15 @@ const DROP_DOWNSTREAM_PREFIX = 'x-ratelimit-';
 export type HeaderValue = string | readonly string[] | undefined;
 export type HeaderMap = Readonly<Record<string, HeaderValue>>;
 
+const NONE_LISTED: ReadonlySet<string> = new Set();
+
 /** Names listed in `Connection` are hop-by-hop for this message too (RFC 9110 §7.6.1). */
-function connectionListed(headers: HeaderMap): Set<string> {
-  const listed = new Set<string>();
+function connectionListed(headers: HeaderMap): ReadonlySet<string> {
   const value = headers.connection;
-  const values = typeof value === 'string' ? [value] : (value ?? []);
-  for (const v of values) {
+  // Runs per proxied request in each direction: a message without the field needs no Set.
+  if (value === undefined) return NONE_LISTED;
+  const listed = new Set<string>();
+  for (const v of typeof value === 'string' ? [value] : value) {
     for (const name of v.split(',')) {
       const trimmed = name.trim().toLowerCase();
       if (trimmed !== '') listed.add(trimmed);
@@ -48,9 +51,11 @@ function connectionListed(headers: HeaderMap): Set<string> {
   return listed;
 }
 
+/** Keys walked directly rather than through Object.entries' [name, value] pairs (per request, both directions). */
 function copyExcept(headers: HeaderMap, drop: (name: string) => boolean): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [rawName, value] of Object.entries(headers)) {
+  for (const rawName of Object.keys(headers)) {
+    const value = headers[rawName];
     if (value === undefined) continue;
     const name = rawName.toLowerCase();
     if (drop(name)) continue;
