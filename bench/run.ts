@@ -47,8 +47,8 @@ const PROBE_SLOW: ProbeOptions = quick ? { block: 20, rounds: 2, warmup: 10 } : 
 const TTFB: ProbeOptions = quick ? { block: 20, rounds: 2, warmup: 10 } : { block: 50, rounds: 4, warmup: 20 };
 const MONITOR_REQUESTS = quick ? 500 : 3000;
 const SOAK = quick
-  ? { requestsPerHalf: 1000, streamsPerHalf: 100, abortShare: 0.5, abortWindowMs: 300, seed: 7 }
-  : { requestsPerHalf: 5000, streamsPerHalf: 500, abortShare: 0.5, abortWindowMs: 300, seed: 7 };
+  ? { requestsPerHalf: 1000, streamsPerHalf: 100, abortShare: 0.5, abortWindowMs: 300, seed: 7, warmupHalves: 1 }
+  : { requestsPerHalf: 5000, streamsPerHalf: 500, abortShare: 0.5, abortWindowMs: 300, seed: 7, warmupHalves: 1 };
 /** The soak's streams: 20 chunks 10 ms apart, so a stream lasts ~200 ms and the abort window covers all of it. */
 const SOAK_CHUNKS = 20;
 const SOAK_CHUNK_DELAY_MS = 10;
@@ -186,23 +186,37 @@ async function soakPhase(ctx: PhaseContext): Promise<SoakResult> {
   const port = await freePort();
   const fake = await startFakeXai({ port, apiKeys: [UPSTREAM_KEY], streamChunks: SOAK_CHUNKS, chunkDelayMs: SOAK_CHUNK_DELAY_MS, latencyMs: 0 });
   let gateway: Child | null = null;
+  const inspectorPort = await freePort();
   try {
     gateway = await track(
-      // LOG_LEVEL=info: the per-request log lines say which streams were settled with usage.
-      startGateway(paths, { port: ctx.ports.gateway, upstream: fake.url, redisUrl: ctx.redisUrl, configFile: ctx.configFile, tag: 'soak', logLevel: 'info' }),
+      // LOG_LEVEL=info: the per-request log lines say which streams were settled with usage. The inspector, on
+      // loopback, lets the soak read the live heap after a full GC (bench/lib/inspector.ts).
+      startGateway(paths, {
+        port: ctx.ports.gateway,
+        upstream: fake.url,
+        redisUrl: ctx.redisUrl,
+        configFile: ctx.configFile,
+        tag: 'soak',
+        logLevel: 'info',
+        nodeArgs: [`--inspect=127.0.0.1:${inspectorPort}`],
+      }),
     );
     const origin = `http://127.0.0.1:${ctx.ports.gateway}`;
     const key = await createKey(origin, 'bench-soak');
     const target: Target = { name: 'gateway', origin, authorization: `Bearer ${key.key}` };
-    // Warm the fresh process with another key so the soak key's usage counts the soak alone.
+    // Warm the fresh process with another key so the soak key's usage counts the soak alone (runSoak then runs
+    // its warm-up halves on that key too).
     const warmKey = ctx.benchKey ?? (await createKey(origin, 'bench-warm'));
-    await drive({ ...target, authorization: `Bearer ${warmKey.key}` }, { connections: 32, amount: 2000 });
+    const warmTarget: Target = { ...target, authorization: `Bearer ${warmKey.key}` };
+    await drive(warmTarget, { connections: 32, amount: 2000 });
     await delay(500);
     fake.reset();
     const logPath = gateway.logPath;
     return await runSoak({
       fake,
       target,
+      warmTarget,
+      inspectorPort,
       keyId: key.id,
       gatewayPid: gateway.pid,
       options: SOAK,

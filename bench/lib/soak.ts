@@ -3,13 +3,18 @@
  * upstream can be counted exactly (fake.requests) next to what it reported (fake.reported). Two identical
  * halves, each: N plain chats at 32 connections while S streams are open at once, a seeded random share of
  * them aborted by the client (on a timer — often before the response headers — or after a random number of chunks).
+ * Before them, warm-up halves of the same load on another key (not counted), so the halves compared run on a
+ * heap V8 has already sized to this load. The live heap after a full GC (inspector.ts) is read before and after
+ * each half: that is what a leak raises.
  * Streams carry their own x-request-id, so each can be traced to the fake (did it arrive) and to the gateway's
  * per-request log line (was usage recorded).
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import type { FakeXai } from '../../src/fake/xai-server.js';
 import { delay, rssMb } from './children.js';
+import { liveHeapMb } from './inspector.js';
 import { CHAT_PATH, drive, MODEL, type Target } from './load.js';
 import { seededRandom } from './stats.js';
 import { keyUsage, remainingConcurrency, type UsageTotalsView } from './targets.js';
@@ -22,6 +27,8 @@ export interface SoakOptions {
   /** Timer aborts happen at a uniform random time in [0, abortWindowMs) after the request starts. */
   abortWindowMs: number;
   seed: number;
+  /** Halves of the same load run first on another key and not counted. */
+  warmupHalves: number;
 }
 
 export interface StreamOutcomes {
@@ -33,9 +40,22 @@ export interface StreamOutcomes {
 
 export interface SoakResult {
   options: SoakOptions;
+  /** VmRSS before the soak, once the first half has settled, and once the second has. */
   rssBeforeMb: number;
   rssHalfMb: number;
   rssAfterMb: number;
+  /**
+   * Highest VmRSS sampled (every 100 ms) while each half ran and settled. A single reading lands anywhere on
+   * V8's heap sawtooth; the peak under the same load is what a leak would raise from one half to the next.
+   */
+  rssPeakFirstHalfMb: number;
+  rssPeakSecondHalfMb: number;
+  /** The file-backed part of VmRSS at the end (RssFile: mostly the node binary's code), the same in any process. */
+  rssFileAfterMb: number;
+  /** Used JS heap after a full GC (MB): before the first half, after it, after the second. */
+  liveHeapBeforeMb: number;
+  liveHeapHalfMb: number;
+  liveHeapAfterMb: number;
   plainOk: number;
   plainFailed: number;
   streams: StreamOutcomes;
@@ -49,9 +69,16 @@ export interface SoakResult {
   streamReconciliation: StreamReconciliation;
   /** Error-level lines the gateway logged during the soak, by message (and code). */
   gatewayErrorLines: [string, number][];
-  /** GET /v1/api-key remaining.concurrency after the soak, and the key's limit. */
+  /**
+   * GET /v1/api-key remaining.concurrency once every reservation was released (or the wait ran out), and the
+   * key's limit. That GET holds one slot itself while it answers, so `limit - 1` means none is left.
+   */
   concurrencyRemaining: number;
   concurrencyLimit: number;
+  /** Reservations still held after the soak (`limit - 1 - remaining`): 0 unless one was never settled. */
+  reservationsLeft: number;
+  /** How long the poll for released reservations (started once the usage stopped changing) waited. */
+  reservationsWaitMs: number;
   durationS: number;
 }
 
@@ -122,7 +149,10 @@ async function oneStream(input: { agent: Agent; target: Target; requestId: strin
   }
 }
 
-/** Waits until the gateway's recorded requests stop changing (settlement runs after the response ends). */
+/**
+ * Waits until the gateway's recorded requests stop changing (settlement runs after the response ends). Releases
+ * (requests that never reached xAI) do not change them: `released` waits for those.
+ */
 async function settled(origin: string, keyId: string, day: { from: string; to: () => string }): Promise<UsageTotalsView> {
   let last = await keyUsage(origin, keyId, day.from, day.to());
   for (let stableFor = 0; stableFor < 4; ) {
@@ -134,9 +164,43 @@ async function settled(origin: string, keyId: string, day: { from: string; to: (
   return last;
 }
 
+/** Polls GET /v1/api-key until every reservation of the key is released, or `timeoutMs` has passed. */
+async function released(origin: string, clientKey: string, limit: number, timeoutMs: number): Promise<{ remaining: number; waitedMs: number }> {
+  const started = Date.now();
+  for (;;) {
+    const remaining = await remainingConcurrency(origin, clientKey);
+    // limit - 1: the GET's own slot.
+    if (remaining >= limit - 1 || Date.now() - started >= timeoutMs) return { remaining, waitedMs: Date.now() - started };
+    await delay(100);
+  }
+}
+
+/** VmRSS (MB) sampled every 100 ms until stopped; `stop` returns the highest reading. */
+function sampleRssPeak(pid: number): { stop: () => number } {
+  let peak = rssMb(pid);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssMb(pid));
+  }, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, rssMb(pid));
+    },
+  };
+}
+
+function rssFileMb(pid: number): number {
+  const match = /^RssFile:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match?.[1] === undefined ? Number.NaN : Number(match[1]) / 1024;
+}
+
 export async function runSoak(input: {
   fake: FakeXai;
   target: Target;
+  /** Another key's target, for the warm-up halves. */
+  warmTarget: Target;
+  /** The gateway's inspector port (node --inspect=127.0.0.1:PORT), for the live heap. */
+  inspectorPort: number;
   keyId: string;
   gatewayPid: number;
   options: SoakOptions;
@@ -155,28 +219,46 @@ export async function runSoak(input: {
   let plainFailed = 0;
   let halves = 0;
   const streamIds: string[] = [];
+  // Unique per run: a gateway log that already holds another run's lines cannot match these ids.
+  const runTag = randomBytes(4).toString('hex');
 
-  const half = async (): Promise<void> => {
+  const half = async (on: Target, counted: boolean): Promise<void> => {
     halves += 1;
+    const outcomes: StreamOutcomes = counted ? streams : { completed: 0, abortedBeforeHeaders: 0, abortedMidStream: 0, failed: 0 };
     const streaming = Array.from({ length: options.streamsPerHalf }, (_, i) => {
-      const requestId = `xgwbench-soak-${halves}-${i}`;
-      streamIds.push(requestId);
-      return oneStream({ agent, target, requestId, plan: planAbort(random, options), outcomes: streams });
+      const requestId = `xgwbench-soak-${runTag}-${halves}-${i}`;
+      if (counted) streamIds.push(requestId);
+      return oneStream({ agent, target: on, requestId, plan: planAbort(random, options), outcomes });
     });
-    const plain = await drive(target, { connections: 32, amount: options.requestsPerHalf });
+    const plain = await drive(on, { connections: 32, amount: options.requestsPerHalf });
     await Promise.all(streaming);
+    if (!counted) return;
     plainOk += plain.ok;
     plainFailed += plain.non2xx + plain.errors;
   };
 
-  const rssBeforeMb = rssMb(input.gatewayPid);
   try {
-    await half();
+    for (let i = 0; i < options.warmupHalves; i += 1) await half(input.warmTarget, false);
+    // Every warm-up request has reached the fake or never will (the client side is done): start counting afresh.
+    await delay(1_000);
+    fake.reset();
+    const rssBeforeMb = rssMb(input.gatewayPid);
+    // Read after RSS: the full GC it forces gives memory back.
+    const liveHeapBeforeMb = await liveHeapMb(input.inspectorPort);
+    const first = sampleRssPeak(input.gatewayPid);
+    await half(target, true);
     await settled(target.origin, input.keyId, day);
+    const rssPeakFirstHalfMb = first.stop();
     const rssHalfMb = rssMb(input.gatewayPid);
-    await half();
+    const liveHeapHalfMb = await liveHeapMb(input.inspectorPort);
+    const second = sampleRssPeak(input.gatewayPid);
+    await half(target, true);
     const gatewayUsage = await settled(target.origin, input.keyId, day);
+    const rssPeakSecondHalfMb = second.stop();
     const rssAfterMb = rssMb(input.gatewayPid);
+    const rssFileAfterMb = rssFileMb(input.gatewayPid);
+    const liveHeapAfterMb = await liveHeapMb(input.inspectorPort);
+    const concurrency = await released(target.origin, input.clientKey, input.concurrencyLimit, 10_000);
     const chats = fake.requests.filter((r) => r.method === 'POST' && r.path.startsWith(CHAT_PATH));
     const reachedUpstream = new Set(chats.map((r) => r.headers['x-request-id']).filter((id): id is string => typeof id === 'string'));
     const gatewayLog = input.readLog();
@@ -185,6 +267,12 @@ export async function runSoak(input: {
       rssBeforeMb,
       rssHalfMb,
       rssAfterMb,
+      rssPeakFirstHalfMb,
+      rssPeakSecondHalfMb,
+      rssFileAfterMb,
+      liveHeapBeforeMb,
+      liveHeapHalfMb,
+      liveHeapAfterMb,
       plainOk,
       plainFailed,
       streams,
@@ -194,8 +282,10 @@ export async function runSoak(input: {
       gatewayUsage,
       streamReconciliation: reconcile(streamIds, reachedUpstream, gatewayLog.recorded),
       gatewayErrorLines: [...gatewayLog.errors],
-      concurrencyRemaining: await remainingConcurrency(target.origin, input.clientKey),
+      concurrencyRemaining: concurrency.remaining,
       concurrencyLimit: input.concurrencyLimit,
+      reservationsLeft: input.concurrencyLimit - 1 - concurrency.remaining,
+      reservationsWaitMs: concurrency.waitedMs,
       durationS: (Date.now() - started) / 1000,
     };
   } finally {

@@ -110,13 +110,13 @@ export function writeGatewayConfig(paths: Paths, keyPrefix: string): string {
 
 export function startGateway(
   paths: Paths,
-  options: { port: number; upstream: string; redisUrl: string; configFile: string; tag: string; logLevel?: string },
+  options: { port: number; upstream: string; redisUrl: string; configFile: string; tag: string; logLevel?: string; nodeArgs?: readonly string[] },
 ): Promise<Child> {
   const origin = `http://127.0.0.1:${options.port}`;
   return startChild({
     name: `gateway-${options.tag}`,
     command: process.execPath,
-    args: [join(paths.root, 'dist/src/main.js')],
+    args: [...(options.nodeArgs ?? []), join(paths.root, 'dist/src/main.js')],
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',
