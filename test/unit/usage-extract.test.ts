@@ -162,6 +162,24 @@ describe('extractUsage never throws on odd shapes', () => {
   });
 });
 
+describe('extractUsage result shape', () => {
+  // Usage objects are serialised (logs, settlement), so every kind yields the same fields in the same order.
+  const FIELDS = ['promptTokens', 'completionTokens', 'reasoningTokens', 'cachedTokens', 'totalTokens', 'costTicks', 'costFromUpstream'];
+  it.each([
+    ['chat', { usage: { prompt_tokens: 3, completion_tokens: 2 } }, false],
+    ['chat', { usage: { prompt_tokens: 3, completion_tokens: 2, cost_in_usd_ticks: 70 } }, true],
+    ['responses', { usage: { input_tokens: 3, output_tokens: 2 } }, false],
+    ['embeddings', { usage: { prompt_tokens: 3, total_tokens: 3 } }, false],
+    ['media', { usage: { cost_in_usd_ticks: 70 } }, true],
+  ] as const)('%s: fields in order, costFromUpstream %s', (kind, body, fromUpstream) => {
+    const usage = extractUsage(kind, body, { input: 1, output: 2 });
+    expect(Object.keys(usage ?? {})).toEqual(FIELDS);
+    expect(usage?.costFromUpstream).toBe(fromUpstream);
+    if (fromUpstream) expect(usage?.costTicks).toBe(70);
+    else expect(usage?.costTicks).toBeGreaterThan(0);
+  });
+});
+
 describe('isUpstreamErrorBody (xai-api.md §6.2, §6.4)', () => {
   it.each([
     [{ code: 'invalid-argument', error: 'Incorrect API key provided. You can obtain an API key from https://console.x.ai.' }, true],
