@@ -148,6 +148,8 @@ export function clientSecretExpiry(expiresAfter: unknown, keyExpiresAtMs: number
 
 function isJsonContentType(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
+  // What nearly every client sends; the general parse below gives the same answer for it.
+  if (contentType === 'application/json') return true;
   const [type = '', ...params] = contentType.split(';');
   const mediaType = type.trim().toLowerCase();
   if (mediaType !== 'application/json' && !(mediaType.startsWith('application/') && mediaType.endsWith('+json'))) return false;

@@ -58,8 +58,9 @@ function estimateValue(value: unknown, depth: number): number {
   }
   const obj = value as Record<string, unknown>;
   if (isImagePart(obj)) return IMAGE_TOKENS;
-  for (const [key, item] of Object.entries(obj)) {
-    if (!SKIPPED_KEYS.has(key)) total += estimateValue(item, depth + 1);
+  // Keys, not Object.entries' [key, value] pairs: this walks every part of every request body.
+  for (const key of Object.keys(obj)) {
+    if (!SKIPPED_KEYS.has(key)) total += estimateValue(obj[key], depth + 1);
   }
   return total;
 }
@@ -110,5 +111,5 @@ export function outputCapOf(body: unknown): OutputCap {
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) return { kind: 'invalid', field };
     if (best === null || value < best.tokens) best = { tokens: value, field };
   }
-  return best === null ? { kind: 'none' } : { kind: 'cap', ...best };
+  return best === null ? { kind: 'none' } : { kind: 'cap', tokens: best.tokens, field: best.field };
 }

@@ -47,6 +47,19 @@ const sent = (prepared: { upstreamBody: Buffer | null }): Record<string, unknown
 
 const chat = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ model: 'grok-3-mini', messages: [{ role: 'user', content: 'hi' }], ...extra });
 
+describe('prepareRequest: which Content-Type is JSON', () => {
+  it.each(['application/json', 'Application/JSON', 'application/json; charset=utf-8', 'application/json;charset="UTF-8"', ' application/json ', 'application/vnd.api+json'])(
+    'accepts %j',
+    (contentType) => {
+      expect(prepareRequest(input({ contentType, body: chat() })).model).toBe('grok-3-mini');
+    },
+  );
+
+  it.each(['application/json; charset=latin1', 'application/json; charset=utf-16', 'application/jsonp', 'text/json', 'application/json+xml', ''])('refuses %j with 415', (contentType) => {
+    expect(refusal(() => prepareRequest(input({ contentType, body: chat() })))).toMatchObject({ status: 415, code: 'invalid_request' });
+  });
+});
+
 describe('prepareRequest: scopes and validation refuse before anything is sent', () => {
   it.each<[string, Overrides, number, string]>([
     ['endpoint outside the key', { policies: [{ ...ALL, endpoints: ['models'] }], body: chat() }, 403, 'endpoint_not_allowed'],
