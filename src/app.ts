@@ -24,7 +24,7 @@ import { registerHealthRoutes } from './http/health-routes.js';
 import { registerMetricsRoute } from './http/metrics-route.js';
 import { newRequestContext } from './http/request-context.js';
 import { logRequest } from './http/request-log.js';
-import { registerSecurityHeaders } from './http/security-headers.js';
+import { HELMET_OPTIONS, registerSecurityHeaders } from './http/security-headers.js';
 import { registerV1Routes } from './http/v1-routes.js';
 
 export interface AppDeps {
@@ -71,12 +71,6 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
-
-/**
- * The global helmet options (SPEC §8): responses are meant to be read cross-origin by the browsers CORS admits.
- * Route-level helmet options (the dashboard's) are merged over these.
- */
-const HELMET_OPTIONS = { crossOriginResourcePolicy: { policy: 'cross-origin' } } as const;
 
 /** A safe client-supplied request id is echoed; anything else is replaced by a UUID (SPEC §4). */
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;

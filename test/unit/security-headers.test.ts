@@ -4,12 +4,11 @@ import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerErrorHandling } from '../../src/http/error-handler.js';
-import { registerSecurityHeaders, SECURITY_HEADERS } from '../../src/http/security-headers.js';
+import { HELMET_OPTIONS, registerSecurityHeaders, SECURITY_HEADERS } from '../../src/http/security-headers.js';
 
 // The fixed security header set must be what @fastify/helmet sends for the gateway's options, on the wire:
-// same names as spelled, same order, same values, on routes, 404s and errors alike.
-
-const HELMET_OPTIONS = { crossOriginResourcePolicy: { policy: 'cross-origin' } } as const;
+// same names as spelled, same order, same values, on routes, 404s and errors alike. The options are the ones
+// app.ts uses, so changing them without updating the fixed set fails here.
 
 async function server(withHeaders: (app: FastifyInstance) => void): Promise<{ app: FastifyInstance; port: number }> {
   const app = Fastify();
