@@ -188,7 +188,7 @@ export function evaluateAdmission(input: AdmissionInput): AdmissionVerdict {
       if (refusal === null || retry.rank > refusal.rank) refusal = { limit, keyId, ...retry };
     }
   }
-  const rate = rateStateOf({ ...input, admitted: refusal === null });
+  const rate = rateStateOf({ subjects: input.subjects, estimate: input.estimate, nowMs: input.nowMs, periods: input.periods, admitted: refusal === null });
   if (refusal === null) return { admitted: true, rate };
   return { admitted: false, limit: refusal.limit, keyId: refusal.keyId, retryAfterSeconds: refusal.seconds, rate };
 }
@@ -234,7 +234,9 @@ function tightest(
       const used = usedOf(limit, state) + (input.admitted ? demandOf(limit, input.estimate) : 0);
       const remaining = Math.max(0, value - used);
       if (best !== null && remaining >= best.remaining) continue;
-      best = { limit: value, remaining, resetSeconds: resetSecondsOf(limit, { ...input, state, used }) };
+      // Fields named, not spread: Node 20's V8 builds a spread of a fresh object slowly, and this runs per request.
+      const context = { state, used, admitted: input.admitted, estimate: input.estimate, nowMs: input.nowMs, periods: input.periods };
+      best = { limit: value, remaining, resetSeconds: resetSecondsOf(limit, context) };
     }
   }
   return best;

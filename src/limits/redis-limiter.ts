@@ -141,9 +141,9 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
       const values = numbersOf(reply, 1 + subjects.filter((subject) => hasLimits(subject.limits)).length * width);
       let next = 1;
       const evaluated = subjects.map((subject) => {
-        if (!hasLimits(subject.limits)) return { ...subject, state: NO_STATE };
+        if (!hasLimits(subject.limits)) return { keyId: subject.keyId, limits: subject.limits, state: NO_STATE };
         next += width;
-        return { ...subject, state: subjectStateOfVector(values.slice(next - width, next)) };
+        return { keyId: subject.keyId, limits: subject.limits, state: subjectStateOfVector(values.slice(next - width, next)) };
       });
       const verdict = evaluateAdmission({
         subjects: evaluated,
