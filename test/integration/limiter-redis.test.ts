@@ -51,15 +51,18 @@ function request(subjects: AdmissionSubject[], familyId: string, overrides: Part
   return { requestId: randomUUID(), subjects, familyId, estimatedTokens: 4200, estimatedCostTicks: 99_000_000, nowMs: T0, leaseMs: LEASE_MS, ...overrides };
 }
 
-/** The commands the limiter's scripts run (MONITOR, source lua, this file's keys only) while `run` runs. */
-async function scriptCommands(run: () => Promise<unknown>): Promise<string[]> {
+/**
+ * The commands touching this file's keys that MONITOR reports while `run` runs: those run inside scripts
+ * (source 'lua') or, with `topLevel`, those sent by clients (the script calls themselves).
+ */
+async function commandsSeen(run: () => Promise<unknown>, topLevel = false): Promise<string[]> {
   const monitor = await newClient().monitor();
   const marker = `${PREFIX}marker:${randomUUID()}`;
   const seen: string[] = [];
   const drained = new Promise<void>((resolve) => {
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
       if (args.includes(marker)) resolve();
-      else if (source === 'lua' && args.some((arg) => arg.startsWith(PREFIX))) seen.push(String(args[0]).toLowerCase());
+      else if ((source === 'lua') !== topLevel && args.some((arg) => arg.startsWith(PREFIX))) seen.push(String(args[0]).toLowerCase());
     });
   });
   await run();
@@ -70,6 +73,9 @@ async function scriptCommands(run: () => Promise<unknown>): Promise<string[]> {
   monitor.disconnect();
   return seen;
 }
+
+/** The commands the limiter's scripts run (MONITOR, source lua, this file's keys only) while `run` runs. */
+const scriptCommands = (run: () => Promise<unknown>): Promise<string[]> => commandsSeen(run);
 
 const ALL_LIMITS: LimitSet = {
   requestsPerMinute: 1e6, requestsPerDay: 1e8, tokensPerMinute: 1e9, tokensPerDay: 1e10, tokensPerMonth: 1e11,
@@ -199,25 +205,8 @@ describe.each([
   });
 });
 
-/** Top-level commands this file's limiter sends (MONITOR, not from inside a script) while `run` runs. */
-async function callsSent(run: () => Promise<unknown>): Promise<string[]> {
-  const monitor = await newClient().monitor();
-  const marker = `${PREFIX}marker:${randomUUID()}`;
-  const seen: string[] = [];
-  const drained = new Promise<void>((resolve) => {
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (args.includes(marker)) resolve();
-      else if (source !== 'lua' && args.some((arg) => arg.startsWith(PREFIX))) seen.push(String(args[0]).toLowerCase());
-    });
-  });
-  await run();
-  await redis.exists(marker);
-  await drained;
-  // Lines of other clients' commands may still arrive after this: ioredis reports them as errors, ignored here.
-  monitor.on('error', () => undefined);
-  monitor.disconnect();
-  return seen;
-}
+/** Top-level commands this file's limiter sends (not from inside a script) while `run` runs. */
+const callsSent = (run: () => Promise<unknown>): Promise<string[]> => commandsSeen(run, true);
 
 describe('Redis limiter: batching (issue 7: at most one round trip per request)', () => {
   it('sends the concurrent admissions of one family as one script call, each answered as if alone', async () => {
