@@ -150,7 +150,9 @@ async function runPhase(ctx: PhaseContext, latencyMs: number, redisOut: Partial<
         redisOut.statsRequests = gatewayCommands.requests;
         redisOut.statsByCommand = [...gatewayCommands.byCommand].map(([name, stat]) => [name, stat.calls]);
         const scripts = [...gatewayCommands.byCommand].filter(([name]) => name === 'evalsha' || name === 'eval').map(([, stat]) => stat);
-        redisOut.scriptUsecPerCall = scripts.reduce((sum, st) => sum + st.usec, 0) / Math.max(1, scripts.reduce((sum, st) => sum + st.calls, 0));
+        const scriptUsec = scripts.reduce((sum, st) => sum + st.usec, 0);
+        redisOut.scriptUsecPerCall = scriptUsec / Math.max(1, scripts.reduce((sum, st) => sum + st.calls, 0));
+        redisOut.scriptUsecPerRequest = scriptUsec / Math.max(1, gatewayCommands.requests);
       }
       for (const t of targets) {
         const p = points[t.name];

@@ -25,6 +25,8 @@ export interface RedisResult {
   statsByCommand: [string, number][];
   /** Microseconds Redis spent per EVALSHA/EVAL call (commandstats usec / calls) over the same point. */
   scriptUsecPerCall: number;
+  /** The same time divided by the requests of that point: a script call carries several requests' items. */
+  scriptUsecPerRequest: number;
   /** MONITOR over a fixed number of requests: top-level commands of the gateway's connection (round trips). */
   monitorRequests: number;
   roundTripsByCommand: [string, number][];
@@ -203,7 +205,7 @@ export function renderTable(result: BenchResult): string {
   const { redis, soak } = result;
   lines.push(
     `Redis per request: ${f3(roundTripsPerRequest(redis))} round trips (${perRequest(redis.roundTripsByCommand, redis.monitorRequests)}); ` +
-      `${f2(sum(redis.statsByCommand) / Math.max(1, redis.statsRequests))} commands counting those run inside scripts; ${f1(redis.scriptUsecPerCall)} µs in Redis per script call`,
+      `${f2(sum(redis.statsByCommand) / Math.max(1, redis.statsRequests))} commands counting those run inside scripts; ${f1(redis.scriptUsecPerRequest)} µs in Redis scripts per request (${f1(redis.scriptUsecPerCall)} per script call)`,
   );
   for (const phase of result.phases) {
     lines.push(`Gateway RSS (${phase.upstreamLatencyMs} ms upstream): ${f1(phase.gatewayRssBeforeMb)} MB before the load, ${f1(phase.gatewayRssAfterMb)} MB after`);
@@ -269,7 +271,7 @@ export function renderMarkdown(result: BenchResult): string {
     `- Commands run inside those scripts, per request: ${perRequest(redis.insideScriptsByCommand, redis.monitorRequests) || 'none'}.`,
     `- INFO commandstats delta over the gateway's 32-connection point (${int(redis.statsRequests)} requests; script-internal commands included): ` +
       `${f2(sum(redis.statsByCommand) / Math.max(1, redis.statsRequests))} commands per request — ${perRequest(redis.statsByCommand, redis.statsRequests)}.`,
-    `- Time Redis spent executing each script call (EVALSHA, commandstats usec / calls over that point): ${f1(redis.scriptUsecPerCall)} µs.`,
+    `- Time Redis spent executing scripts (EVALSHA, commandstats usec over that point): ${f1(redis.scriptUsecPerRequest)} µs per request, ${f1(redis.scriptUsecPerCall)} µs per script call (a call carries the admissions and settlements of several requests of one key family).`,
     `- Commands from other clients of the shared Redis seen during the MONITOR window (not attributed): ${int(redis.otherClientsCommands)}.`,
     '',
     '## Memory (gateway RSS, VmRSS)',
