@@ -9,10 +9,10 @@ import { createMemoryKeyStore } from '../../src/keys/memory-key-store.js';
 import { createRedisKeyStore } from '../../src/keys/redis-key-store.js';
 import { KeyStoreConflictError } from '../../src/keys/types.js';
 import type { KeyPatch, KeyRecord, KeyStore } from '../../src/keys/types.js';
+import { deleteByPrefix, REDIS_URL } from '../helpers/harness.js';
 
 /** One contract (src/keys/types.ts KeyStore), checked against both implementations. */
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const FILE_PREFIX = `xgwtest:key-store-contract:${randomBytes(6).toString('hex')}:`;
 /** How far ahead a grace expiry is set: long enough to observe the hash alive, short enough to wait out on Redis. */
 const GRACE_MS = 400;
@@ -29,12 +29,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${FILE_PREFIX}*`, 'COUNT', 500);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deleteByPrefix(redis, FILE_PREFIX);
   await redis.quit();
 });
 

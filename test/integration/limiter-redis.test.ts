@@ -7,6 +7,7 @@ import { createRedisLimiter } from '../../src/limits/redis-limiter.js';
 import { REAP_BATCH, REAPED_RETENTION_MS } from '../../src/limits/semantics.js';
 import type { AdmissionRequest, AdmissionResult, AdmissionSubject, Limiter, Reservation } from '../../src/limits/types.js';
 import { ZERO_USAGE, type Usage } from '../../src/usage/types.js';
+import { deleteByPrefix, REDIS_URL } from '../helpers/harness.js';
 
 /**
  * The Redis limiter's cost and layout beyond the shared contract (limiter.contract.test.ts): how many
@@ -16,7 +17,6 @@ import { ZERO_USAGE, type Usage } from '../../src/usage/types.js';
  * passed in.
  */
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const PREFIX = `xgwtest:limiter-redis:${randomBytes(4).toString('hex')}:`;
 const T0 = Date.UTC(2030, 0, 15, 12, 0, 0);
 const LEASE_MS = 600_000;
@@ -30,12 +30,7 @@ function newClient(): Redis {
 const redis = newClient();
 
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 500);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deleteByPrefix(redis, PREFIX);
   await Promise.all(clients.map((client) => client.quit()));
 });
 

@@ -7,13 +7,13 @@ import { unpackDoubles } from '../../src/limits/redis-args.js';
 import { createRedisLimiter } from '../../src/limits/redis-limiter.js';
 import type { AdmissionRequest, AdmissionResult, AdmissionSubject, Limiter, Reservation } from '../../src/limits/types.js';
 import { usdToTicks, ZERO_USAGE, type Usage } from '../../src/usage/types.js';
+import { deleteByPrefix, REDIS_URL } from '../helpers/harness.js';
 
 /**
  * One contract, two implementations (SPEC §1: "Both stores pass one shared contract test suite"), on a real
  * Redis with this file's own key prefix (only those keys are deleted). Time is always passed in.
  */
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const PREFIX = `xgwtest:limiter-contract:${randomBytes(4).toString('hex')}:`;
 const T0 = Date.UTC(2030, 0, 15, 12, 0, 0); // a Tuesday noon, UTC
 const LEASE_MS = 600_000;
@@ -27,12 +27,7 @@ function newClient(): Redis {
 
 afterAll(async () => {
   const redis = clients[0] ?? newClient();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 500);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deleteByPrefix(redis, PREFIX);
   await Promise.all(clients.map((client) => client.quit()));
 });
 
