@@ -13,10 +13,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import type { FakeXai } from '../../src/fake/xai-server.js';
+// The tests' seeded PRNG: a run's random aborts can be replayed from the printed seed.
+import { prng } from '../../test/helpers/prng.js';
 import { delay, rssMb } from './children.js';
 import { liveHeapMb } from './inspector.js';
 import { CHAT_PATH, drive, MODEL, type Target } from './load.js';
-import { seededRandom } from './stats.js';
 import { keyUsage, remainingConcurrency, type UsageTotalsView } from './targets.js';
 
 export interface SoakOptions {
@@ -210,7 +211,7 @@ export async function runSoak(input: {
   readLog: () => GatewayLogSummary;
 }): Promise<SoakResult> {
   const { fake, target, options } = input;
-  const random = seededRandom(options.seed);
+  const random = prng(options.seed);
   const agent = new Agent({ connections: options.streamsPerHalf + 64, keepAliveTimeout: 10_000 });
   const streams: StreamOutcomes = { completed: 0, abortedBeforeHeaders: 0, abortedMidStream: 0, failed: 0 };
   const day = { from: new Date().toISOString().slice(0, 10), to: () => new Date().toISOString().slice(0, 10) };

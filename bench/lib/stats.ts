@@ -19,15 +19,3 @@ export function summarize(samples: readonly number[]): Summary {
   const mean = sorted.reduce((sum, v) => sum + v, 0) / Math.max(1, sorted.length);
   return { count: sorted.length, mean, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
 }
-
-/** mulberry32: deterministic, so a run's random aborts can be replayed from the printed seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
