@@ -1,15 +1,7 @@
 import type { UsageReport, UsageTotals } from '../limits/types.js';
 
 /** Usage in the SPEC §6 shape: `U = {requests, promptTokens, completionTokens, reasoningTokens, cachedTokens, totalTokens, costUsd}`. */
-export interface UsageView {
-  requests: number;
-  promptTokens: number;
-  completionTokens: number;
-  reasoningTokens: number;
-  cachedTokens: number;
-  totalTokens: number;
-  costUsd: number;
-}
+export type UsageView = Omit<UsageTotals, 'costTicks'> & { costUsd: number };
 
 export function usageView(totals: UsageTotals): UsageView {
   return {

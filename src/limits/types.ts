@@ -70,15 +70,8 @@ export interface SettleInput {
   nowMs: number;
 }
 
-export interface UsageTotals {
-  requests: number;
-  promptTokens: number;
-  completionTokens: number;
-  reasoningTokens: number;
-  cachedTokens: number;
-  totalTokens: number;
-  costTicks: number;
-}
+/** Summed usage: one Usage per request counted, plus how many requests. */
+export type UsageTotals = Omit<Usage, 'costFromUpstream'> & { requests: number };
 
 export interface UsageReport {
   keyId: string;
