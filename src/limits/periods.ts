@@ -79,7 +79,7 @@ export function periodsAt(nowMs: number): Periods {
   lastPeriods = Object.freeze({
     dayId: utcDayId(nowMs),
     monthId: utcMonthId(nowMs),
-    dayNumber: Math.floor(nowMs / MS_PER_DAY),
+    dayNumber,
     dayEndMs: nextUtcDayStartMs(nowMs),
     monthEndMs: nextUtcMonthStartMs(nowMs),
   });

@@ -38,7 +38,7 @@ export interface RedisLimiterOptions {
 export const BATCH_COMMAND = 'xgwLimiterBatchV1';
 const PROBE_COMMAND = 'xgwLimiterProbeV1';
 const NUMBER_OF_KEYS = 2;
-/** Items per script call at most: a batch holds Redis for about 40 µs per item. */
+/** Items per script call at most: a batch holds Redis for some tens of µs per item. */
 const MAX_BATCH_ITEMS = 32;
 
 type ScriptCall = (...args: ScriptArg[]) => Promise<unknown>;
@@ -181,7 +181,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
       assertId('keyId', subject.keyId);
       // Settlements still waiting for company are written first: what is left must reflect them.
       await batcher.flushFamily(subject.familyId);
-      const limits = normalizeLimits(subject.limits);
+      const { normalized: limits, packed } = prepareLimits(subject.limits);
       const periods = periodsAt(nowMs);
       const reply = await probeScript(
         ...familyKeys(subject.familyId),
@@ -192,7 +192,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
         periods.dayId,
         periods.monthId,
         subject.keyId,
-        packedLimits(limits) || NO_LIMITS,
+        packed || NO_LIMITS,
       );
       return remainingOf(limits, subjectStateOfVector(numbersOf(reply, SUBJECT_STATE_FIELDS.length)));
     },
