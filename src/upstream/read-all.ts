@@ -37,6 +37,9 @@ export function readAll(stream: Readable, limit = MAX_BUFFERED_RESPONSE_BYTES): 
       resolve(chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size));
     });
     stream.once('error', fail);
-    stream.once('close', () => fail(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })));
+    // 'close' follows every 'end': the error (and its stack trace, the costly part) is built only when it is one.
+    stream.once('close', () => {
+      if (!settled) fail(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    });
   });
 }
