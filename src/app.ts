@@ -23,6 +23,7 @@ import { registerGatewayKeysRoutes } from './http/gateway-keys-routes.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import { registerMetricsRoute } from './http/metrics-route.js';
 import { newRequestContext } from './http/request-context.js';
+import { lazyChildLogger } from './http/lazy-request-logger.js';
 import { logRequest } from './http/request-log.js';
 import { HELMET_OPTIONS, registerSecurityHeaders } from './http/security-headers.js';
 import { registerV1Routes } from './http/v1-routes.js';
@@ -88,6 +89,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     loggerInstance,
     // One line per request is ours (src/http/request-log.ts), written after settlement.
     logController: new LogController({ disableRequestLogging: true }),
+    // Each request's child logger is built only when that request logs a line (src/http/lazy-request-logger.ts).
+    childLoggerFactory: lazyChildLogger,
     trustProxy: config.server.trustProxy,
     bodyLimit: config.server.bodyLimitBytes,
     genReqId: (req) => {

@@ -1,0 +1,52 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { lazyChildLogger } from '../../src/http/lazy-request-logger.js';
+
+/** A pino logger writing parsed lines to an array, seen through a parent that counts the children built of it. */
+function capture(level: string): { lines: Record<string, unknown>[]; logger: pino.Logger; children: () => number } {
+  const lines: Record<string, unknown>[] = [];
+  const root = pino({ level }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  let built = 0;
+  const logger = Object.create(root) as pino.Logger;
+  logger.child = ((bindings: pino.Bindings, options?: pino.ChildLoggerOptions) => {
+    built += 1;
+    return root.child(bindings, options);
+  }) as typeof root.child;
+  return { lines, logger, children: () => built };
+}
+
+describe('lazyChildLogger', () => {
+  it('builds no child until a line is logged', () => {
+    const { logger, children, lines } = capture('info');
+    const log = lazyChildLogger(logger, { reqId: 'r-1' }, {});
+    expect(log.level).toBe('info');
+    expect(children()).toBe(0);
+    log.info({ status: 200 }, 'request');
+    log.warn('second');
+    expect(children()).toBe(1);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ reqId: 'r-1', status: 200, msg: 'request', level: 30 });
+    expect(lines[1]).toMatchObject({ reqId: 'r-1', msg: 'second', level: 40 });
+  });
+
+  it('keeps pino semantics: levels below the threshold write nothing, errors are serialised, format args apply', () => {
+    const { logger, lines } = capture('warn');
+    const log = lazyChildLogger(logger, { reqId: 'r-2' }, {});
+    log.info('hidden');
+    log.debug({ a: 1 }, 'hidden too');
+    log.error({ err: new Error('boom') }, 'failed %s', 'here');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ reqId: 'r-2', msg: 'failed here', level: 50 });
+    expect((lines[0]?.err as { message?: string }).message).toBe('boom');
+  });
+
+  it('passes the child options (level) and nests further children', () => {
+    const { logger, lines } = capture('info');
+    const log = lazyChildLogger(logger, { reqId: 'r-3' }, { level: 'error' });
+    expect(log.level).toBe('error');
+    log.warn('dropped');
+    log.child({ part: 'x' }).error('kept');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ reqId: 'r-3', part: 'x', msg: 'kept' });
+  });
+});
