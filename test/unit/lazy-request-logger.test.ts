@@ -11,7 +11,7 @@ function capture(level: string): { lines: Record<string, unknown>[]; logger: pin
   logger.child = ((bindings: pino.Bindings, options?: pino.ChildLoggerOptions) => {
     built += 1;
     return root.child(bindings, options);
-  }) as typeof root.child;
+  }) as unknown as typeof root.child;
   return { lines, logger, children: () => built };
 }
 
