@@ -10,7 +10,7 @@ import { createRedisKeyChanges } from './keys/redis-key-changes.js';
 import { createRedisKeyStore } from './keys/redis-key-store.js';
 import type { KeyStore } from './keys/types.js';
 import { createMemoryLimiter } from './limits/memory-limiter.js';
-import { BATCH_COMMAND as LIMITER_BATCH_COMMAND, createRedisLimiter } from './limits/redis-limiter.js';
+import { createRedisLimiter } from './limits/redis-limiter.js';
 import type { Limiter } from './limits/types.js';
 
 /** The gateway's state: client keys and quota counters, on Redis (or a Cluster) or in process (SPEC §1, §7). */
@@ -46,12 +46,10 @@ const REDIS_OPTIONS: RedisOptions = {
   commandTimeout: 2_000,
   connectTimeout: 2_000,
   retryStrategy: (times: number) => Math.min(times * 200, 2_000),
-  // Commands issued in the same event-loop turn (admissions and settlements of concurrent requests) go out
-  // in one socket write: on a busy gateway the write system calls, not Redis, dominate the cost.
+  // Commands issued in the same event-loop turn (key lookups, usage reads, probes) go out in one socket write:
+  // on a busy gateway the write system calls, not Redis, dominate the cost. The limiter's batch script is sent
+  // on its own, at once (src/limits/packed-script.ts): it already carries every request of its turn.
   enableAutoPipelining: true,
-  // The limiter batches its own script calls (src/limits/script-batcher.ts) at the end of the event-loop turn:
-  // they are written at once rather than deferred by auto-pipelining for one more turn.
-  autoPipeliningIgnoredCommands: [LIMITER_BATCH_COMMAND],
 };
 
 /**

@@ -7,7 +7,8 @@ import { PROBE_LUA } from './lua/probe-script.js';
 import { periodsAt } from './periods.js';
 import { packDoubles, packedLimits, pendingRecord } from './redis-args.js';
 import { assertKeyPrefix, limiterKeyBase, limiterRedisKey } from './redis-keys.js';
-import { createScriptBatcher, DUPLICATE_REPLY, type ScriptArg } from './script-batcher.js';
+import { packedScript, type ScriptArg } from './packed-script.js';
+import { createScriptBatcher, DUPLICATE_REPLY } from './script-batcher.js';
 import { TPM_BUCKET_MS, USAGE_RETENTION_DAYS, WINDOW_MS } from './semantics.js';
 import type { AdmissionRequest, Limiter } from './types.js';
 import { buildUsageReport, modelsOfStoredDayRecord, packedUsage, parseUsageRange, recordedModelName } from './usage-totals.js';
@@ -34,8 +35,6 @@ export interface RedisLimiterOptions {
   settleDelayMs?: number;
 }
 
-/** The batch script's command name: the store leaves it out of ioredis's auto-pipelining (it batches itself). */
-export const BATCH_COMMAND = 'xgwLimiterBatchV1';
 const PROBE_COMMAND = 'xgwLimiterProbeV1';
 const NUMBER_OF_KEYS = 2;
 /** Items per script call at most: a batch holds Redis for some tens of µs per item. */
@@ -92,9 +91,8 @@ function windowArgs(nowMs: number): [string, string] {
 export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
   const { redis, prefix } = options;
   assertKeyPrefix(prefix);
-  redis.defineCommand(BATCH_COMMAND, { numberOfKeys: NUMBER_OF_KEYS, lua: BATCH_LUA });
   redis.defineCommand(PROBE_COMMAND, { numberOfKeys: NUMBER_OF_KEYS, lua: PROBE_LUA, readOnly: false });
-  const batchScript = scriptCommand(redis, BATCH_COMMAND);
+  const batchScript = packedScript(redis, BATCH_LUA);
   const probeScript = scriptCommand(redis, PROBE_COMMAND);
 
   const familyKeys = (familyId: string): string[] => [
@@ -102,7 +100,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
     limiterRedisKey({ prefix, familyId, part: 'resexp' }),
   ];
   const batcher = createScriptBatcher({
-    run: (familyId, items) => batchScript(...familyKeys(familyId), ...items),
+    run: (familyId, items) => batchScript(familyKeys(familyId), items),
     settleDelayMs: options.settleDelayMs ?? 2,
     maxItems: MAX_BATCH_ITEMS,
   });

@@ -1,3 +1,5 @@
+import type { ScriptArg } from './packed-script.js';
+
 /**
  * Coalesces the limiter's script calls per key family (src/limits/lua/batch-script.ts): what concurrent
  * requests of one family ask of Redis in the same event-loop turn goes out as ONE script call, run in the
@@ -9,8 +11,6 @@
  * Each caller gets its own item's reply (or the call's error: the batch failed as a whole). Items of
  * different families never share a call: in a Redis Cluster each family is one slot.
  */
-
-export type ScriptArg = string | number | Buffer;
 
 export type ItemKind = 'a' | 's';
 
