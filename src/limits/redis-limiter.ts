@@ -7,7 +7,7 @@ import { PROBE_LUA } from './lua/probe-script.js';
 import { periodsAt } from './periods.js';
 import { packDoubles, packedLimits, pendingRecord } from './redis-args.js';
 import { assertKeyPrefix, limiterKeyBase, limiterRedisKey } from './redis-keys.js';
-import { packedScript, type ScriptArg } from './packed-script.js';
+import { packedScript } from './packed-script.js';
 import { createScriptBatcher, DUPLICATE_REPLY } from './script-batcher.js';
 import { TPM_BUCKET_MS, USAGE_RETENTION_DAYS, WINDOW_MS } from './semantics.js';
 import type { AdmissionRequest, Limiter } from './types.js';
@@ -16,7 +16,7 @@ import { assertAdmissionRequest, assertCount, assertId, assertRequestId, assertU
 
 /**
  * The Limiter on Redis or Redis Cluster: admissions and settlements are items of one Lua script
- * (src/limits/lua/batch-script.ts), registered with defineCommand (EVALSHA, falling back to EVAL); the items
+ * (src/limits/lua/batch-script.ts), sent pre-encoded (src/limits/packed-script.ts: EVALSHA, falling back to EVAL); the items
  * concurrent requests of one key family issue together travel in one call (script-batcher.ts), so an
  * admission is at most one round trip and a settlement usually rides along with a later admission.
  * Every key carries the {familyId} hash tag. Redis errors propagate unchanged (the HTTP layer answers 503
@@ -35,19 +35,8 @@ export interface RedisLimiterOptions {
   settleDelayMs?: number;
 }
 
-const PROBE_COMMAND = 'xgwLimiterProbeV1';
-const NUMBER_OF_KEYS = 2;
 /** Items per script call at most: a batch holds Redis for some tens of µs per item. */
 const MAX_BATCH_ITEMS = 32;
-
-type ScriptCall = (...args: ScriptArg[]) => Promise<unknown>;
-
-/** The method defineCommand added (ioredis types it only by declaration merging, which we avoid). */
-function scriptCommand(redis: Redis | Cluster, name: string): ScriptCall {
-  const method: unknown = (redis as unknown as Record<string, unknown>)[name];
-  if (typeof method !== 'function') throw new Error(`limiter: command ${name} was not defined`);
-  return (...args) => (method as (...a: ScriptArg[]) => Promise<unknown>).apply(redis, args);
-}
 
 const hasLimits = (limits: NormalizedLimits): boolean => Object.keys(limits).length > 0;
 
@@ -91,9 +80,8 @@ function windowArgs(nowMs: number): [string, string] {
 export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
   const { redis, prefix } = options;
   assertKeyPrefix(prefix);
-  redis.defineCommand(PROBE_COMMAND, { numberOfKeys: NUMBER_OF_KEYS, lua: PROBE_LUA, readOnly: false });
   const batchScript = packedScript(redis, BATCH_LUA);
-  const probeScript = scriptCommand(redis, PROBE_COMMAND);
+  const probeScript = packedScript(redis, PROBE_LUA);
 
   const familyKeys = (familyId: string): string[] => [
     limiterRedisKey({ prefix, familyId, part: 'res' }),
@@ -181,8 +169,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
       await batcher.flushFamily(subject.familyId);
       const { normalized: limits, packed } = prepareLimits(subject.limits);
       const periods = periodsAt(nowMs);
-      const reply = await probeScript(
-        ...familyKeys(subject.familyId),
+      const reply = await probeScript(familyKeys(subject.familyId), [
         limiterKeyBase(prefix, subject.familyId),
         packDoubles([nowMs]),
         String(nowMs),
@@ -191,7 +178,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
         periods.monthId,
         subject.keyId,
         packed || NO_LIMITS,
-      );
+      ]);
       return remainingOf(limits, subjectStateOfVector(numbersOf(reply, SUBJECT_STATE_FIELDS.length)));
     },
 
