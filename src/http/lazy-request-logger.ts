@@ -5,20 +5,24 @@ import type { Bindings, ChildLoggerOptions } from 'pino';
  * Fastify gives every request a child logger bound to its request id. pino builds a child eagerly: it
  * serialises the bindings (through the redaction paths) and copies its method table — about 5 µs a request on
  * the bench machine, paid even by the requests that log nothing (most of them, at `warn`). This child is built on
- * the first line a request actually logs, with the same bindings and options, so what reaches the log is
- * unchanged.
+ * the first line a request actually writes, with the same bindings and options, so what reaches the log is
+ * unchanged. A call below the level writes nothing and builds nothing (pino's isLevelEnabled on the parent,
+ * whose level the child inherits unless the options set one).
  */
-export function lazyChildLogger(parent: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
+export function lazyChildLogger(parent: LevelAwareLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
   return new LazyChildLogger(parent, bindings, options);
 }
 
 type Method = 'info' | 'error' | 'debug' | 'fatal' | 'warn' | 'trace' | 'silent';
 
+/** pino's loggers have isLevelEnabled; Fastify's logger type does not name it. */
+type LevelAwareLogger = FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
+
 class LazyChildLogger implements FastifyBaseLogger {
   private built: FastifyBaseLogger | null = null;
 
   constructor(
-    private readonly parent: FastifyBaseLogger,
+    private readonly parent: LevelAwareLogger,
     private readonly bindings: Bindings,
     private readonly options: ChildLoggerOptions,
   ) {}
@@ -69,6 +73,7 @@ class LazyChildLogger implements FastifyBaseLogger {
   }
 
   private log(method: Method, args: unknown[]): void {
+    if (this.built === null && this.options.level === undefined && this.parent.isLevelEnabled?.(method) === false) return;
     const logger = this.real();
     // pino's methods read `this`: called on the child itself.
     Reflect.apply(logger[method], logger, args);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { lazyChildLogger } from '../../src/http/lazy-request-logger.js';
 
 /** A pino logger writing parsed lines to an array, seen through a parent that counts the children built of it. */
-function capture(level: string): { lines: Record<string, unknown>[]; logger: pino.Logger; children: () => number } {
+function capture(level: string): { lines: Record<string, unknown>[]; root: pino.Logger; logger: pino.Logger; children: () => number } {
   const lines: Record<string, unknown>[] = [];
   const root = pino({ level }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
   let built = 0;
@@ -12,7 +12,7 @@ function capture(level: string): { lines: Record<string, unknown>[]; logger: pin
     built += 1;
     return root.child(bindings, options);
   }) as unknown as typeof root.child;
-  return { lines, logger, children: () => built };
+  return { lines, root, logger, children: () => built };
 }
 
 describe('lazyChildLogger', () => {
@@ -29,15 +29,26 @@ describe('lazyChildLogger', () => {
     expect(lines[1]).toMatchObject({ reqId: 'r-1', msg: 'second', level: 40 });
   });
 
-  it('keeps pino semantics: levels below the threshold write nothing, errors are serialised, format args apply', () => {
-    const { logger, lines } = capture('warn');
+  it('keeps pino semantics: levels below the threshold write nothing (and build nothing), errors are serialised, format args apply', () => {
+    const { logger, lines, children } = capture('warn');
     const log = lazyChildLogger(logger, { reqId: 'r-2' }, {});
     log.info('hidden');
     log.debug({ a: 1 }, 'hidden too');
+    expect(children()).toBe(0);
     log.error({ err: new Error('boom') }, 'failed %s', 'here');
     expect(lines).toHaveLength(1);
+    expect(children()).toBe(1);
     expect(lines[0]).toMatchObject({ reqId: 'r-2', msg: 'failed here', level: 50 });
     expect((lines[0]?.err as { message?: string }).message).toBe('boom');
+  });
+
+  it('follows a level change of the parent (a config reload)', () => {
+    const { root, logger, lines } = capture('warn');
+    const log = lazyChildLogger(logger, { reqId: 'r-4' }, {});
+    log.info('hidden');
+    root.level = 'info';
+    log.info('shown');
+    expect(lines.map((l) => l.msg)).toEqual(['shown']);
   });
 
   it('passes the child options (level) and nests further children', () => {
