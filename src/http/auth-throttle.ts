@@ -60,24 +60,48 @@ export const registerAuthThrottle = fp(async (app: FastifyInstance, options: Aut
     states.set(ip, over ? { blocked: true, untilMs: now() + Math.max(1_000, limit.ttl ?? 60_000) } : { blocked: false, untilMs: now() + STATE_TTL_MS });
   }
 
-  app.addHook('onRequest', async (request: FastifyRequest) => {
-    if (!guarded(request.url)) return;
-    let state = states.get(request.ip);
-    if (state === undefined || state.untilMs <= now()) {
-      remember(request.ip, await failures(request, { increment: false }));
-      state = states.get(request.ip);
+  function blockedError(state: { untilMs: number }): GatewayError {
+    return new GatewayError({
+      status: 429,
+      code: 'rate_limit_exceeded',
+      message: 'Too many failed authentications from this address; try again later.',
+      headers: { 'retry-after': String(Math.max(1, Math.ceil((state.untilMs - now()) / 1000))) },
+    });
+  }
+
+  // Callback hooks: the common case (an address known to be fine) answers synchronously, without the promise
+  // and microtask hop an async hook costs every request.
+  app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+    if (!guarded(request.url)) {
+      done();
+      return;
     }
-    if (state?.blocked === true) {
-      throw new GatewayError({
-        status: 429,
-        code: 'rate_limit_exceeded',
-        message: 'Too many failed authentications from this address; try again later.',
-        headers: { 'retry-after': String(Math.max(1, Math.ceil((state.untilMs - now()) / 1000))) },
-      });
+    const state = states.get(request.ip);
+    if (state !== undefined && state.untilMs > now()) {
+      done(state.blocked ? blockedError(state) : undefined);
+      return;
     }
+    failures(request, { increment: false }).then(
+      (limit) => {
+        remember(request.ip, limit);
+        const fresh = states.get(request.ip);
+        done(fresh?.blocked === true ? blockedError(fresh) : undefined);
+      },
+      (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+    );
   });
 
-  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (reply.statusCode === 401 && guarded(request.url)) remember(request.ip, await failures(request));
+  app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+    if (reply.statusCode !== 401 || !guarded(request.url)) {
+      done();
+      return;
+    }
+    failures(request).then(
+      (limit) => {
+        remember(request.ip, limit);
+        done();
+      },
+      (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+    );
   });
 });
