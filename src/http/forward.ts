@@ -60,6 +60,8 @@ export async function forwardRequest(input: ForwardInput, upstream: UpstreamClie
   let clientAborted = false;
   let upstreamFailed = false;
   let markClosed: () => void = () => undefined;
+  /** Set while waiting for xAI's answer: a client that leaves ends the wait at once (see below). */
+  let giveUp: ((err: Error) => void) | null = null;
   // Listened for before anything is awaited, so a close is never missed whenever it comes.
   const closed = new Promise<void>((resolve) => {
     markClosed = resolve;
@@ -69,6 +71,7 @@ export async function forwardRequest(input: ForwardInput, upstream: UpstreamClie
     if (!reply.raw.writableFinished && !upstreamFailed) {
       clientAborted = true;
       controller.abort();
+      giveUp?.(new Error('The client closed the connection.'));
     }
     markClosed();
   });
@@ -85,14 +88,25 @@ export async function forwardRequest(input: ForwardInput, upstream: UpstreamClie
   };
   const sentAtNs = process.hrtime.bigint();
   try {
-    response = await requestWithKeyFailover(upstream, upstreamRequest(input, controller.signal, onRequestSent), {
-      onKeyRefused: (label, status) => {
-        // xAI did no work for a refused key: only the retry, once written, puts the request with xAI.
-        written = false;
-        request.log.warn({ upstreamKey: label, status }, 'xAI refused an upstream key; set aside');
-      },
+    // undici settles a request aborted while its connection is still being opened only when the connect ends
+    // (up to connectTimeoutMs), although it will never write it: the client's reservation must not wait for
+    // that, so a client that leaves ends this wait itself (giveUp), and an answer that still comes is discarded.
+    response = await new Promise<UpstreamResponse>((resolve, reject) => {
+      giveUp = reject;
+      requestWithKeyFailover(upstream, upstreamRequest(input, controller, onRequestSent), {
+        onKeyRefused: (label, status) => {
+          // xAI did no work for a refused key: only the retry, once written, puts the request with xAI.
+          written = false;
+          request.log.warn({ upstreamKey: label, status }, 'xAI refused an upstream key; set aside');
+        },
+      }).then((answer) => {
+        if (clientAborted) answer.body.destroy();
+        else resolve(answer);
+      }, reject);
     });
+    giveUp = null;
   } catch (err) {
+    giveUp = null;
     // Left while xAI was working: the request reached xAI, so it is settled (estimated), not released. Left
     // before it was written: it never reached xAI, so it does not count (SPEC §5) and is released.
     if (clientAborted) return { done: Promise.resolve({ ...EMPTY, sentUpstream: written, status: 499, clientAborted: true }) };
@@ -166,7 +180,7 @@ const EMPTY: ForwardResult = {
   upstreamModel: null,
 };
 
-function upstreamRequest(input: ForwardInput, signal: AbortSignal, onRequestSent: () => void) {
+function upstreamRequest(input: ForwardInput, controller: AbortController, onRequestSent: () => void) {
   const { request, body } = input;
   const extraHeaders: Record<string, string> = { 'x-request-id': request.id };
   let sent: Buffer | Readable | null = body;
@@ -185,7 +199,7 @@ function upstreamRequest(input: ForwardInput, signal: AbortSignal, onRequestSent
     clientHeaders: request.headers,
     extraHeaders,
     body: sent,
-    signal,
+    controller,
     onRequestSent,
   };
 }

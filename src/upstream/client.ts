@@ -8,7 +8,12 @@ export interface UpstreamRequest {
   path: string;
   headers: Record<string, string | string[]>;
   body: Buffer | Readable | null;
-  signal: AbortSignal;
+  /**
+   * Aborts the request (and a response being read) when the caller no longer wants it: the caller aborts it,
+   * and so does the client itself when xAI sends no headers within headersTimeoutMs. One controller for both,
+   * passed down as it is: AbortSignal listeners are costly in Node, and a request needs none here.
+   */
+  controller: AbortController;
   /**
    * Called once the whole request (headers and body) has been written to xAI's connection: from then on xAI may
    * be working on it. A request aborted before that never reached xAI (it waited for a connection, or its upload
@@ -96,17 +101,22 @@ export function createUpstreamClient(config: GatewayConfig['upstream'], options:
     keyLabel(key) {
       return `key#${keys.indexOf(key) + 1}`;
     },
-    async request(request) {
+    request(request) {
       // undici checks its timeouts on a ~0.5 s tick, so its headersTimeout fires up to a second late; this timer
       // holds the configured wait exactly (and undici's stays as a backstop). It ends with the headers: a long
-      // stream is bounded by the body idle timeout instead.
-      const controller = new AbortController();
-      const forward = (): void => controller.abort(request.signal.reason);
-      if (request.signal.aborted) forward();
-      else request.signal.addEventListener('abort', forward, { once: true });
-      const timer = setTimeout(() => controller.abort(headersTimeoutError()), config.headersTimeoutMs);
-      timer.unref();
-      try {
+      // stream is bounded by the body idle timeout instead. It settles the request itself: undici settles a
+      // request aborted while its connection is still being opened only when the connect ends.
+      const { controller } = request;
+      return new Promise<UpstreamResponse>((resolve, reject) => {
+        let settled = false;
+        const timer = setTimeout(() => {
+          if (settled) return;
+          settled = true;
+          const err = headersTimeoutError();
+          controller.abort(err);
+          reject(err);
+        }, config.headersTimeoutMs);
+        timer.unref();
         const options: Dispatcher.RequestOptions & SentHook = {
           path: `${prefix}${request.path}`,
           method: request.method,
@@ -115,40 +125,32 @@ export function createUpstreamClient(config: GatewayConfig['upstream'], options:
           signal: controller.signal,
         };
         if (request.onRequestSent !== undefined) options[ON_REQUEST_SENT] = request.onRequestSent;
-        const response = await settledOnAbort(pool.request(options), controller.signal);
-        return { statusCode: response.statusCode, headers: response.headers, body: response.body };
-      } finally {
-        clearTimeout(timer);
-      }
+        pool.request(options).then(
+          (response) => {
+            clearTimeout(timer);
+            // A response that arrives after the timeout (or after the caller gave up) is discarded.
+            if (settled || controller.signal.aborted) {
+              response.body.destroy();
+              if (!settled) reject(asError(controller.signal.reason));
+              settled = true;
+              return;
+            }
+            settled = true;
+            resolve({ statusCode: response.statusCode, headers: response.headers, body: response.body });
+          },
+          (err: unknown) => {
+            clearTimeout(timer);
+            if (settled) return;
+            settled = true;
+            reject(asError(err));
+          },
+        );
+      });
     },
     async close() {
       await pool.close();
     },
   };
-}
-
-/**
- * The response, or the abort reason as soon as the signal fires. undici settles a request aborted while its
- * connection is still being opened only when the connect ends (its handler keeps the reason until then: up to
- * connectTimeoutMs), although it will never write that request; the caller — and the client's reservation —
- * must not wait for that. A response that still arrives after the abort is discarded.
- */
-function settledOnAbort(pending: Promise<Dispatcher.ResponseData>, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(asError(signal.reason));
-    signal.addEventListener('abort', onAbort, { once: true });
-    pending.then(
-      (response) => {
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) response.body.destroy();
-        else resolve(response);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(asError(err));
-      },
-    );
-  });
 }
 
 /** undici rejects with Errors, and abort reasons are Errors here (a DOMException, headersTimeoutError). */

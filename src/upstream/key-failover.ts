@@ -41,7 +41,7 @@ export async function requestWithKeyFailover(
         path: request.path,
         headers,
         body: request.body,
-        signal: request.signal,
+        controller: request.controller,
         onRequestSent: request.onRequestSent,
       });
     } catch (err) {

@@ -31,13 +31,21 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     let status: number;
     try {
       // Same key rules as forwarded requests: a refused key is set aside and the next one tried (SPEC §4).
-      const response = await requestWithKeyFailover(
-        options.upstream,
-        { method: 'GET', path, clientHeaders: { accept: 'application/json' }, body: null, signal: AbortSignal.timeout(30_000) },
-        options.onKeyRefused === undefined ? {} : { onKeyRefused: options.onKeyRefused },
-      );
-      status = response.statusCode;
-      text = await readText(response.body);
+      // The list, body included, within 30 s.
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), 30_000);
+      timer.unref();
+      try {
+        const response = await requestWithKeyFailover(
+          options.upstream,
+          { method: 'GET', path, clientHeaders: { accept: 'application/json' }, body: null, controller },
+          options.onKeyRefused === undefined ? {} : { onKeyRefused: options.onKeyRefused },
+        );
+        status = response.statusCode;
+        text = await readText(response.body);
+      } finally {
+        clearTimeout(timer);
+      }
     } catch (err) {
       throw mapUpstreamError(err);
     }
