@@ -19,7 +19,7 @@ type Method = 'info' | 'error' | 'debug' | 'fatal' | 'warn' | 'trace' | 'silent'
 type LevelAwareLogger = FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
 
 class LazyChildLogger implements FastifyBaseLogger {
-  private built: FastifyBaseLogger | null = null;
+  private built: LevelAwareLogger | null = null;
 
   constructor(
     private readonly parent: LevelAwareLogger,
@@ -33,6 +33,12 @@ class LazyChildLogger implements FastifyBaseLogger {
 
   set level(level: string) {
     this.real().level = level;
+  }
+
+  /** As pino's: whether a line at `level` would be written (the parent's answer while no child exists). */
+  isLevelEnabled(level: string): boolean {
+    const logger: LevelAwareLogger = this.built ?? (this.options.level === undefined ? this.parent : this.real());
+    return logger.isLevelEnabled?.(level) ?? true;
   }
 
   child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
@@ -67,7 +73,7 @@ class LazyChildLogger implements FastifyBaseLogger {
     this.log('silent', args);
   }
 
-  private real(): FastifyBaseLogger {
+  private real(): LevelAwareLogger {
     this.built ??= this.parent.child(this.bindings, this.options);
     return this.built;
   }

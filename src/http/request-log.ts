@@ -1,10 +1,12 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * The one log line per request (SPEC §7): request id, key id, endpoint, model, status, latency, usage.
  * Never headers or bodies; secrets could not get here, and the logger scrubs them anyway.
  */
 export function logRequest(request: FastifyRequest, reply: FastifyReply): void {
+  // Below the level (a gateway run at warn) the line's fields are not even gathered.
+  if (!isInfoEnabled(request.log)) return;
   const ctx = request.gw;
   const latencyMs = Number(process.hrtime.bigint() - ctx.startedAtNs) / 1e6;
   const usage =
@@ -31,4 +33,10 @@ export function logRequest(request: FastifyRequest, reply: FastifyReply): void {
     },
     'request',
   );
+}
+
+/** pino's isLevelEnabled where the logger has it (Fastify's logger type does not name it). */
+function isInfoEnabled(log: FastifyBaseLogger): boolean {
+  const check = (log as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled;
+  return check === undefined || check.call(log, 'info');
 }

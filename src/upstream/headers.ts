@@ -39,8 +39,9 @@ const NONE_LISTED: ReadonlySet<string> = new Set();
 /** Names listed in `Connection` are hop-by-hop for this message too (RFC 9110 §7.6.1). */
 function connectionListed(headers: HeaderMap): ReadonlySet<string> {
   const value = headers.connection;
-  // Runs per proxied request in each direction: a message without the field needs no Set.
-  if (value === undefined) return NONE_LISTED;
+  // Runs per proxied request in each direction: a message without the field, or with the usual
+  // `keep-alive` (a name already dropped as hop-by-hop), needs no Set.
+  if (value === undefined || value === 'keep-alive' || value === 'Keep-Alive') return NONE_LISTED;
   const listed = new Set<string>();
   for (const v of typeof value === 'string' ? [value] : value) {
     for (const name of v.split(',')) {

@@ -34,6 +34,8 @@ describe('lazyChildLogger', () => {
     const log = lazyChildLogger(logger, { reqId: 'r-2' }, {});
     log.info('hidden');
     log.debug({ a: 1 }, 'hidden too');
+    expect((log as unknown as pino.Logger).isLevelEnabled('info')).toBe(false);
+    expect((log as unknown as pino.Logger).isLevelEnabled('error')).toBe(true);
     expect(children()).toBe(0);
     log.error({ err: new Error('boom') }, 'failed %s', 'here');
     expect(lines).toHaveLength(1);
