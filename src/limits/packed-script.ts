@@ -1,7 +1,37 @@
 import { createHash } from 'node:crypto';
 import { Command, type Cluster, type Redis } from 'ioredis';
 
-export type ScriptArg = string | number | Buffer;
+/**
+ * An argument written straight into the command's buffer: an ASCII head, little-endian doubles, a UTF-8 tail
+ * — the limiter's packed numbers and reservation records (redis-args.ts), without a Buffer of their own.
+ */
+export class PackedArg {
+  constructor(
+    readonly head: string,
+    readonly doubles: readonly number[],
+    readonly tail: string,
+  ) {}
+
+  byteLength(): number {
+    return this.head.length + 8 * this.doubles.length + (this.tail === '' ? 0 : Buffer.byteLength(this.tail));
+  }
+
+  /** The bytes as one Buffer (what encodeCommand writes in place). */
+  toBuffer(): Buffer {
+    const out = Buffer.allocUnsafe(this.byteLength());
+    this.writeTo(out, 0);
+    return out;
+  }
+
+  /** Writes the bytes at `at`; returns the offset after them. */
+  writeTo(out: Buffer, at: number): number {
+    let pos = at + out.write(this.head, at, 'latin1');
+    for (const value of this.doubles) pos = out.writeDoubleLE(value, pos);
+    return pos + out.write(this.tail, pos, 'utf8');
+  }
+}
+
+export type ScriptArg = string | number | Buffer | PackedArg;
 
 /** Runs the script with these KEYS and ARGV; resolves with its reply. */
 export type PackedScriptCall = (keys: readonly string[], args: readonly ScriptArg[]) => Promise<unknown>;
@@ -58,7 +88,7 @@ export function packedScript(redis: Redis | Cluster, lua: string): PackedScriptC
 /** `name script numkeys keys… args…` as one RESP array of bulk strings. */
 export function encodeCommand(name: string, script: string, keys: readonly string[], args: readonly ScriptArg[]): Buffer {
   const count = 3 + keys.length + args.length;
-  const parts: (string | Buffer)[] = new Array<string | Buffer>(count);
+  const parts: (string | Buffer | PackedArg)[] = new Array<string | Buffer | PackedArg>(count);
   parts[0] = name;
   parts[1] = script;
   parts[2] = String(keys.length);
@@ -69,8 +99,8 @@ export function encodeCommand(name: string, script: string, keys: readonly strin
   const lengths = new Array<number>(count);
   let total = 3 + String(count).length;
   for (let i = 0; i < count; i += 1) {
-    const part = parts[i] as string | Buffer;
-    const length = typeof part === 'string' ? Buffer.byteLength(part) : part.length;
+    const part = parts[i] as string | Buffer | PackedArg;
+    const length = typeof part === 'string' ? Buffer.byteLength(part) : part instanceof PackedArg ? part.byteLength() : part.length;
     lengths[i] = length;
     total += 5 + String(length).length + length;
   }
@@ -78,9 +108,11 @@ export function encodeCommand(name: string, script: string, keys: readonly strin
   const out = Buffer.allocUnsafe(total);
   let at = out.write(`*${count}\r\n`, 0, 'latin1');
   for (let i = 0; i < count; i += 1) {
-    const part = parts[i] as string | Buffer;
+    const part = parts[i] as string | Buffer | PackedArg;
     at += out.write(`$${lengths[i] as number}\r\n`, at, 'latin1');
-    at += typeof part === 'string' ? out.write(part, at, 'utf8') : part.copy(out, at);
+    if (typeof part === 'string') at += out.write(part, at, 'utf8');
+    else if (part instanceof PackedArg) at = part.writeTo(out, at);
+    else at += part.copy(out, at);
     out[at++] = 13;
     out[at++] = 10;
   }

@@ -1,3 +1,6 @@
+import type { Usage } from '../usage/types.js';
+import { PackedArg } from './packed-script.js';
+import { totalsOfUsage, USAGE_METRICS } from './usage-totals.js';
 import { ENFORCED_LIMITS, type NormalizedLimits } from './enforced-limits.js';
 
 /**
@@ -6,10 +9,8 @@ import { ENFORCED_LIMITS, type NormalizedLimits } from './enforced-limits.js';
  * formatting one decimal number costs more instructions than a counter's whole read or write.
  */
 
-export function packDoubles(values: readonly number[]): Buffer {
-  const buffer = Buffer.alloc(values.length * 8);
-  values.forEach((value, index) => buffer.writeDoubleLE(value, index * 8));
-  return buffer;
+export function packDoubles(values: readonly number[]): PackedArg {
+  return new PackedArg('', values, '');
 }
 
 export function unpackDoubles(buffer: Buffer): number[] {
@@ -19,7 +20,8 @@ export function unpackDoubles(buffer: Buffer): number[] {
 /** A subject's limits: one double per ENFORCED_LIMITS entry (-1 = none), or '' when it has none. */
 export function packedLimits(limits: NormalizedLimits): Buffer | '' {
   if (Object.keys(limits).length === 0) return '';
-  return packDoubles(ENFORCED_LIMITS.map((name) => limits[name] ?? -1));
+  // Kept per limits object (redis-limiter.ts), so packed once into a Buffer.
+  return packDoubles(ENFORCED_LIMITS.map((name) => limits[name] ?? -1)).toBuffer();
 }
 
 /**
@@ -37,12 +39,22 @@ export function pendingRecord(input: {
   dayId: string;
   monthId: string;
   keys: readonly { keyId: string; countsTpm: boolean }[];
-}): Buffer {
-  const mask = input.keys.map((key) => (key.countsTpm ? '1' : '0')).join('');
-  const tail = [input.dayId, input.monthId, mask, ...input.keys.map((key) => key.keyId), input.requestId].join('|');
-  return Buffer.concat([
-    Buffer.from('3p', 'latin1'),
-    packDoubles([input.admittedAtMs, input.tokens, input.costTicks, 0]),
-    Buffer.from(tail, 'utf8'),
-  ]);
+}): PackedArg {
+  let mask = '';
+  let ids = '';
+  for (const key of input.keys) {
+    mask += key.countsTpm ? '1' : '0';
+    ids += `${key.keyId}|`;
+  }
+  return new PackedArg('3p', [input.admittedAtMs, input.tokens, input.costTicks, 0], `${input.dayId}|${input.monthId}|${mask}|${ids}${input.requestId}`);
+}
+
+/** One request's usage packed for the Redis settle script (USAGE_METRICS order). */
+export function packedUsage(usage: Usage): PackedArg {
+  const totals = totalsOfUsage(usage);
+  return new PackedArg(
+    '',
+    USAGE_METRICS.map(([field]) => totals[field]),
+    '',
+  );
 }

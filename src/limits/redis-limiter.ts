@@ -5,13 +5,13 @@ import { evaluateAdmission, remainingOf, SUBJECT_STATE_FIELDS, subjectStateOfVec
 import { BATCH_LUA } from './lua/batch-script.js';
 import { PROBE_LUA } from './lua/probe-script.js';
 import { periodsAt } from './periods.js';
-import { packDoubles, packedLimits, pendingRecord } from './redis-args.js';
+import { packDoubles, packedLimits, packedUsage, pendingRecord } from './redis-args.js';
 import { assertKeyPrefix, limiterKeyBase, limiterRedisKey } from './redis-keys.js';
-import { packedScript } from './packed-script.js';
+import { packedScript, type ScriptArg } from './packed-script.js';
 import { createScriptBatcher, DUPLICATE_REPLY } from './script-batcher.js';
 import { TPM_BUCKET_MS, USAGE_RETENTION_DAYS, WINDOW_MS } from './semantics.js';
 import type { AdmissionRequest, Limiter } from './types.js';
-import { buildUsageReport, modelsOfStoredDayRecord, packedUsage, parseUsageRange, recordedModelName } from './usage-totals.js';
+import { buildUsageReport, modelsOfStoredDayRecord, parseUsageRange, recordedModelName } from './usage-totals.js';
 import { assertAdmissionRequest, assertCount, assertId, assertRequestId, assertUsage } from './validate-input.js';
 
 /**
@@ -96,18 +96,28 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
   return {
     async admit(request) {
       assertAdmissionRequest(request);
-      const subjects = request.subjects.map((subject) => {
+      // Plain loops: this runs for every request.
+      const subjects: { keyId: string; limits: NormalizedLimits; packed: Buffer | '' }[] = [];
+      const recordKeys: { keyId: string; countsTpm: boolean }[] = [];
+      const subjectArgs: ScriptArg[] = [];
+      let limited = 0;
+      for (const subject of request.subjects) {
         const prepared = prepareLimits(subject.limits);
-        return { keyId: subject.keyId, limits: prepared.normalized, packed: prepared.packed };
-      });
+        subjects.push({ keyId: subject.keyId, limits: prepared.normalized, packed: prepared.packed });
+        recordKeys.push({ keyId: subject.keyId, countsTpm: prepared.normalized.tokensPerMinute !== undefined });
+        subjectArgs.push(subject.keyId, prepared.packed);
+        if (hasLimits(prepared.normalized)) limited += 1;
+      }
       const periods = periodsAt(request.nowMs);
+      const [rpmAfter, tpmSecond] = windowArgs(request.nowMs);
       const reply = await batcher.call(request.familyId, 'a', [
         limiterKeyBase(prefix, request.familyId),
         request.requestId,
         packDoubles([request.nowMs, request.estimatedTokens, request.estimatedCostTicks]),
         String(request.nowMs),
         String(request.nowMs + request.leaseMs),
-        ...windowArgs(request.nowMs),
+        rpmAfter,
+        tpmSecond,
         periods.dayId,
         periods.monthId,
         pendingRecord({
@@ -117,14 +127,14 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
           costTicks: request.estimatedCostTicks,
           dayId: periods.dayId,
           monthId: periods.monthId,
-          keys: subjects.map((subject) => ({ keyId: subject.keyId, countsTpm: subject.limits.tokensPerMinute !== undefined })),
+          keys: recordKeys,
         }),
         subjects.length,
-        ...subjects.flatMap((subject) => [subject.keyId, subject.packed]),
+        ...subjectArgs,
       ]);
       if (reply === DUPLICATE_REPLY) throw new Error('XGW_DUPLICATE_REQUEST_ID');
       const width = SUBJECT_STATE_FIELDS.length;
-      const values = numbersOf(reply, 1 + subjects.filter((subject) => hasLimits(subject.limits)).length * width);
+      const values = numbersOf(reply, 1 + limited * width);
       let next = 1;
       const evaluated = subjects.map((subject) => {
         if (!hasLimits(subject.limits)) return { keyId: subject.keyId, limits: subject.limits, state: NO_STATE };

@@ -99,14 +99,6 @@ export function buildUsageReport(input: {
 /** Bytes of a packed usage value: USAGE_METRICS.length little-endian doubles. */
 export const PACKED_USAGE_BYTES = USAGE_METRICS.length * 8;
 
-/** One request's usage packed for the Redis settle script (USAGE_METRICS order). */
-export function packedUsage(usage: Usage): Buffer {
-  const totals = totalsOfUsage(usage);
-  const buffer = Buffer.alloc(PACKED_USAGE_BYTES);
-  USAGE_METRICS.forEach(([field], index) => buffer.writeDoubleLE(totals[field], index * 8));
-  return buffer;
-}
-
 /**
  * A day's Redis hash read as Buffers. The settle script keeps one field per model whose value packs its
  * totals (PACKED_USAGE_BYTES bytes, a length no decimal value reaches); records written before that have
