@@ -3,7 +3,8 @@
  * (the floor), on loopback, bounded in time; then a soak. Prints a table and writes BENCHMARKS.md.
  *
  * Environment (optional): BENCH_DURATION_S (seconds per throughput point, default 10), BENCH_WARMUP_S
- * (default 2), BENCH_QUICK=1 (short smoke run; does not overwrite BENCHMARKS.md unless BENCH_WRITE=1).
+ * (default 2), BENCH_QUICK=1 (short smoke run; does not overwrite BENCHMARKS.md unless BENCH_WRITE=1),
+ * BENCH_GATEWAY_NODE_ARGS (Node flags for the gateway, e.g. "--max-semi-space-size=4"; named in BENCHMARKS.md).
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +27,7 @@ import {
   ALL_LIMITS,
   createKey,
   freePort,
+  GATEWAY_NODE_ARGS,
   startFake,
   startFloor,
   startGateway,
@@ -278,6 +280,7 @@ async function main(): Promise<void> {
         chunkDelayMs: CHUNK_DELAY_MS,
         soakChunks: SOAK_CHUNKS,
         soakChunkDelayMs: SOAK_CHUNK_DELAY_MS,
+        gatewayNodeArgs: GATEWAY_NODE_ARGS,
       },
       machine,
       phases,

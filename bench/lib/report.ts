@@ -48,6 +48,8 @@ export interface BenchResult {
     chunkDelayMs: number;
     soakChunks: number;
     soakChunkDelayMs: number;
+    /** Node flags given to every gateway (BENCH_GATEWAY_NODE_ARGS); empty for `npm start`'s plain `node`. */
+    gatewayNodeArgs: readonly string[];
   };
   machine: Machine;
   phases: PhaseResult[];
@@ -319,7 +321,7 @@ export function renderMarkdown(result: BenchResult): string {
     `- Upstream: the project's fake xAI (\`node dist/src/fake/main.js\`) in its own process, with 0 ms and 20 ms of latency before the response headers; streams of ${settings.streamChunks} chunks. ` +
       'The fake records every request in memory, so it is restarted before each measured point.',
     '- Targets, each in its own process: **direct** = the client calls the fake itself; **floor** = bench/floor-proxy.ts (Fastify 5 + undici Pool of 256 keep-alive connections, an in-memory Set lookup of the Authorization header, body bytes forwarded unchanged, response streamed back); ' +
-      '**gateway** = `node dist/src/main.js` (LOG_LEVEL=warn, Redis, admin API on) with a client key created through the admin API whose limits are all set (requestsPerMinute, requestsPerDay, tokensPerMinute, tokensPerDay, tokensPerMonth, costPerDayUsd, costPerMonthUsd, totalTokens, totalCostUsd, concurrency, maxOutputTokens) far above what the run spends, so every request runs admission and settlement but none is refused.',
+      `**gateway** = \`node ${settings.gatewayNodeArgs.map((arg) => `${arg} `).join('')}dist/src/main.js\` (LOG_LEVEL=warn, Redis, admin API on) with a client key created through the admin API whose limits are all set (requestsPerMinute, requestsPerDay, tokensPerMinute, tokensPerDay, tokensPerMonth, costPerDayUsd, costPerMonthUsd, totalTokens, totalCostUsd, concurrency, maxOutputTokens) far above what the run spends, so every request runs admission and settlement but none is refused.`,
     '- Requests: a small non-streamed chat naming its own `max_completion_tokens` (the gateway forwards the bytes unchanged); for time to first byte a streamed chat without `stream_options` (the gateway splices `include_usage` in and strips the usage chunk again).',
     `- Throughput: autocannon at 1, 32 and 128 connections (the 20 ms phase: 32 and 128; at 1 connection it is 1 / latency), pipelining 1; per point each target gets ${settings.warmupS} s of warm-up, ` +
       `then ${settings.pointDurationS} s measured in ${settings.slices} slices interleaved with the other targets (the order rotating each round), so load from outside the benchmark falls on all targets alike. ` +

@@ -108,6 +108,9 @@ export function writeGatewayConfig(paths: Paths, keyPrefix: string): string {
   return file;
 }
 
+/** BENCH_GATEWAY_NODE_ARGS: Node flags for every gateway the bench starts (space-separated), to measure e.g. heap caps. */
+export const GATEWAY_NODE_ARGS: readonly string[] = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+
 export function startGateway(
   paths: Paths,
   options: { port: number; upstream: string; redisUrl: string; configFile: string; tag: string; logLevel?: string; nodeArgs?: readonly string[] },
@@ -116,7 +119,7 @@ export function startGateway(
   return startChild({
     name: `gateway-${options.tag}`,
     command: process.execPath,
-    args: [...(options.nodeArgs ?? []), join(paths.root, 'dist/src/main.js')],
+    args: [...GATEWAY_NODE_ARGS, ...(options.nodeArgs ?? []), join(paths.root, 'dist/src/main.js')],
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',
