@@ -30,10 +30,10 @@ let h: Harness;
 /** Everything the CLI printed in this file: the admin token must appear in none of it. */
 const printed: string[] = [];
 
-function exec(file: string, args: readonly string[], env: Record<string, string>): Promise<Run> {
+function exec(file: string, args: readonly string[], env: Record<string, string>, timeoutMs = 15_000): Promise<Run> {
   return new Promise((resolve, reject) => {
     // A clean environment: only PATH (to find node/npm) and what the test gives; no token leaks in from the shell.
-    execFile(file, [...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 15_000 }, (error, stdout, stderr) => {
+    execFile(file, [...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, timeout: timeoutMs }, (error, stdout, stderr) => {
       if (error !== null && typeof error.code !== 'number') {
         reject(new Error(`could not run ${file}: ${error.message}`));
         return;
@@ -291,8 +291,11 @@ describe('xai-gateway CLI against a running gateway', () => {
     expect(run.stderr).toBe(`xai-gateway: cannot reach the gateway at ${url}: ECONNREFUSED\n`);
   });
 
-  it('`npx xai-gateway` in the repository runs this package\'s own bin (as the README says)', async () => {
-    const run = await exec('npx', ['--no-install', 'xai-gateway', 'keys', 'list', '--url', h.url], { GATEWAY_ADMIN_TOKEN: ADMIN_TOKEN, HOME: process.env.HOME ?? ROOT });
+  // The first npx run in a checkout installs the checkout into npm's npx cache, running its `prepare` build:
+  // about 18 s on a slow machine. Killed half-way, it would leave a broken cache entry that fails every later run
+  // in that checkout, so it gets all the time it needs.
+  it('`npx xai-gateway` in the repository runs this package\'s own bin (as the README says)', { timeout: 150_000 }, async () => {
+    const run = await exec('npx', ['--no-install', 'xai-gateway', 'keys', 'list', '--url', h.url], { GATEWAY_ADMIN_TOKEN: ADMIN_TOKEN, HOME: process.env.HOME ?? ROOT }, 140_000);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(jsonId);
   });
