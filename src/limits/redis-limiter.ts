@@ -97,13 +97,13 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
     async admit(request) {
       assertAdmissionRequest(request);
       // Plain loops: this runs for every request.
-      const subjects: { keyId: string; limits: NormalizedLimits; packed: Buffer | '' }[] = [];
+      const subjects: { keyId: string; limits: NormalizedLimits }[] = [];
       const recordKeys: { keyId: string; countsTpm: boolean }[] = [];
       const subjectArgs: ScriptArg[] = [];
       let limited = 0;
       for (const subject of request.subjects) {
         const prepared = prepareLimits(subject.limits);
-        subjects.push({ keyId: subject.keyId, limits: prepared.normalized, packed: prepared.packed });
+        subjects.push({ keyId: subject.keyId, limits: prepared.normalized });
         recordKeys.push({ keyId: subject.keyId, countsTpm: prepared.normalized.tokensPerMinute !== undefined });
         subjectArgs.push(subject.keyId, prepared.packed);
         if (hasLimits(prepared.normalized)) limited += 1;
