@@ -87,7 +87,7 @@ export const registerAuthThrottle = fp(async (app: FastifyInstance, options: Aut
         const fresh = states.get(request.ip);
         done(fresh?.blocked === true ? blockedError(fresh) : undefined);
       },
-      (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+      (err: unknown) => done(asError(err)),
     );
   });
 
@@ -101,7 +101,11 @@ export const registerAuthThrottle = fp(async (app: FastifyInstance, options: Aut
         remember(request.ip, limit);
         done();
       },
-      (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+      (err: unknown) => done(asError(err)),
     );
   });
 });
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
