@@ -18,7 +18,7 @@ import { assertAdmissionRequest, assertCount, assertId, assertRequestId, assertU
  * The Limiter on Redis or Redis Cluster: admissions and settlements are items of one Lua script
  * (src/limits/lua/batch-script.ts), sent pre-encoded (src/limits/packed-script.ts: EVALSHA, falling back to EVAL); the items
  * concurrent requests of one key family issue together travel in one call (script-batcher.ts), so an
- * admission is at most one round trip and a settlement usually rides along with a later admission.
+ * admission is at most one round trip and, on a busy family, a settlement rides along with a later admission.
  * Every key carries the {familyId} hash tag. Redis errors propagate unchanged (the HTTP layer answers 503
  * store_unavailable: fail closed, SPEC §4).
  *

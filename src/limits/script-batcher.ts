@@ -4,9 +4,12 @@ import type { ScriptArg } from './packed-script.js';
  * Coalesces the limiter's script calls per key family (src/limits/lua/batch-script.ts): what concurrent
  * requests of one family ask of Redis in the same event-loop turn goes out as ONE script call, run in the
  * order it was asked. Admissions are on the client's path, so they go out at the end of the current turn
- * (setImmediate: every request read in this turn's I/O joins). Settlements are off it, so one waits up to
- * `settleDelayMs` for company — usually the next admission of the same family, which carries it at no extra
- * cost — so that on a busy gateway a request costs one round trip in all, not two.
+ * (setImmediate: every request read in this turn's I/O joins). Settlements are off it. On a busy family (a
+ * call in flight or items queued) one waits up to `settleDelayMs` for company — usually the next admission,
+ * which carries it at no extra cost — so that a busy gateway makes one round trip per request in all, not
+ * two. On an idle family it goes at the end of this turn instead: Redis then runs it while the client reads
+ * its answer, where riding with the next admission would make that request wait for it (measured at one
+ * connection: 796 → 1,141 requests/s, and no change at 32, where families are rarely idle).
  *
  * Each caller gets its own item's reply (or the call's error: the batch failed as a whole). Items of
  * different families never share a call: in a Redis Cluster each family is one slot.
@@ -17,7 +20,7 @@ export type ItemKind = 'a' | 's';
 export interface ScriptBatcherOptions {
   /** Runs one batch: the family's KEYS and the flat item list; resolves with one reply per item. */
   run(familyId: string, items: ScriptArg[]): Promise<unknown>;
-  /** How long a settlement waits for an admission to ride with before it goes alone. */
+  /** How long a settlement of a busy family waits for an admission to ride with before it goes alone. */
   settleDelayMs: number;
   /** Items per script call at most (bounds how long one call holds Redis). */
   maxItems: number;
@@ -120,7 +123,8 @@ export function createScriptBatcher(options: ScriptBatcherOptions): ScriptBatche
       return new Promise((resolve, reject) => {
         const family = familyOf(familyId);
         family.items.push({ kind, args, resolve, reject });
-        if (kind === 'a' || family.items.length >= options.maxItems) sendNow(familyId, family);
+        const idle = family.items.length === 1 && family.inFlight.size === 0;
+        if (kind === 'a' || idle || family.items.length >= options.maxItems) sendNow(familyId, family);
         else if (family.timer === null && family.immediate === null) {
           family.timer = setTimeout(() => {
             family.timer = null;

@@ -67,7 +67,7 @@
  *
  * Time: nowMs is the calling instance's clock (instances are assumed NTP-synced); every guarantee is stated
  * in nowMs. Redis round trips: admit ≤ 1 and settle ≤ 1 (concurrent calls of one family share one script call,
- * script-batcher.ts; a settlement usually rides with the next admission), remaining 1, usageReport 2. requestId must be unique per
+ * script-batcher.ts; on a busy family a settlement rides with the next admission), remaining 1, usageReport 2. requestId must be unique per
  * request (generated, never a client's x-request-id): it names log entries and the reservation.
  * Redis keeps a key's counters of the two most recent days (and months) it has seen, so an instance whose
  * clock is a little behind at midnight still counts into its own day; one more than a day behind counts

@@ -219,33 +219,72 @@ describe('Redis limiter: batching (issue 7: at most one round trip per request)'
     expect(results[10]).toMatchObject({ admitted: false, limit: 'concurrency' });
   });
 
-  it('lets a settlement ride with the next admission of its family, and writes it before that admission runs', async () => {
+  /** Starts an admission and returns once its script call is on the wire (in flight): the family is busy until it is answered. */
+  const inFlightAdmission = async (limiter: Limiter, subjects: AdmissionSubject[], familyId: string): Promise<{ pending: Promise<AdmissionResult> }> => {
+    const pending = limiter.admit(request(subjects, familyId));
+    // The batcher sends at setImmediate; this one was queued after it, so the call has been written when it runs.
+    await new Promise((resolve) => setImmediate(resolve));
+    return { pending }; // wrapped: an async function returning the promise itself would wait for it
+  };
+
+  it('lets a settlement of a busy family ride with the next admission, and writes it before that admission runs', async () => {
     // A minute's delay: the settlement can only be answered within the test's time if the admission carries it.
     const limiter = createRedisLimiter({ redis, prefix: PREFIX, settleDelayMs: 60_000 });
     const familyId = keyId();
-    const subjects = [{ keyId: familyId, limits: { concurrency: 1 } }];
+    const subjects = [{ keyId: familyId, limits: { concurrency: 2 } }];
     const first = admitted(await limiter.admit(request(subjects, familyId)));
-    const settled = limiter.settle({ reservation: first, usage: usage({ totalTokens: 5 }), model: 'm', nowMs: T0 });
-    // With concurrency 1 this admission fits only if the settlement ran first, in the same call.
-    const second = await limiter.admit(request(subjects, familyId));
+    let settled: Promise<boolean> = Promise.resolve(false);
+    let second: AdmissionResult | undefined;
+    let third: AdmissionResult | undefined;
+    const calls = await callsSent(async () => {
+      const { pending } = await inFlightAdmission(limiter, subjects, familyId);
+      settled = limiter.settle({ reservation: first, usage: usage({ totalTokens: 5 }), model: 'm', nowMs: T0 });
+      // A turn later: a settlement that went on its own would be on the wire by now.
+      await new Promise((resolve) => setImmediate(resolve));
+      // Both slots are held (first, second): this admission fits only if the settlement ran first, in its call.
+      const thirdPending = limiter.admit(request(subjects, familyId));
+      [second, third] = await Promise.all([pending, thirdPending]);
+    });
     expect(await settled).toBe(true);
-    expect(second.admitted).toBe(true);
+    expect(second?.admitted).toBe(true);
+    expect(third?.admitted).toBe(true);
+    // Two calls: the in-flight admission, then the settlement with the next admission (not three).
+    expect(calls).toEqual(['evalsha', 'evalsha']);
   }, 10_000);
 
-  it('writes a settlement that found no company after settleDelayMs, or at once on drain', async () => {
+  it('writes the settlement of an idle family at once instead of holding it for company', async () => {
+    // A minute's delay would time the test out if an idle family's settlement waited for it.
+    const limiter = createRedisLimiter({ redis, prefix: PREFIX, settleDelayMs: 60_000 });
+    const familyId = keyId();
+    const limits = { concurrency: 1 };
+    const subjects = [{ keyId: familyId, limits }];
+    const first = admitted(await limiter.admit(request(subjects, familyId)));
+    const calls = await callsSent(async () => {
+      expect(await limiter.settle({ reservation: first, usage: usage({ totalTokens: 5 }), model: 'm', nowMs: T0 })).toBe(true);
+    });
+    expect(calls).toEqual(['evalsha']);
+    expect(await limiter.remaining({ keyId: familyId, familyId, limits }, T0)).toEqual({ concurrency: 1 });
+  }, 10_000);
+
+  it('writes a held settlement that found no company after settleDelayMs, or at once on drain', async () => {
     const limiter = createRedisLimiter({ redis, prefix: PREFIX, settleDelayMs: 30 });
     const familyId = keyId();
     const limits = { concurrency: 5 };
     const subjects = [{ keyId: familyId, limits }];
     const [a, b] = [admitted(await limiter.admit(request(subjects, familyId))), admitted(await limiter.admit(request(subjects, familyId)))];
+    const busy = (await inFlightAdmission(limiter, subjects, familyId)).pending;
     const alone = limiter.settle({ reservation: a, usage: usage({ totalTokens: 5 }), model: 'm', nowMs: T0 });
+    const c = admitted(await busy);
     expect(await alone).toBe(true);
     const held = createRedisLimiter({ redis, prefix: PREFIX, settleDelayMs: 60_000 });
+    const heldBusy = (await inFlightAdmission(held, subjects, familyId)).pending;
     const settled = held.settle({ reservation: b, usage: usage({ totalTokens: 5 }), model: 'm', nowMs: T0 });
+    const d = admitted(await heldBusy);
     await held.drain?.();
     expect(await settled).toBe(true);
+    for (const reservation of [c, d]) await limiter.settle({ reservation, usage: null, model: 'm', nowMs: T0 });
     expect(await limiter.remaining({ keyId: familyId, familyId, limits }, T0)).toEqual({ concurrency: 5 });
-  });
+  }, 10_000);
 
   it('answers a duplicate requestId in a batch with an error for that item only', async () => {
     const limiter = createRedisLimiter({ redis, prefix: PREFIX });
