@@ -4,7 +4,8 @@
  *
  * Environment (optional): BENCH_DURATION_S (seconds per throughput point, default 10), BENCH_WARMUP_S
  * (default 2), BENCH_QUICK=1 (short smoke run; does not overwrite BENCHMARKS.md unless BENCH_WRITE=1),
- * BENCH_GATEWAY_NODE_ARGS (Node flags for the gateway, e.g. "--max-semi-space-size=4"; named in BENCHMARKS.md).
+ * BENCH_GATEWAY_NODE_ARGS (Node flags for the gateway after those of `npm start`, e.g. "--max-semi-space-size=4"; named in BENCHMARKS.md),
+ * BENCH_ONLY=soak (only the soak; prints its figures and leaves BENCHMARKS.md alone — for memory work).
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,7 +28,7 @@ import {
   ALL_LIMITS,
   createKey,
   freePort,
-  GATEWAY_NODE_ARGS,
+  gatewayNodeArgs,
   startFake,
   startFloor,
   startGateway,
@@ -38,6 +39,7 @@ import {
 } from './lib/targets.js';
 
 const quick = process.env.BENCH_QUICK === '1';
+const soakOnly = process.env.BENCH_ONLY === 'soak';
 const POINT_S = Number(process.env.BENCH_DURATION_S ?? (quick ? 2 : 10));
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? (quick ? 1 : 2));
 /** Each point's measured seconds per target are split into this many interleaved slices. */
@@ -261,6 +263,11 @@ async function main(): Promise<void> {
     benchKey: null,
   };
   try {
+    if (soakOnly) {
+      const soak = await soakPhase(ctx);
+      process.stdout.write(`${JSON.stringify({ ...soak, gatewayErrorLines: soak.gatewayErrorLines.length }, null, 2)}\n`);
+      return;
+    }
     const redisOut: Partial<RedisResult> = {};
     const phases: PhaseResult[] = [];
     for (const latencyMs of [0, 20]) phases.push(await runPhase(ctx, latencyMs, redisOut));
@@ -280,7 +287,7 @@ async function main(): Promise<void> {
         chunkDelayMs: CHUNK_DELAY_MS,
         soakChunks: SOAK_CHUNKS,
         soakChunkDelayMs: SOAK_CHUNK_DELAY_MS,
-        gatewayNodeArgs: GATEWAY_NODE_ARGS,
+        gatewayNodeArgs: gatewayNodeArgs(root),
       },
       machine,
       phases,

@@ -48,7 +48,7 @@ export interface BenchResult {
     chunkDelayMs: number;
     soakChunks: number;
     soakChunkDelayMs: number;
-    /** Node flags given to every gateway (BENCH_GATEWAY_NODE_ARGS); empty for `npm start`'s plain `node`. */
+    /** Node flags given to every gateway: `npm start`'s (package.json), then BENCH_GATEWAY_NODE_ARGS. */
     gatewayNodeArgs: readonly string[];
   };
   machine: Machine;
@@ -284,8 +284,9 @@ export function renderMarkdown(result: BenchResult): string {
       `Live JS heap after a full GC: ${f1(soak.liveHeapBeforeMb)} MB before, ${f1(soak.liveHeapHalfMb)} MB after the first half, ${f1(soak.liveHeapAfterMb)} MB after the second.`,
     '- Most of the rest is heap that V8 keeps committed: under load it lets its old generation grow to several times the live heap before a full ' +
       'collection, and keeps the pages while the process stays busy. A single RSS reading lands anywhere on that sawtooth, so RSS "flat" compares the ' +
-      'peaks of the two halves; the live heap after a full GC is what a leak raises. The gateway runs without V8 heap flags here (no ' +
-      '`--max-old-space-size`, no `--optimize-for-size`), as `npm start` runs it.',
+      'peaks of the two halves; the live heap after a full GC is what a leak raises. The gateway runs with the Node flags `npm start` gives it ' +
+      `(${settings.gatewayNodeArgs.length === 0 ? 'none' : settings.gatewayNodeArgs.map((arg) => `\`${arg}\``).join(' ')}; \`--max-semi-space-size=8\` caps V8's young generation, see README "Memory"); ` +
+      'no `--max-old-space-size`, no `--optimize-for-size`.',
     '',
     '## Soak',
     '',

@@ -3,7 +3,7 @@
  * gateway (dist/src/main.js, configured by a YAML written for the run) — and creating client keys whose
  * limits are all set, so every request runs admission and settlement.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startChild, type Child } from './children.js';
@@ -109,7 +109,21 @@ export function writeGatewayConfig(paths: Paths, keyPrefix: string): string {
 }
 
 /** BENCH_GATEWAY_NODE_ARGS: Node flags for every gateway the bench starts (space-separated), to measure e.g. heap caps. */
-export const GATEWAY_NODE_ARGS: readonly string[] = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+const EXTRA_NODE_ARGS: readonly string[] = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+
+/** The Node flags of package.json's `start` script (`node <flags> dist/src/main.js`): the bench runs the gateway as `npm start` does. */
+export function startScriptNodeArgs(root: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: { start?: unknown } };
+  const start = pkg.scripts?.start;
+  const words = (typeof start === 'string' ? start : '').split(' ').filter((word) => word !== '');
+  if (words[0] !== 'node' || words.at(-1) !== 'dist/src/main.js') throw new Error(`package.json's start script is not "node [flags] dist/src/main.js": ${words.join(' ')}`);
+  return words.slice(1, -1);
+}
+
+/** Every gateway's Node flags: npm start's, then BENCH_GATEWAY_NODE_ARGS (a later flag wins over an earlier one). */
+export function gatewayNodeArgs(root: string): string[] {
+  return [...startScriptNodeArgs(root), ...EXTRA_NODE_ARGS];
+}
 
 export function startGateway(
   paths: Paths,
@@ -119,7 +133,7 @@ export function startGateway(
   return startChild({
     name: `gateway-${options.tag}`,
     command: process.execPath,
-    args: [...GATEWAY_NODE_ARGS, ...(options.nodeArgs ?? []), join(paths.root, 'dist/src/main.js')],
+    args: [...gatewayNodeArgs(paths.root), ...(options.nodeArgs ?? []), join(paths.root, 'dist/src/main.js')],
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',
