@@ -285,7 +285,7 @@ export function renderMarkdown(result: BenchResult): string {
     '- Most of the rest is heap that V8 keeps committed: under load it lets its old generation grow to several times the live heap before a full ' +
       'collection, and keeps the pages while the process stays busy. A single RSS reading lands anywhere on that sawtooth, so RSS "flat" compares the ' +
       'peaks of the two halves; the live heap after a full GC is what a leak raises. The gateway runs with the Node flags `npm start` gives it ' +
-      `(${settings.gatewayNodeArgs.length === 0 ? 'none' : settings.gatewayNodeArgs.map((arg) => `\`${arg}\``).join(' ')}; \`--max-semi-space-size=8\` caps V8's young generation, see README "Memory"); ` +
+      `(${settings.gatewayNodeArgs.length === 0 ? 'none' : settings.gatewayNodeArgs.map((arg) => `\`${arg}\``).join(' ')}; README "Memory" explains them); ` +
       'no `--max-old-space-size`, no `--optimize-for-size`.',
     '',
     '## Soak',
