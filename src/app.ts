@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { OwnershipStore } from './ownership/types.js';
 import type { AuditLog } from './audit/types.js';
 import type { GatewayConfig } from './config/types.js';
 import type { KeyChanges } from './keys/key-changes.js';
@@ -41,6 +42,8 @@ export interface AppDeps {
   /** Origins of active keys, for CORS (SPEC §8). */
   keyOrigins: KeyOriginIndex;
   audit: AuditLog;
+  /** Who created which xAI object (docs/isolation.md). */
+  ownership: OwnershipStore;
   upstream: UpstreamClient;
   models: ModelCatalog;
   /** Readiness: resolves while the store answers. */
@@ -150,6 +153,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerDashboardRoutes(scope, { adminTokens: () => deps.config().admin.tokens });
   });
   registerGatewayKeysRoutes(app, { ...keyChangeDeps, config: deps.config, store: deps.keyStore, resolver: deps.resolver, now });
-  registerV1Routes(app, { config: deps.config, resolver: deps.resolver, limiter: deps.limiter, upstream: deps.upstream, models: deps.models, metrics: deps.metrics, now });
+  registerV1Routes(app, { config: deps.config, resolver: deps.resolver, limiter: deps.limiter, upstream: deps.upstream, models: deps.models, metrics: deps.metrics, ownership: deps.ownership, now });
   return app;
 }

@@ -43,6 +43,7 @@ export function createGateway(options: {
   // Every store call is timed (xgw_store_duration_seconds), whichever store is behind.
   const keyStore = instrument(options.store.keyStore, 'keys', metrics);
   const limiter = instrument(options.store.limiter, 'limits', metrics);
+  const ownership = instrument(options.store.ownership, 'ownership', metrics);
   let declared: ReadonlyMap<string, KeyRecord> = declaredKeyRecords(current.keys, new Date());
   const resolver = createKeyResolver({ store: keyStore, declared, cacheTtlMs: options.keyCacheTtlMs ?? KEY_CACHE_TTL_MS });
   const keyOrigins = createKeyOriginIndex({
@@ -69,6 +70,7 @@ export function createGateway(options: {
     keyChanges: options.store.keyChanges,
     keyOrigins,
     audit: options.store.audit,
+    ownership,
     upstream,
     models: createModelCatalog({ upstream, ttlMs: MODEL_LIST_TTL_MS }),
     ping: options.store.ping,

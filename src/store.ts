@@ -12,6 +12,9 @@ import type { KeyStore } from './keys/types.js';
 import { createMemoryLimiter } from './limits/memory-limiter.js';
 import { createRedisLimiter } from './limits/redis-limiter.js';
 import type { Limiter } from './limits/types.js';
+import { createMemoryOwnershipStore } from './ownership/memory-ownership-store.js';
+import { createRedisOwnershipStore } from './ownership/redis-ownership-store.js';
+import type { OwnershipStore } from './ownership/types.js';
 
 /** The gateway's state: client keys and quota counters, on Redis (or a Cluster) or in process (SPEC §1, §7). */
 export interface Store {
@@ -24,6 +27,8 @@ export interface Store {
   keyChanges: KeyChanges;
   /** Admin changes and mints (SPEC §6). */
   audit: AuditLog;
+  /** Who created which xAI object: tenant isolation (docs/isolation.md). */
+  ownership: OwnershipStore;
   /**
    * The Redis client for @fastify/rate-limit's shared counters (per-IP auth-failure throttling), or null for
    * the in-process store. Opaque on purpose: only store files and main know ioredis (DESIGN.md).
@@ -81,6 +86,7 @@ export function openStore(config: GatewayConfig['store'], logger: Logger): Store
       limiter: createMemoryLimiter(),
       keyChanges: createMemoryKeyChanges(),
       audit: createMemoryAuditLog(),
+      ownership: createMemoryOwnershipStore(),
       rateLimitRedis: null,
       ping: () => keyStore.ping(),
       ready: async () => {},
@@ -131,6 +137,7 @@ export function openStore(config: GatewayConfig['store'], logger: Logger): Store
     limiter: createRedisLimiter({ redis, prefix: keyPrefix }),
     keyChanges,
     audit: createRedisAuditLog({ redis, prefix: keyPrefix }),
+    ownership: createRedisOwnershipStore({ redis, prefix: keyPrefix }),
     rateLimitRedis: redis,
     ping: () => keyStore.ping(),
     ready: (timeoutMs) =>

@@ -52,10 +52,38 @@ export async function handleUploadFile(ctx: FakeCtx): Promise<void> {
   await sendJson(ctx, 200, meta);
 }
 
+/**
+ * One page of a stored list as xAI pages files (xai-api.md §3.12): `limit` 1..100 (default 100), newest first
+ * unless `order=asc`, and `pagination_token` = the id of the page's last item, after which the next page starts
+ * (a short page is the last one). Batches are paged the same way here; their real shape is not captured.
+ */
+async function listPage(ctx: FakeCtx, items: readonly Record<string, unknown>[]): Promise<{ page: Record<string, unknown>[]; token: string | null } | null> {
+  const query = new URL(ctx.req.url ?? '/', 'http://fake').searchParams;
+  const limitText = query.get('limit');
+  const limit = limitText === null ? 100 : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+    await sendError(ctx, 400, 'invalid-argument', 'limit must be between 1 and 100.');
+    return null;
+  }
+  const ordered = query.get('order') === 'asc' ? [...items] : [...items].reverse();
+  const after = query.get('pagination_token');
+  let from = 0;
+  if (after !== null && after !== '') {
+    const at = ordered.findIndex((item) => item['id'] === after);
+    if (at === -1) {
+      await sendError(ctx, 400, 'invalid-argument', 'Invalid pagination token.');
+      return null;
+    }
+    from = at + 1;
+  }
+  const page = ordered.slice(from, from + limit);
+  const last = page[page.length - 1];
+  return { page, token: last === undefined ? null : String(last['id']) };
+}
+
 export async function handleListFiles(ctx: FakeCtx): Promise<void> {
-  const data = [...ctx.state.files.values()].map((f) => f.meta).reverse();
-  const last = data[data.length - 1];
-  await sendJson(ctx, 200, { data, pagination_token: last ? last['id'] : null });
+  const listed = await listPage(ctx, [...ctx.state.files.values()].map((f) => f.meta));
+  if (listed) await sendJson(ctx, 200, { data: listed.page, pagination_token: listed.token });
 }
 
 export async function handleGetFile(ctx: FakeCtx): Promise<void> {
@@ -119,7 +147,8 @@ export async function handleCreateBatch(ctx: FakeCtx): Promise<void> {
 }
 
 export async function handleListBatches(ctx: FakeCtx): Promise<void> {
-  await sendJson(ctx, 200, { batches: [...ctx.state.batches.values()].map((b) => b.batch), pagination_token: null });
+  const listed = await listPage(ctx, [...ctx.state.batches.values()].map((b) => b.batch));
+  if (listed) await sendJson(ctx, 200, { batches: listed.page, pagination_token: listed.token });
 }
 
 async function batchOf(ctx: FakeCtx): Promise<{ batch: Record<string, unknown>; requests: unknown[] } | null> {

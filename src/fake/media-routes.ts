@@ -56,7 +56,13 @@ export async function handleEmbeddings(ctx: FakeCtx): Promise<void> {
   if (!model) return;
   const tokens = tokensOfEmbeddingInput(body['input']);
   const total = tokens.reduce((a, b) => a + b, 0);
-  const data = tokens.map((t, index) => ({ index, embedding: [0.0156 * (t % 7), 0.0632, 0.0459], object: 'embedding' }));
+  const base64 = body['encoding_format'] === 'base64';
+  const data = tokens.map((t, index) => {
+    const vector = [0.0156 * (t % 7), 0.0632, 0.0459];
+    // base64 = the vector's float32 values, little-endian (what the openai SDK asks for by default and decodes).
+    const embedding = base64 ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
+    return { index, embedding, object: 'embedding' };
+  });
   await sendJson(ctx, 200, { object: 'list', model: model.id, data, usage: { prompt_tokens: total, total_tokens: total } });
   if (!ctx.isClosed()) report(ctx.state, { totalTokens: total, costTicks: 0 });
 }

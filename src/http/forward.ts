@@ -44,6 +44,12 @@ export interface ForwardInput {
   price: ModelPrice | undefined;
   /** Applied to streamed (multipart) bodies while they are piped upstream (SPEC §2 server.bodyLimitBytes). */
   bodyLimitBytes: number;
+  /**
+   * Set when a successful answer creates an object (docs/isolation.md): called with the created object (a JSON
+   * answer, or the response of a Responses stream's `response.created`) before any of it is relayed. Must not
+   * reject.
+   */
+  recordCreated: ((created: Record<string, unknown>) => Promise<void>) | null;
   /** Observes how long xAI took to answer with headers, and streams being relayed (metrics). */
   observe?: { upstreamResponded(seconds: number): void; streamStarted(): void; streamEnded(): void };
 }
@@ -124,7 +130,13 @@ export async function forwardRequest(input: ForwardInput, upstream: UpstreamClie
   };
 
   if (contentType.startsWith('text/event-stream') && (input.route.usage === 'chat' || input.route.usage === 'responses')) {
-    const meter = createMeteringTransform({ kind: input.route.usage, stripUsageChunk: input.stripUsageChunk, price: input.price });
+    const succeeded = response.statusCode >= 200 && response.statusCode < 300;
+    const meter = createMeteringTransform({
+      kind: input.route.usage,
+      stripUsageChunk: input.stripUsageChunk,
+      price: input.price,
+      onResponseCreated: succeeded && input.recordCreated !== null ? input.recordCreated : undefined,
+    });
     response.body.on('error', (err) => {
       noteUpstreamFailure(err);
       // Ends the client's response too (Fastify destroys it): a client must not take a cut stream for a whole one.
@@ -148,8 +160,10 @@ export async function forwardRequest(input: ForwardInput, upstream: UpstreamClie
     return { done };
   }
 
-  if (input.route.usage !== 'none' && contentType.includes('json')) {
-    // Read whole to find usage (a JSON answer, an error with a cost, a fetched deferred result or video).
+  const creates = input.recordCreated !== null && response.statusCode >= 200 && response.statusCode < 300;
+  if ((input.route.usage !== 'none' || creates) && contentType.includes('json')) {
+    // Read whole to find usage (a JSON answer, an error with a cost, a fetched deferred result or video), or the id
+    // of a created object, which is recorded as the caller's before the answer naming it is relayed.
     let bytes: Buffer;
     try {
       bytes = await readAll(response.body);
@@ -158,8 +172,10 @@ export async function forwardRequest(input: ForwardInput, upstream: UpstreamClie
       throw mapUpstreamError(err);
     }
     const parsed = parseJson(bytes);
+    if (creates && input.recordCreated !== null && isRecord(parsed)) await input.recordCreated(parsed);
     void reply.send(bytes);
-    return { done: Promise.resolve({ ...base, ...usageOf(input.route.usage, parsed, input.price), clientAborted }) };
+    const usage = input.route.usage === 'none' ? {} : usageOf(input.route.usage, parsed, input.price);
+    return { done: Promise.resolve({ ...base, ...usage, clientAborted }) };
   }
 
   // Everything else — binary answers (file content, speech), bodies without usage, xAI's errors — streamed
@@ -202,6 +218,10 @@ function upstreamRequest(input: ForwardInput, controller: AbortController, onReq
     controller,
     onRequestSent,
   };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function parseJson(bytes: Buffer): unknown {

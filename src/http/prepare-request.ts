@@ -3,6 +3,8 @@ import { errors } from '../errors.js';
 import type { RouteSpec } from '../policy/routes.js';
 import { endpointAllowed, mayUseDefaultModel, modelAllowed, type EffectivePolicy } from '../policy/scopes.js';
 import { estimatePromptTokens, outputCapOf } from '../usage/estimate.js';
+import { collectObjectRefs, MAX_OBJECT_REFS, mayReferenceObjects, type ObjectRef } from '../ownership/body-refs.js';
+import type { ObjectKind } from '../ownership/types.js';
 
 /**
  * Everything decided about a client request before admission, as a pure function of the route, the raw body
@@ -22,6 +24,10 @@ export interface PreparedRequest {
   outputCapTokens: number;
   /** The body to forward: the client's bytes unchanged unless the gateway had to add a field. */
   upstreamBody: Buffer | null;
+  /** The object a successful answer creates, to be recorded as the caller's (docs/isolation.md), or null. */
+  creates: ObjectKind | null;
+  /** Objects the body names (`file_id`, `previous_response_id`, at any depth): each must be the caller's to reach. */
+  objectRefs: readonly ObjectRef[];
 }
 
 export interface PrepareInput {
@@ -56,7 +62,16 @@ export function prepareRequest(input: PrepareInput): PreparedRequest {
     throw errors.invalidRequest('Compressed request bodies are not accepted: send the body without Content-Encoding.', 415);
   }
   if (route.body !== 'json') {
-    return { model: null, stream: false, stripUsageChunk: false, estimatedPromptTokens: 0, outputCapTokens: 0, upstreamBody: input.rawBody };
+    return {
+      model: null,
+      stream: false,
+      stripUsageChunk: false,
+      estimatedPromptTokens: 0,
+      outputCapTokens: 0,
+      upstreamBody: input.rawBody,
+      creates: route.creates,
+      objectRefs: NO_REFS,
+    };
   }
 
   if (!isJsonContentType(input.contentType)) {
@@ -95,7 +110,24 @@ export function prepareRequest(input: PrepareInput): PreparedRequest {
     estimatedPromptTokens: estimatePromptTokens(body),
     outputCapTokens,
     upstreamBody: withTopLevelFields(input.rawBody ?? Buffer.alloc(0), body, additions),
+    creates: createdKind(route.creates, body),
+    objectRefs: input.rawBody !== null && mayReferenceObjects(input.rawBody) ? objectRefsOf(body) : NO_REFS,
   };
+}
+
+const NO_REFS: readonly ObjectRef[] = Object.freeze([]);
+
+/** A chat creates a deferred completion only when asked to; a response is stored unless `"store": false`. */
+function createdKind(kind: ObjectKind | null, body: JsonObject): ObjectKind | null {
+  if (kind === 'deferred') return body.deferred === true ? kind : null;
+  if (kind === 'response') return body.store === false ? null : kind;
+  return kind;
+}
+
+function objectRefsOf(body: JsonObject): readonly ObjectRef[] {
+  const refs = collectObjectRefs(body);
+  if (refs === null) throw errors.invalidRequest(`The request body names more than ${MAX_OBJECT_REFS} files or responses.`);
+  return refs;
 }
 
 /**

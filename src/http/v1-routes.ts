@@ -11,6 +11,11 @@ import type { ModelCatalog } from '../upstream/model-catalog.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import { requestTooLarge } from '../upstream/limited-body.js';
 import { costTicksFor } from '../usage/cost.js';
+import { ZERO_USAGE } from '../usage/types.js';
+import { createdObjectId, mayReach, objectExpiresAtMs, OBJECT_ID_RE } from '../ownership/access.js';
+import type { ObjectRef } from '../ownership/body-refs.js';
+import type { ObjectKind, ObjectOwner, OwnershipStore } from '../ownership/types.js';
+import { answerObjectList } from './object-list.js';
 import { authenticateClient, type AuthenticatedClient } from './client-auth.js';
 import { forwardRequest } from './forward.js';
 import { answerApiKey, answerModels } from './gateway-answers.js';
@@ -28,6 +33,8 @@ export interface V1Deps {
   models: ModelCatalog;
   now: () => number;
   metrics: GatewayMetrics;
+  /** Who created which object (docs/isolation.md). */
+  ownership: OwnershipStore;
 }
 
 const METHODS = ['GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD'] as const;
@@ -93,7 +100,9 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
 
   const metered = route.handling === 'forward' && route.usage !== 'none';
   const price = priceFor(config, prepared.model);
-  const admission = await admit(deps, config, { client, subjects, metered: metered ? prepared : null, price });
+  const addressed = addressedObjects(lookup.match, prepared);
+  const admitting = admit(deps, config, { client, subjects, metered: metered ? prepared : null, price });
+  const admission = addressed.length === 0 ? await admitting : await admitReaching(deps, admitting, addressed, client.key.id);
   reply.headers(rateLimitHeaders(admission.rate));
   if (!admission.admitted) {
     request.gw.refusal = admission.limit;
@@ -148,7 +157,23 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
       finish();
       return reply.send(body);
     }
+    case 'list': {
+      const { sentUpstream } = await answerObjectList({
+        request,
+        reply,
+        kind: match.route.lists ?? 'file',
+        path: match.upstreamPath.split('?')[0] ?? '',
+        query: queryOf(match.upstreamPath),
+        keyId: client.key.id,
+        ownership: deps.ownership,
+        upstream: deps.upstream,
+      });
+      state.relaying = true;
+      void settle({ usage: sentUpstream ? ZERO_USAGE : null, model: null }).finally(() => logRequest(request, reply));
+      return reply;
+    }
     case 'forward': {
+      const creates = prepared.creates;
       const { done } = await forwardRequest(
         {
           request,
@@ -159,6 +184,7 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
           stripUsageChunk: prepared.stripUsageChunk,
           price,
           bodyLimitBytes: deps.config().server.bodyLimitBytes,
+          recordCreated: creates === null ? null : (created) => recordOwner(request, deps, { kind: creates, created, client }),
           observe: {
             upstreamResponded: (seconds) => deps.metrics.upstreamResponded(match.route.endpoint, seconds),
             streamStarted: () => deps.metrics.streamStarted(),
@@ -169,14 +195,109 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
       );
       state.relaying = true;
       void done
-        .then((result) =>
-          settle({ usage: settlementUsage(result, prepared.estimatedPromptTokens, price), model: result.upstreamModel }),
-        )
+        .then((result) => {
+          forgetDeleted(request, deps, match, result.status);
+          return settle({ usage: settlementUsage(result, prepared.estimatedPromptTokens, price), model: result.upstreamModel });
+        })
         .catch((err: unknown) => request.log.error({ err }, 'settlement failed'))
         .finally(() => logRequest(request, reply));
       return reply;
     }
   }
+}
+
+/** The objects a request names — its path's `:id` and its body's references — each the caller's to reach. */
+function addressedObjects(match: RouteMatch, prepared: PreparedRequest): readonly ObjectRef[] {
+  const kind = match.route.addresses;
+  const id = match.params['id'];
+  if (kind === null || id === undefined) return prepared.objectRefs;
+  return prepared.objectRefs.length === 0 ? [{ kind, id }] : [{ kind, id }, ...prepared.objectRefs];
+}
+
+/**
+ * Admission for a request that names objects (docs/isolation.md): the owner records are read while the admission
+ * runs, so the check adds no round trip. An object the caller may not reach — another key's, one created outside
+ * the gateway, an unknown id — is 404 not_found, the same answer as a missing object, and its admission is
+ * released: nothing is sent upstream. A refused admission is answered as such, whatever the objects.
+ */
+async function admitReaching(
+  deps: V1Deps,
+  admitting: Promise<AdmissionResult>,
+  refs: readonly ObjectRef[],
+  keyId: string,
+): Promise<AdmissionResult> {
+  // An id of another shape cannot be one the gateway recorded: no read for it.
+  const lookups = refs.filter((ref) => OBJECT_ID_RE.test(ref.id));
+  const [admission, owners] = await Promise.allSettled([admitting, storeCall(() => deps.ownership.getMany(lookups.map((ref) => ref.id)))]);
+  if (admission.status === 'rejected') throw admission.reason;
+  if (!admission.value.admitted) return admission.value;
+  const denied = owners.status === 'fulfilled' ? firstUnreachable(refs, lookups, owners.value, keyId) : null;
+  if (owners.status === 'fulfilled' && denied === null) return admission.value;
+  await settleReservation(deps, admission.value.reservation, null, null).catch(() => undefined);
+  if (owners.status === 'rejected') throw owners.reason;
+  throw objectNotFound(denied ?? (refs[0] as ObjectRef));
+}
+
+function firstUnreachable(refs: readonly ObjectRef[], lookups: readonly ObjectRef[], owners: readonly (ObjectOwner | null)[], keyId: string): ObjectRef | null {
+  for (const ref of refs) {
+    const at = lookups.indexOf(ref);
+    if (at === -1 || !mayReach(owners[at] ?? null, ref.kind, keyId)) return ref;
+  }
+  return null;
+}
+
+const OBJECT_NOUN: Record<ObjectKind, string> = {
+  file: 'file',
+  response: 'response',
+  batch: 'batch',
+  deferred: 'deferred completion',
+  video: 'video',
+};
+
+function objectNotFound(ref: ObjectRef): GatewayError {
+  return errors.notFound(`No ${OBJECT_NOUN[ref.kind]} with id ${JSON.stringify(ref.id.slice(0, 200))} was found.`);
+}
+
+/**
+ * Records the caller as the owner of the object a successful answer created, before the answer is relayed. A
+ * record that cannot be written (Redis failing right then) is logged: the answer still goes out, since xAI made
+ * the object and billed for it, but the object cannot be reached through the gateway — it is never another
+ * key's to reach.
+ */
+async function recordOwner(
+  request: FastifyRequest,
+  deps: V1Deps,
+  input: { kind: ObjectKind; created: Record<string, unknown>; client: AuthenticatedClient },
+): Promise<void> {
+  const id = createdObjectId(input.kind, input.created);
+  if (id === null) return;
+  const nowMs = deps.now();
+  try {
+    await deps.ownership.record({
+      id,
+      kind: input.kind,
+      ownerId: input.client.key.id,
+      ownerParentId: input.client.parent?.id ?? null,
+      createdAtMs: nowMs,
+      expiresAtMs: objectExpiresAtMs(input.kind, input.created, nowMs),
+    });
+  } catch (err) {
+    request.log.error({ err: { message: err instanceof Error ? err.message : String(err) }, objectKind: input.kind }, 'owner of a created object not recorded: it cannot be reached through the gateway');
+  }
+}
+
+/** An object deleted through the gateway is forgotten (its record is of no more use). */
+function forgetDeleted(request: FastifyRequest, deps: V1Deps, match: RouteMatch, status: number): void {
+  const id = match.params['id'];
+  if (match.route.method !== 'DELETE' || match.route.addresses === null || id === undefined || status < 200 || status >= 300) return;
+  deps.ownership.forget(id).catch((err: unknown) => {
+    request.log.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, 'record of a deleted object not removed; it lapses with its expiry');
+  });
+}
+
+function queryOf(path: string): string {
+  const at = path.indexOf('?');
+  return at === -1 ? '' : path.slice(at + 1);
 }
 
 /** When the key — or its parent, which bounds a child key — stops being valid (epoch ms), or null for never. */

@@ -1,4 +1,6 @@
 import type { EndpointName } from '../config/types.js';
+import { OBJECT_ID_RE } from '../ownership/access.js';
+import type { ObjectKind } from '../ownership/types.js';
 
 /**
  * The client API's route table (SPEC §4): which method + path the gateway offers, under which endpoint
@@ -9,7 +11,8 @@ import type { EndpointName } from '../config/types.js';
 export type RouteHandling =
   | 'forward' // sent to xAI
   | 'models' // answered by the gateway from xAI's model lists, filtered to the key's models
-  | 'api-key'; // answered by the gateway: the client key's own record
+  | 'api-key' // answered by the gateway: the client key's own record
+  | 'list'; // xAI's list, walked page by page and filtered to the caller's own objects (docs/isolation.md)
 
 /** How usage is read from the response (src/usage). */
 export type UsageKind = 'chat' | 'responses' | 'embeddings' | 'media' | 'none';
@@ -31,6 +34,14 @@ export interface RouteSpec {
   usage: UsageKind;
   /** Accepts `stream: true` and answers SSE. */
   streams: boolean;
+  /**
+   * Tenant isolation (docs/isolation.md): the kind of object a successful answer creates (recorded as the
+   * caller's before the answer is relayed), the kind the `:id` path parameter names (only its owner, or the
+   * owner's parent, gets through), or the kind a list holds (filtered to the caller's).
+   */
+  creates: ObjectKind | null;
+  addresses: ObjectKind | null;
+  lists: ObjectKind | null;
 }
 
 const r = (
@@ -47,6 +58,9 @@ const r = (
   model: rest.model ?? 'none',
   usage: rest.usage ?? 'none',
   streams: rest.streams ?? false,
+  creates: rest.creates ?? null,
+  addresses: rest.addresses ?? null,
+  lists: rest.lists ?? null,
 });
 
 const modelList = (path: string): RouteSpec[] => [
@@ -55,37 +69,39 @@ const modelList = (path: string): RouteSpec[] => [
 ];
 
 export const ROUTES: readonly RouteSpec[] = [
-  r('POST', 'chat/completions', 'chat.completions', { model: 'required', usage: 'chat', streams: true }),
-  r('GET', 'chat/deferred-completion/:id', 'deferred', { usage: 'chat' }),
+  // A chat with `"deferred": true` creates a deferred completion (prepare-request decides per body).
+  r('POST', 'chat/completions', 'chat.completions', { model: 'required', usage: 'chat', streams: true, creates: 'deferred' }),
+  r('GET', 'chat/deferred-completion/:id', 'deferred', { usage: 'chat', addresses: 'deferred' }),
   r('POST', 'completions', 'completions', { model: 'required', usage: 'chat', streams: true }),
-  r('POST', 'responses', 'responses', { model: 'optional', usage: 'responses', streams: true }),
+  // Stored unless `"store": false` (prepare-request decides per body).
+  r('POST', 'responses', 'responses', { model: 'optional', usage: 'responses', streams: true, creates: 'response' }),
   r('POST', 'responses/compact', 'responses', { model: 'optional', usage: 'responses' }),
-  r('GET', 'responses/:id', 'responses'),
-  r('DELETE', 'responses/:id', 'responses'),
+  r('GET', 'responses/:id', 'responses', { addresses: 'response' }),
+  r('DELETE', 'responses/:id', 'responses', { addresses: 'response' }),
   r('POST', 'messages', 'messages', { model: 'required' }),
   r('POST', 'embeddings', 'embeddings', { model: 'required', usage: 'embeddings' }),
   r('POST', 'images/generations', 'images', { model: 'optional', usage: 'media' }),
   r('POST', 'images/edits', 'images', { model: 'optional', usage: 'media' }),
-  r('POST', 'videos/generations', 'videos', { model: 'optional', usage: 'media' }),
-  r('POST', 'videos/edits', 'videos', { model: 'optional', usage: 'media' }),
-  r('POST', 'videos/extensions', 'videos', { model: 'optional', usage: 'media' }),
-  r('GET', 'videos/:id', 'videos', { usage: 'media' }),
+  r('POST', 'videos/generations', 'videos', { model: 'optional', usage: 'media', creates: 'video' }),
+  r('POST', 'videos/edits', 'videos', { model: 'optional', usage: 'media', creates: 'video' }),
+  r('POST', 'videos/extensions', 'videos', { model: 'optional', usage: 'media', creates: 'video' }),
+  r('GET', 'videos/:id', 'videos', { usage: 'media', addresses: 'video' }),
   r('POST', 'tokenize-text', 'tokenize', { model: 'required' }),
   r('POST', 'documents/search', 'documents'),
-  r('GET', 'files', 'files'),
-  r('POST', 'files', 'files', { body: 'multipart' }),
-  r('GET', 'files/:id', 'files'),
-  r('DELETE', 'files/:id', 'files'),
-  r('GET', 'files/:id/content', 'files'),
-  r('GET', 'batches', 'batches'),
-  r('POST', 'batches', 'batches'),
-  r('GET', 'batches/:id', 'batches'),
+  r('GET', 'files', 'files', { handling: 'list', lists: 'file' }),
+  r('POST', 'files', 'files', { body: 'multipart', creates: 'file' }),
+  r('GET', 'files/:id', 'files', { addresses: 'file' }),
+  r('DELETE', 'files/:id', 'files', { addresses: 'file' }),
+  r('GET', 'files/:id/content', 'files', { addresses: 'file' }),
+  r('GET', 'batches', 'batches', { handling: 'list', lists: 'batch' }),
+  r('POST', 'batches', 'batches', { creates: 'batch' }),
+  r('GET', 'batches/:id', 'batches', { addresses: 'batch' }),
   // Cancel takes no body (xai-api.md §3.14); whatever a client sends is passed on unparsed.
-  r('POST', 'batches/:id:cancel', 'batches', { body: 'none' }),
-  r('GET', 'batches/:id/requests', 'batches'),
+  r('POST', 'batches/:id:cancel', 'batches', { body: 'none', addresses: 'batch' }),
+  r('GET', 'batches/:id/requests', 'batches', { addresses: 'batch' }),
   // Batch requests are chat/responses requests: their models are the key's to check, or a batch would bypass scopes.
-  r('POST', 'batches/:id/requests', 'batches', { model: 'nested' }),
-  r('GET', 'batches/:id/results', 'batches'),
+  r('POST', 'batches/:id/requests', 'batches', { model: 'nested', addresses: 'batch' }),
+  r('GET', 'batches/:id/results', 'batches', { addresses: 'batch' }),
   r('POST', 'tts', 'tts'),
   r('POST', 'stt', 'stt', { body: 'multipart' }),
   r('POST', 'realtime/client_secrets', 'realtime'),
@@ -97,8 +113,8 @@ export const ROUTES: readonly RouteSpec[] = [
   r('GET', 'api-key', 'api-key', { handling: 'api-key' }),
 ];
 
-/** Path parameters (ids) xAI uses: uuids, `file_…`, `batch_…`, region suffixes. No dots-only, no slashes. */
-const PARAM_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+/** Path parameters are ids as xAI makes them (`file_…`, `batch_…`, uuids, region suffixes): no dots-only, no slashes. */
+const PARAM_RE = OBJECT_ID_RE;
 
 export interface RouteMatch {
   route: RouteSpec;

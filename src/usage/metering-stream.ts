@@ -34,6 +34,12 @@ export interface MeteringOptions {
   stripUsageChunk: boolean;
   /** Used only when xAI sends no cost_in_usd_ticks. */
   price: ModelPrice | undefined;
+  /**
+   * Responses only: called with the response of `response.created`, which is held back (and everything after
+   * it) until the returned promise settles — so the new response's owner is recorded before its id reaches the
+   * client (docs/isolation.md). It must not reject.
+   */
+  onResponseCreated?: ((response: Record<string, unknown>) => Promise<void>) | undefined;
 }
 
 export interface MeteringTransform {
@@ -92,6 +98,8 @@ function createObserver(options: MeteringOptions) {
     completed: false,
     model: null,
   };
+  /** The response of the `response.created` event just observed, until the relay takes it. */
+  let created: Record<string, unknown> | null = null;
 
   function noteModel(data: string): void {
     if (state.model !== null || !data.includes('"model"')) return;
@@ -140,6 +148,7 @@ function createObserver(options: MeteringOptions) {
       if (!isObject(parsed)) return;
       const response = parsed['response'];
       if (isObject(response) && typeof response['model'] === 'string') state.model = response['model'];
+      if (type === 'response.created' && isObject(response)) created = response;
       if (isTerminal) {
         state.completed = true;
         // Mid-stream snapshots carry "usage": null; only terminal events have it (xai-api.md §4.2).
@@ -174,7 +183,13 @@ function createObserver(options: MeteringOptions) {
     return true;
   }
 
-  return { state, observe };
+  function takeCreated(): Record<string, unknown> | null {
+    const taken = created;
+    created = null;
+    return taken;
+  }
+
+  return { state, observe, takeCreated };
 }
 
 function field(obj: unknown, key: string): unknown {
@@ -192,32 +207,52 @@ export function createMeteringTransform(options: MeteringOptions): MeteringTrans
   const decoder = createSseDecoder();
   const observer = createObserver(options);
 
-  function forward(stream: Transform, events: readonly SseEvent[]): void {
-    for (const event of events) {
-      if (observer.observe(event)) {
-        observer.state.eventCount += 1;
-        stream.push(event.raw);
+  /**
+   * Pushes the events from `from` on, then calls `done`. An event that creates a response waits for
+   * onResponseCreated first; the Transform takes no more input until `done`, which is its backpressure.
+   */
+  function relay(stream: Transform, events: readonly SseEvent[], from: number, done: TransformCallback): void {
+    for (let i = from; i < events.length; i += 1) {
+      const event = events[i] as SseEvent;
+      if (!observer.observe(event)) continue;
+      observer.state.eventCount += 1;
+      const created = observer.takeCreated();
+      if (created !== null && options.onResponseCreated !== undefined) {
+        options.onResponseCreated(created).then(
+          () => {
+            stream.push(event.raw);
+            relay(stream, events, i + 1, done);
+          },
+          (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
+        );
+        return;
       }
+      stream.push(event.raw);
     }
+    done();
   }
 
   const transform = new Transform({
     transform(this: Transform, chunk: unknown, encoding: BufferEncoding, callback: TransformCallback): void {
+      let events: readonly SseEvent[];
       try {
         const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk), encoding);
-        forward(this, decoder.push(bytes));
-        callback();
+        events = decoder.push(bytes);
       } catch (error) {
         callback(error instanceof Error ? error : new Error(String(error)));
+        return;
       }
+      relay(this, events, 0, callback);
     },
     flush(this: Transform, callback: TransformCallback): void {
+      let events: readonly SseEvent[];
       try {
-        forward(this, decoder.end());
-        callback();
+        events = decoder.end();
       } catch (error) {
         callback(error instanceof Error ? error : new Error(String(error)));
+        return;
       }
+      relay(this, events, 0, callback);
     },
   });
 

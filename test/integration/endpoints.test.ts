@@ -73,7 +73,7 @@ function chunkedUpload(path: string, key: string, contentType: string, body: Buf
 }
 
 describe('every route family is forwarded under its endpoint scope', () => {
-  const families: [string, string, string, CallOptions, string, number][] = [
+  const families: [string, string, string, CallOptions, string, number, string?][] = [
     ['chat', 'POST', '/v1/chat/completions', { json: { model: 'grok-3-mini', messages: [{ role: 'user', content: 'hi' }] } }, 'chat.completions', 200],
     ['legacy completions', 'POST', '/v1/completions', { json: { model: 'grok-3', prompt: 'count: 1, 2,', max_tokens: 3 } }, 'completions', 200],
     ['responses', 'POST', '/v1/responses', { json: { model: 'grok-4-fast-reasoning', input: 'hi' } }, 'responses', 200],
@@ -87,21 +87,22 @@ describe('every route family is forwarded under its endpoint scope', () => {
     ['video extensions', 'POST', '/v1/videos/extensions', { json: { model: 'grok-imagine-video', prompt: 'longer' } }, 'videos', 200],
     ['tokenize', 'POST', '/v1/tokenize-text', { json: { model: 'grok-3', text: 'Hello world!' } }, 'tokenize', 200],
     ['documents search', 'POST', '/v1/documents/search', { json: { query: 'fees', source: { collection_ids: ['collection_1'] } } }, 'documents', 200],
-    ['files list', 'GET', '/v1/files?limit=5&order=desc', {}, 'files', 200],
+    // Lists are walked a full xAI page at a time and filtered to the caller's objects (see isolation tests).
+    ['files list', 'GET', '/v1/files?limit=5&order=desc', {}, 'files', 200, '/v1/files?order=desc&limit=100'],
     ['batches create', 'POST', '/v1/batches', { json: { name: 'nightly' } }, 'batches', 200],
-    ['batches list', 'GET', '/v1/batches', {}, 'batches', 200],
+    ['batches list', 'GET', '/v1/batches', {}, 'batches', 200, '/v1/batches?limit=100'],
     ['text to speech', 'POST', '/v1/tts', { json: { text: 'hello', voice_id: 'ara' } }, 'tts', 200],
     ['realtime client secrets', 'POST', '/v1/realtime/client_secrets', { json: { expires_after: { seconds: 60 } } }, 'realtime', 200],
   ];
 
-  it.each(families)('%s: %s %s with [%s]', async (_name, method, path, options, endpoint, status) => {
+  it.each(families)('%s: %s %s with [%s]', async (_name, method, path, options, endpoint, status, upstreamPath) => {
     const { key } = await h.createKey({ name: `only-${endpoint}`, models: ['*'], endpoints: [endpoint] });
     h.fake.reset();
     const response = await call(key, method, path, options);
     expect(response.status).toBe(status);
     await response.arrayBuffer();
     expect(h.fake.requests).toHaveLength(1);
-    expect(lastSeen()?.path).toBe(path);
+    expect(lastSeen()?.path).toBe(upstreamPath ?? path);
     expect(lastSeen()?.method).toBe(method);
     expect(lastSeen()?.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
     if (options.json !== undefined) expect(lastSeen()?.body.toString('utf8')).toBe(JSON.stringify(options.json));
@@ -130,6 +131,17 @@ describe('every route family is forwarded under its endpoint scope', () => {
     expect(((await read.json()) as { id: string }).id).toBe(created.id);
     const deleted = await call(all, 'DELETE', `/v1/responses/${created.id}`);
     expect(await deleted.json()).toEqual({ id: created.id, object: 'response', deleted: true });
+    // Deleted through the gateway, so forgotten: the gateway's own 404, and xAI is not asked.
+    h.fake.reset();
+    const gone = await call(all, 'GET', `/v1/responses/${created.id}`);
+    expect(gone.status).toBe(404);
+    expect(await errorCode(gone)).toBe('not_found');
+    expect(h.fake.requests).toHaveLength(0);
+  });
+
+  it('an object xAI no longer has answers with xAI\'s own 404 to its owner', async () => {
+    const created = (await (await call(all, 'POST', '/v1/responses', { json: { model: 'grok-4-fast-reasoning', input: 'hi' } })).json()) as { id: string };
+    await fetch(`${h.fake.url}/v1/responses/${created.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${UPSTREAM_KEY}` } });
     const gone = await call(all, 'GET', `/v1/responses/${created.id}`);
     expect(gone.status).toBe(404);
     // xAI's own 404 body, flat {code, error} (xai-api.md §6.2), not the gateway's.
@@ -187,11 +199,17 @@ describe('path parameters', () => {
   });
 
   it('ids with xAI\'s shapes pass: uuids with a region suffix, file_ and batch_ ids, query strings kept', async () => {
-    h.fake.reset();
+    const { key, id: keyId } = await h.createKey({ name: 'id-shapes', models: ['*'], endpoints: ['*'] });
     const id = 'da8e02b5-c40e-2b4b-33ec-f867d1ba3d3e_us-east-1';
-    expect((await call(all, 'GET', `/v1/responses/${id}`)).status).toBe(404);
-    expect((await call(all, 'GET', '/v1/files/file_a128090d-f0c9-4873-bd84-e499777e7417/content?format=text')).status).toBe(404);
-    expect(h.fake.requests.map((r) => r.path)).toEqual([`/v1/responses/${id}`, '/v1/files/file_a128090d-f0c9-4873-bd84-e499777e7417/content?format=text']);
+    const fileId = 'file_a128090d-f0c9-4873-bd84-e499777e7417';
+    // Objects made outside the gateway reach no key: these are recorded as the key's, as their creation would.
+    for (const [kind, objectId] of [['response', id], ['file', fileId]] as const) {
+      await h.store.ownership.record({ id: objectId, kind, ownerId: keyId, ownerParentId: null, createdAtMs: Date.now(), expiresAtMs: null });
+    }
+    h.fake.reset();
+    expect((await call(key, 'GET', `/v1/responses/${id}`)).status).toBe(404);
+    expect((await call(key, 'GET', `/v1/files/${fileId}/content?format=text`)).status).toBe(404);
+    expect(h.fake.requests.map((r) => r.path)).toEqual([`/v1/responses/${id}`, `/v1/files/${fileId}/content?format=text`]);
   });
 });
 

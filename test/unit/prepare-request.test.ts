@@ -134,13 +134,22 @@ describe('prepareRequest: what is reserved and what is sent', () => {
   });
 
   it.each([
-    ['multipart upload', 'POST', '/v1/files'],
-    ['speech to text', 'POST', '/v1/stt'],
-    ['a GET', 'GET', '/v1/files/file_1'],
-    ['batch cancel without a body', 'POST', '/v1/batches/batch_1:cancel'],
-  ])('%s: passed on unparsed, nothing reserved', (_name, method, path) => {
+    ['multipart upload', 'POST', '/v1/files', 'file'],
+    ['speech to text', 'POST', '/v1/stt', null],
+    ['a GET', 'GET', '/v1/files/file_1', null],
+    ['batch cancel without a body', 'POST', '/v1/batches/batch_1:cancel', null],
+  ])('%s: passed on unparsed, nothing reserved (creates %s)', (_name, method, path, creates) => {
     const prepared = prepareRequest(input({ method, path, contentType: 'multipart/form-data; boundary=b' }));
-    expect(prepared).toEqual({ model: null, stream: false, stripUsageChunk: false, estimatedPromptTokens: 0, outputCapTokens: 0, upstreamBody: null });
+    expect(prepared).toEqual({
+      model: null,
+      stream: false,
+      stripUsageChunk: false,
+      estimatedPromptTokens: 0,
+      outputCapTokens: 0,
+      upstreamBody: null,
+      creates,
+      objectRefs: [],
+    });
   });
 });
 

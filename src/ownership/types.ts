@@ -1,0 +1,63 @@
+/**
+ * Tenant isolation (docs/isolation.md): every client key shares the operator's one xAI team, so the gateway
+ * itself records which client key created each stateful object and lets only that key (and the key that
+ * minted it) reach the object again.
+ */
+
+/** The stateful objects xAI keeps for a team, by the route family that creates and addresses them. */
+export type ObjectKind = 'file' | 'response' | 'batch' | 'deferred' | 'video';
+
+export const OBJECT_KINDS: readonly ObjectKind[] = ['file', 'response', 'batch', 'deferred', 'video'];
+
+/** Who created one object, recorded from xAI's creation answer before that answer reaches the client. */
+export interface ObjectOwner {
+  /** xAI's id of the object, as xAI sent it (`file_…`, `batch_…`, a uuid). */
+  id: string;
+  kind: ObjectKind;
+  /** The client key that created it. A rotation keeps the key id, so the object stays reachable. */
+  ownerId: string;
+  /** The key that minted the owner (a child key's parent), which may reach it too; null for a root key. */
+  ownerParentId: string | null;
+  createdAtMs: number;
+  /** When the record lapses with its object (epoch ms), or null while the object has no known end. */
+  expiresAtMs: number | null;
+}
+
+/** Where a filtered list resumes (see src/http/object-list.ts): a page of xAI's list, and how much of it was used. */
+export interface ListCursor {
+  /** Only the key that was given the cursor may use it. */
+  keyId: string;
+  kind: ObjectKind;
+  /** xAI's pagination token of the page to fetch again, or null for the first page. */
+  upstreamToken: string | null;
+  /** Items of that page already walked. */
+  skip: number;
+  /**
+   * The last item handed out from that page. Resuming skips up to it when the page still holds it, so objects
+   * created meanwhile (which shift a newest-first first page) are neither repeated nor skipped; `skip` otherwise.
+   */
+  afterId: string | null;
+  /** The list's own query (order, sort_by, …) without limit and pagination_token. */
+  query: string;
+}
+
+/**
+ * Storage of ownership records and list cursors. Implemented in process (memory-ownership-store.ts) and on
+ * Redis (redis-ownership-store.ts); both pass test/integration/ownership-store.contract.test.ts.
+ *
+ * Contract:
+ * - `record` writes (or replaces) the record of `owner.id`; it is readable on every instance once the promise
+ *   resolves. A record whose `expiresAtMs` has passed reads as null.
+ * - `getMany` answers one entry per id, in order (null = no record): one store read per id, nothing else.
+ * - `forget` removes the record (an object deleted through the gateway); unknown ids are fine.
+ * - `saveCursor` stores a cursor for `ttlMs` and returns an opaque token that names nothing of xAI's;
+ *   `loadCursor` returns it while it lives, else null.
+ * - Every method rejects (never hangs forever) when the backing store is unreachable.
+ */
+export interface OwnershipStore {
+  record(owner: ObjectOwner): Promise<void>;
+  getMany(ids: readonly string[]): Promise<(ObjectOwner | null)[]>;
+  forget(id: string): Promise<void>;
+  saveCursor(cursor: ListCursor, ttlMs: number): Promise<string>;
+  loadCursor(token: string): Promise<ListCursor | null>;
+}
