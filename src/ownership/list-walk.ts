@@ -92,18 +92,19 @@ export async function walkOwnedList<Stop>(input: WalkInput<Stop>): Promise<WalkR
     const found = await input.owners(lookups);
     lookups.forEach((id, i) => owners.set(id, found[i] ?? null));
     const atEnd = page.items.length < input.pageSize || page.nextToken === null || page.nextToken === position.upstreamToken;
+    const reachable = ids.map((id) => id !== null && mayReach(owners.get(id) ?? null, input.kind, input.keyId));
     for (let i = 0; i < ids.length; i += 1) {
-      const id = ids[i] ?? null;
-      if (id === null || !mayReach(owners.get(id) ?? null, input.kind, input.keyId)) continue;
+      if (reachable[i] !== true) continue;
       items.push(page.items[from + i]);
       if (items.length < input.limit) continue;
-      const used = from + i + 1;
-      const next: WalkPosition | null =
-        used < page.items.length
-          ? { upstreamToken: position.upstreamToken, skip: used, afterId: id }
-          : atEnd
-            ? null
-            : { upstreamToken: page.nextToken, skip: 0, afterId: null };
+      // Full. Resume inside this page if more of the caller's objects are in it; on the last page, with none
+      // left, the list is done (no empty last page to fetch).
+      const moreHere = reachable.indexOf(true, i + 1) !== -1;
+      const next: WalkPosition | null = moreHere
+        ? { upstreamToken: position.upstreamToken, skip: from + i + 1, afterId: ids[i] ?? null }
+        : atEnd
+          ? null
+          : { upstreamToken: page.nextToken, skip: 0, afterId: null };
       return { kind: 'items', items, next, object: page.object, field: page.field };
     }
     if (atEnd) return { kind: 'items', items, next: null, object: page.object, field: page.field };
