@@ -76,10 +76,22 @@ function resumeIndex(page: ListPage, position: WalkPosition): number {
   return Math.min(position.skip, page.items.length);
 }
 
+/**
+ * Walks xAI's pages from `start`, keeping the caller's objects until `limit` are found, then looks on for the
+ * caller's next object, so that a position to go on from is returned exactly when more remain — no empty last
+ * page. The look-ahead fetches only pages the next call would fetch anyway, within the same `maxPages`.
+ */
 export async function walkOwnedList<Stop>(input: WalkInput<Stop>): Promise<WalkResult<Stop>> {
   const items: unknown[] = [];
   let position = input.start;
   let last: ListPage | null = null;
+  const done = (next: WalkPosition | null): WalkResult<Stop> => ({
+    kind: 'items',
+    items,
+    next,
+    object: last?.object ?? null,
+    field: last?.field ?? 'data',
+  });
   for (let fetched = 0; fetched < input.maxPages; fetched += 1) {
     const answer = await input.fetchPage(position.upstreamToken);
     if (answer.kind === 'stop') return answer;
@@ -88,27 +100,18 @@ export async function walkOwnedList<Stop>(input: WalkInput<Stop>): Promise<WalkR
     const from = resumeIndex(page, position);
     const ids = page.items.slice(from).map(listItemId);
     const lookups = ids.filter((id): id is string => id !== null && OBJECT_ID_RE.test(id));
-    const owners = new Map<string, ObjectOwner | null>();
     const found = await input.owners(lookups);
-    lookups.forEach((id, i) => owners.set(id, found[i] ?? null));
-    const atEnd = page.items.length < input.pageSize || page.nextToken === null || page.nextToken === position.upstreamToken;
-    const reachable = ids.map((id) => id !== null && mayReach(owners.get(id) ?? null, input.kind, input.keyId));
+    const owners = new Map<string, ObjectOwner | null>(lookups.map((id, i) => [id, found[i] ?? null]));
     for (let i = 0; i < ids.length; i += 1) {
-      if (reachable[i] !== true) continue;
+      const id = ids[i] ?? null;
+      if (id === null || !mayReach(owners.get(id) ?? null, input.kind, input.keyId)) continue;
+      // The page is full and this is the caller's next object: the next call starts right before it.
+      if (items.length === input.limit) return done({ upstreamToken: position.upstreamToken, skip: from + i, afterId: from + i === 0 ? null : listItemId(page.items[from + i - 1]) });
       items.push(page.items[from + i]);
-      if (items.length < input.limit) continue;
-      // Full. Resume inside this page if more of the caller's objects are in it; on the last page, with none
-      // left, the list is done (no empty last page to fetch).
-      const moreHere = reachable.indexOf(true, i + 1) !== -1;
-      const next: WalkPosition | null = moreHere
-        ? { upstreamToken: position.upstreamToken, skip: from + i + 1, afterId: ids[i] ?? null }
-        : atEnd
-          ? null
-          : { upstreamToken: page.nextToken, skip: 0, afterId: null };
-      return { kind: 'items', items, next, object: page.object, field: page.field };
     }
-    if (atEnd) return { kind: 'items', items, next: null, object: page.object, field: page.field };
+    const atEnd = page.items.length < input.pageSize || page.nextToken === null || page.nextToken === position.upstreamToken;
+    if (atEnd) return done(null);
     position = { upstreamToken: page.nextToken, skip: 0, afterId: null };
   }
-  return { kind: 'items', items, next: position, object: last?.object ?? null, field: last?.field ?? 'data' };
+  return done(position);
 }

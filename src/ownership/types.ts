@@ -33,8 +33,9 @@ export interface ListCursor {
   /** Items of that page already walked. */
   skip: number;
   /**
-   * The last item handed out from that page. Resuming skips up to it when the page still holds it, so objects
-   * created meanwhile (which shift a newest-first first page) are neither repeated nor skipped; `skip` otherwise.
+   * The item of that page right before where to resume. Resuming skips up to it when the page still holds it, so
+   * objects created meanwhile (which shift a newest-first first page) are neither repeated nor skipped; `skip`
+   * otherwise. Kept in the store only: a client never sees it.
    */
   afterId: string | null;
   /** The list's own query (order, sort_by, …) without limit and pagination_token. */
