@@ -143,7 +143,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     keyChanges: deps.keyChanges,
     audit: deps.audit,
   };
-  registerAdminRoutes(app, { ...keyChangeDeps, config: deps.config, store: deps.keyStore, limiter: deps.limiter, declaredKeys: deps.declaredKeys, now });
+  registerAdminRoutes(app, { ...keyChangeDeps, config: deps.config, store: deps.keyStore, limiter: deps.limiter, ownership: deps.ownership, declaredKeys: deps.declaredKeys, now });
   registerAdminChildrenRoute(app, { adminTokens: () => deps.config().admin.tokens, store: deps.keyStore, declaredKeys: deps.declaredKeys, now });
   // The admin web UI (issue 8): static files with their own strict CSP; it calls the admin API above. Its routes
   // state that CSP as @fastify/helmet route options, so helmet is registered in a scope around them only: its

@@ -2,7 +2,7 @@ import { formatKey, formatKeyList } from './format-key.js';
 import { formatAllUsage, formatKeyUsage } from './format-usage.js';
 import { isPresent, record, text } from './json-read.js';
 import type { AnswerView } from './parse-command.js';
-import { formatTable, printable } from './text-table.js';
+import { formatPairs, formatTable, printable } from './text-table.js';
 
 /**
  * A successful admin API answer as the CLI prints it without `--json` (which prints the JSON itself).
@@ -36,6 +36,17 @@ export function formatAnswer(view: AnswerView, body: unknown): string {
       return formatAllUsage(b);
     case 'audit':
       return formatAudit(b);
+    case 'object': {
+      const rows: [string, string][] = [
+        ['object', text(b.id)],
+        ['kind', text(b.kind)],
+        ['owner key', text(b.keyId)],
+        ['minted by', b.parentKeyId === null ? '-' : text(b.parentKeyId)],
+        ['created', text(b.createdAt)],
+        ['expires', b.expiresAt === null ? 'no known end' : text(b.expiresAt)],
+      ];
+      return formatPairs(rows);
+    }
   }
 }
 

@@ -18,6 +18,8 @@ Usage:
   xai-gateway keys <command> [options]   create, list, show, update, revoke, rotate keys; one key's usage
   xai-gateway usage [--from D] [--to D]  every key's usage (GET /admin/usage)
   xai-gateway audit [--limit N] [--all]  the audit log, newest first (GET /admin/audit)
+  xai-gateway object <id>                which client key owns an xAI file, response, batch, deferred
+                                         completion or video, and when it was made (GET /admin/objects/:id)
   xai-gateway --version
 
 Run \`xai-gateway keys --help\` for the key commands and their flags.

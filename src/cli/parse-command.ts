@@ -28,7 +28,8 @@ export type AnswerView =
   | { kind: 'key-revoked' }
   | { kind: 'key-usage' }
   | { kind: 'all-usage' }
-  | { kind: 'audit' };
+  | { kind: 'audit' }
+  | { kind: 'object' };
 
 export interface CliCommand {
   baseUrl: string;
@@ -128,6 +129,16 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     args: [],
     flags: RANGE_FLAGS,
     build: (values) => ({ request: { method: 'GET', path: `/admin/usage${rangeQuery(values)}` }, view: { kind: 'all-usage' } }),
+  },
+  object: {
+    topic: 'main',
+    args: ['objectId'],
+    flags: [],
+    build: (_values, [id]) => {
+      // The admin API's own rule for object ids (src/ownership/access.ts): anything else names no object.
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(id ?? '')) throw new UsageError(`"${id ?? ''}" is not an xAI object id (file_…, batch_…, a request or response id)`);
+      return { request: { method: 'GET', path: `/admin/objects/${encodeURIComponent(id ?? '')}` }, view: { kind: 'object' } };
+    },
   },
   audit: {
     topic: 'audit',

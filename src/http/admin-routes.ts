@@ -11,9 +11,14 @@ import { allKeysUsage } from './admin-usage-report.js';
 import { afterKeyChange } from './key-change-effects.js';
 import { keyView as view } from './key-view.js';
 import { usageReportView, usageView } from './usage-view.js';
+import { OBJECT_ID_RE } from '../ownership/access.js';
+import type { OwnershipStore } from '../ownership/types.js';
+import { storeCall } from './store-call.js';
 
 export interface AdminDeps extends LifecycleDeps {
   limiter: Limiter;
+  /** Who created which xAI object (docs/isolation.md). */
+  ownership: OwnershipStore;
 }
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
@@ -95,6 +100,21 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       const today = utcDate(deps.now());
       const report = await deps.limiter.usageReport(key.id, familyOf(key), { from: today, to: today });
       return { ...view(key, deps.now()), usage: { today: usageView(report.totals) } };
+    });
+
+    // Which client key owns an xAI object, and when it was made (docs/isolation.md).
+    scope.get('/admin/objects/:id', async (request) => {
+      const id = idParam(request);
+      const [owner] = OBJECT_ID_RE.test(id) ? await storeCall(() => deps.ownership.getMany([id])) : [null];
+      if (owner === undefined || owner === null) throw errors.notFound(`No object with id ${JSON.stringify(id.slice(0, 200))} was made through this gateway.`);
+      return {
+        id: owner.id,
+        kind: owner.kind,
+        keyId: owner.ownerId,
+        parentKeyId: owner.ownerParentId,
+        createdAt: new Date(owner.createdAtMs).toISOString(),
+        expiresAt: owner.expiresAtMs === null ? null : new Date(owner.expiresAtMs).toISOString(),
+      };
     });
 
     scope.get('/admin/keys/:id/usage', async (request) => {

@@ -240,6 +240,19 @@ describe('xai-gateway CLI against a running gateway', () => {
     expect(run.stdout).toMatch(/ admin:[0-9a-f]{12} /);
   });
 
+  it('object <id> names the key that owns an xAI object; an object made elsewhere is exit 1 with not_found', async () => {
+    const { key, id } = await h.createKey({ name: 'owner-of-things', models: ['grok-4'], endpoints: ['chat.completions'] });
+    const deferred = await postJson(`${h.url}/v1/chat/completions`, chatBody({ deferred: true }), { authorization: `Bearer ${key}` });
+    const { request_id: requestId } = (await deferred.json()) as { request_id: string };
+    const shown = await cli(['object', requestId]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(new RegExp(`^kind: +deferred$`, 'm'));
+    expect(shown.stdout).toMatch(new RegExp(`^owner key: +${id}$`, 'm'));
+    const missing = await cli(['object', 'file_made-elsewhere']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('not_found');
+  });
+
   it('an unknown key id is exit 1 with not_found', async () => {
     const run = await cli(['keys', 'show', 'key_doesnotexist']);
     expect(run).toMatchObject({ code: 1, stdout: '' });

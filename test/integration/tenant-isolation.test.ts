@@ -312,6 +312,31 @@ describe('the owner record', () => {
   });
 });
 
+describe('GET /admin/objects/:id', () => {
+  it('tells the operator which key owns an object, which key minted that key, and when it was made', async () => {
+    const before = Date.now();
+    const id = await create('video', child.key);
+    const response = await h2.admin('GET', `/admin/objects/${id}`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ id, kind: 'video', keyId: child.id, parentKeyId: parent.id });
+    expect(Date.parse(String(body['createdAt']))).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(String(body['expiresAt']))).toBeGreaterThan(Date.now());
+  });
+
+  it('an object made outside the gateway, or an id of no object, is 404; a client key never opens it', async () => {
+    const outside = await createAtUpstream('file');
+    for (const id of [outside, 'not..an..id', 'file_never']) {
+      const response = await h2.admin('GET', `/admin/objects/${encodeURIComponent(id)}`);
+      expect(response.status).toBe(404);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    }
+    const mine = await create('file', parent.key);
+    const asClient = await call(h2.url, parent.key, 'GET', `/admin/objects/${mine}`);
+    expect(asClient.status).toBe(401);
+  });
+});
+
 describe('lists show only what the caller may reach', () => {
   it('files: the walk crosses xAI pages full of other tenants\' objects; no foreign id appears anywhere, tokens included', async () => {
     const lister = await h1.createKey({ name: 'lister', ...ALL });

@@ -74,6 +74,18 @@ describe('text helpers', () => {
 });
 
 describe('formatAnswer', () => {
+  it('object: its kind, its owner and who minted the owner, and its dates', () => {
+    const out = formatAnswer({ kind: 'object' }, { id: 'file_1', kind: 'file', keyId: 'key_child', parentKeyId: 'key_app', createdAt: '2026-12-06T04:00:00.000Z', expiresAt: null });
+    expect(out.split('\n')).toEqual([
+      'object:     file_1',
+      'kind:       file',
+      'owner key:  key_child',
+      'minted by:  key_app',
+      'created:    2026-12-06T04:00:00.000Z',
+      'expires:    no known end',
+    ]);
+  });
+
   it('create: the secret on its own line with the store-it-now warning, then the record', () => {
     const out = formatAnswer({ kind: 'key-created' }, { ...record, key: SECRET });
     expect(out).toContain('Created key key_abc (web).');

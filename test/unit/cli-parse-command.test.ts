@@ -68,6 +68,11 @@ describe('parseCommand: argv → admin API request (SPEC §6)', () => {
     { argv: ['usage', '--from', '2026-01-01'], request: { method: 'GET', path: '/admin/usage?from=2026-01-01' }, view: { kind: 'all-usage' } },
     { argv: ['audit'], request: { method: 'GET', path: '/admin/audit' }, view: { kind: 'audit' }, pageAll: false },
     { argv: ['audit', '--limit', '10', '--all'], request: { method: 'GET', path: '/admin/audit?limit=10' }, pageAll: true },
+    {
+      argv: ['object', 'file_a128090d-f0c9-4873-bd84-e499777e7417'],
+      request: { method: 'GET', path: '/admin/objects/file_a128090d-f0c9-4873-bd84-e499777e7417' },
+      view: { kind: 'object' },
+    },
     // Global flags may stand anywhere.
     { argv: ['--json', 'keys', 'show', ID], request: { method: 'GET', path: `/admin/keys/${ID}` } },
   ];
@@ -152,6 +157,8 @@ describe('parseCommand: usage errors (exit 2) name the problem', () => {
     { argv: ['keys', 'list', '--url', 'http://admin:pw@gw.example.com'], message: /must not hold credentials/ },
     { argv: ['keys', 'list', '--url', 'http://gw.example.com/?x=1'], message: /must not have a query/ },
     { argv: ['keys', 'list'], env: { XGW_URL: 'ftp://gw.example.com' }, message: /XGW_URL must be an http/ },
+    { argv: ['object'], message: /object takes <objectId>/ },
+    { argv: ['object', '../admin/keys'], message: /is not an xAI object id/ },
   ];
 
   it.each(cases)('$argv', ({ argv, env, message, topic }) => {
