@@ -10,6 +10,7 @@ export type GatewayErrorCode =
   | 'key_revoked'
   | 'model_not_allowed'
   | 'endpoint_not_allowed'
+  | 'collection_not_allowed'
   | 'origin_not_allowed'
   | 'ip_not_allowed'
   | 'not_found'
@@ -79,6 +80,8 @@ export const errors = {
     new GatewayError({ status: 403, code: 'model_not_allowed', message: `This API key may not use the model "${model}".` }),
   endpointNotAllowed: (endpoint: string): GatewayError =>
     new GatewayError({ status: 403, code: 'endpoint_not_allowed', message: `This API key may not call the "${endpoint}" endpoint.` }),
+  collectionNotAllowed: (collection: string): GatewayError =>
+    new GatewayError({ status: 403, code: 'collection_not_allowed', message: `This API key may not search the collection "${collection}".` }),
   originNotAllowed: (): GatewayError =>
     new GatewayError({ status: 403, code: 'origin_not_allowed', message: 'This API key may not be used from this origin.' }),
   ipNotAllowed: (): GatewayError =>

@@ -16,6 +16,7 @@ export function formatKey(key: unknown): string {
     ['plan', plan ?? '-'],
     ['models', scopeList(k.models, plan)],
     ['endpoints', scopeList(k.endpoints, plan)],
+    ['collections', scopeList(k.collections ?? null, plan)],
     ['limits', limitList(k.limits, plan)],
     ['allowedOrigins', listOr(k.allowedOrigins, 'any origin (no Origin check)')],
     ['allowedIps', listOr(k.allowedIps, 'any address')],

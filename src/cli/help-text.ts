@@ -49,6 +49,7 @@ Key flags (create and update):
   --plan <plan>                       a plan from the gateway's config
   --models <a,b>                      model names or glob patterns, e.g. grok-4,grok-3-*
   --endpoints <a,b>                   endpoint names, e.g. chat.completions,responses, or *
+  --collections <a,b>                 xAI collection ids documents search may name (glob patterns; * for all)
   --limit <name>=<value>              repeatable, e.g. --limit requestsPerMinute=20 --limit costPerDayUsd=5;
                                       on update the key's own limits are replaced as a whole
   --origins <a,b>                     allowed browser origins, e.g. https://app.example.com
@@ -57,7 +58,7 @@ Key flags (create and update):
                                       expiry (--ttl counts from now)
   --metadata <k>=<v>                  repeatable; on update the metadata is replaced as a whole
   --mint-max-ttl <seconds>            let this key mint child keys living at most that long
-  --clear <field>                     update only, repeatable: plan, models, endpoints, origins, ips,
+  --clear <field>                     update only, repeatable: plan, models, endpoints, collections, origins, ips,
                                       expiry (never expires), mint, limits, metadata
 
 Examples:

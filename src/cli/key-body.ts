@@ -13,6 +13,7 @@ export function keyBody(values: Values): Record<string, unknown> {
   if (values.plan !== undefined) body.plan = values.plan;
   if (values.models !== undefined) body.models = parseList('models', values.models);
   if (values.endpoints !== undefined) body.endpoints = parseList('endpoints', values.endpoints);
+  if (values.collections !== undefined) body.collections = parseList('collections', values.collections);
   if (values.limit !== undefined) body.limits = parseLimits(values.limit);
   if (values.origins !== undefined) body.allowedOrigins = parseList('origins', values.origins);
   if (values.ips !== undefined) body.allowedIps = parseList('ips', values.ips);
@@ -28,6 +29,7 @@ const CLEARABLE: Readonly<Record<string, { field: string; value: null | Record<s
   plan: { field: 'plan', value: null, flags: ['plan'] },
   models: { field: 'models', value: null, flags: ['models'] },
   endpoints: { field: 'endpoints', value: null, flags: ['endpoints'] },
+  collections: { field: 'collections', value: null, flags: ['collections'] },
   origins: { field: 'allowedOrigins', value: null, flags: ['origins'] },
   ips: { field: 'allowedIps', value: null, flags: ['ips'] },
   expiry: { field: 'expiresAt', value: null, flags: ['ttl', 'expires-at'] },

@@ -10,6 +10,7 @@ export const OPTIONS = {
   plan: { type: 'string' },
   models: { type: 'string' },
   endpoints: { type: 'string' },
+  collections: { type: 'string' },
   limit: { type: 'string', multiple: true },
   origins: { type: 'string' },
   ips: { type: 'string' },

@@ -50,7 +50,7 @@ export type ParsedCommand =
 export const KEY_ID_RE = /^key_[A-Za-z0-9_-]{1,64}$/;
 
 
-const KEY_FLAGS = ['name', 'plan', 'models', 'endpoints', 'limit', 'origins', 'ips', 'ttl', 'expires-at', 'metadata', 'mint-max-ttl'] as const;
+const KEY_FLAGS = ['name', 'plan', 'models', 'endpoints', 'collections', 'limit', 'origins', 'ips', 'ttl', 'expires-at', 'metadata', 'mint-max-ttl'] as const;
 const PAGE_FLAGS = ['limit', 'cursor', 'all'] as const;
 const RANGE_FLAGS = ['from', 'to'] as const;
 

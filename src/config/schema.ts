@@ -47,6 +47,10 @@ const modelPatternSchema = z.string({ error: 'must be a model name or glob patte
   error: 'must be a non-empty model name or glob pattern',
 });
 
+const collectionSchema = z.string({ error: 'must be a collection id or glob pattern' }).min(1, {
+  error: 'must be a non-empty collection id or glob pattern',
+});
+
 const originSchema = z
   .string({ error: 'must be an origin string' })
   .refine(isOrigin, { error: 'must be an origin like https://app.example.com (http(s)://host[:port], lowercase, no path or trailing slash)' });
@@ -54,6 +58,7 @@ const originSchema = z
 export const planSchema = strict({
   models: z.array(modelPatternSchema).exactOptional(),
   endpoints: z.array(endpointSchema).exactOptional(),
+  collections: z.array(collectionSchema).exactOptional(),
   limits: limitSetSchema.exactOptional(),
 });
 
@@ -65,6 +70,7 @@ export const declaredKeySchema = strict({
   plan: z.string({ error: 'must be a plan name' }).exactOptional(),
   models: z.array(modelPatternSchema).exactOptional(),
   endpoints: z.array(endpointSchema).exactOptional(),
+  collections: z.array(collectionSchema).exactOptional(),
   limits: limitSetSchema.exactOptional(),
   allowedOrigins: z.array(originSchema).exactOptional(),
   allowedIps: z

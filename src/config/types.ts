@@ -58,6 +58,8 @@ export interface PlanConfig {
   models?: readonly string[];
   /** Endpoint names or "*". */
   endpoints?: readonly string[];
+  /** xAI collection ids (or glob patterns; "*" = all) that `POST /v1/documents/search` may name. */
+  collections?: readonly string[];
   limits?: LimitSet;
 }
 
@@ -72,6 +74,7 @@ export interface DeclaredKeyConfig {
   plan?: string;
   models?: readonly string[];
   endpoints?: readonly string[];
+  collections?: readonly string[];
   limits?: LimitSet;
   allowedOrigins?: readonly string[];
   allowedIps?: readonly string[];

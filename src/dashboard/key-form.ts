@@ -14,6 +14,8 @@ export interface CreateFormValues {
   models: string;
   /** Checked endpoint names ("*" = all); none = the plan's. */
   endpoints: readonly string[];
+  /** xAI collection ids (or patterns) documents search may name, one per line or comma-separated; empty = the plan's. */
+  collections: string;
   limits: Readonly<Partial<Record<LimitName, string>>>;
   expiry: ExpiryChoice;
   origins: string;
@@ -45,6 +47,8 @@ export function buildCreateBody(values: CreateFormValues): FormResult {
   const models = splitList(values.models);
   if (models.length > 0) body.models = models;
   if (values.endpoints.length > 0) body.endpoints = values.endpoints.includes('*') ? ['*'] : [...values.endpoints];
+  const collections = splitList(values.collections);
+  if (collections.length > 0) body.collections = collections;
 
   const limits: Record<string, number> = {};
   for (const limit of LIMIT_NAMES) {

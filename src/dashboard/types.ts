@@ -18,6 +18,7 @@ export interface KeyRecord {
   plan: string | null;
   models: readonly string[] | null;
   endpoints: readonly string[] | null;
+  collections?: readonly string[] | null;
   limits: Readonly<Record<string, number>>;
   allowedOrigins: readonly string[] | null;
   allowedIps: readonly string[] | null;

@@ -36,6 +36,7 @@ export const createView: View = async (ctx, root) => {
     const box = el('input', { type: 'checkbox', id, name: 'endpoints', value: endpoint });
     return { box, node: el('div', { class: 'check' }, box, el('label', { for: id }, endpoint === '*' ? 'All endpoints (*)' : el('code', {}, endpoint))) };
   });
+  const collections = el('textarea', { id: 'key-collections', name: 'collections', rows: 2, spellcheck: 'false' });
   const limitInputs = new Map<LimitName, HTMLInputElement>();
   const limitFields = LIMIT_NAMES.map((limit) => {
     const input = el('input', { id: `limit-${limit}`, name: limit, type: 'number', min: 0, step: limit.endsWith('Usd') ? 'any' : 1, inputmode: 'decimal' });
@@ -65,6 +66,12 @@ export const createView: View = async (ctx, root) => {
       'What the key may call. Left empty, the plan’s scopes apply; with neither, the key may call nothing.',
       field({ id: 'key-models', label: 'Models', control: models, hint: 'One per line or comma-separated; glob patterns like grok-4-fast-*; * for all.' }),
       el('fieldset', { class: 'checks' }, el('legend', {}, 'Endpoints'), ...endpointBoxes.map((b) => b.node)),
+      field({
+        id: 'key-collections',
+        label: 'Collections',
+        control: collections,
+        hint: 'xAI collection ids a documents search may name, one per line; * for all. Empty: the plan’s, or none.',
+      }),
     ),
     fieldset('Limits', 'Each left empty takes the plan’s limit, or none. Days and months are UTC.', el('div', { class: 'grid' }, ...limitFields)),
     fieldset(
@@ -110,6 +117,7 @@ export const createView: View = async (ctx, root) => {
       plan: plan.value,
       models: models.value,
       endpoints: endpointBoxes.filter((b) => b.box.checked).map((b) => b.box.value),
+      collections: collections.value,
       limits,
       expiry,
       origins: origins.value,

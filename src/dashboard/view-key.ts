@@ -19,6 +19,7 @@ function details(key: KeyRecord, nowMs: number): HTMLElement {
     ['Parent key', key.parentId === null ? '—' : keyLink(key.parentId)],
     ['Models', listOrDash(key.models)],
     ['Endpoints', listOrDash(key.endpoints)],
+    ['Collections', listOrDash(key.collections ?? null)],
     ['Limits', Object.keys(key.limits).length === 0 ? '— (the plan’s, or none)' : Object.entries(key.limits).map(([name, value]) => `${name}: ${value}`).join(', ')],
     ['Allowed origins', key.allowedOrigins === null ? 'any' : key.allowedOrigins.join(', ')],
     ['Allowed IPs', key.allowedIps === null ? 'any' : key.allowedIps.join(', ')],

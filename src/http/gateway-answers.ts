@@ -37,6 +37,7 @@ export async function answerApiKey(client: AuthenticatedClient, limiter: Limiter
     plan: key.plan,
     models: policy.models,
     endpoints: policy.endpoints,
+    collections: policy.collections,
     limits: policy.limits,
     allowedOrigins: key.allowedOrigins,
     allowedIps: key.allowedIps,

@@ -1,7 +1,7 @@
 import type { LimitSet } from '../config/types.js';
 import { errors } from '../errors.js';
 import type { RouteSpec } from '../policy/routes.js';
-import { endpointAllowed, mayUseDefaultModel, modelAllowed, type EffectivePolicy } from '../policy/scopes.js';
+import { collectionAllowed, endpointAllowed, mayUseDefaultModel, modelAllowed, type EffectivePolicy } from '../policy/scopes.js';
 import { estimatePromptTokens, outputCapOf } from '../usage/estimate.js';
 import { collectObjectRefs, MAX_OBJECT_REFS, mayReferenceObjects, type ObjectRef } from '../ownership/body-refs.js';
 import type { ObjectKind } from '../ownership/types.js';
@@ -97,6 +97,8 @@ export function prepareRequest(input: PrepareInput): PreparedRequest {
       stripUsageChunk = true;
     }
   }
+
+  if (route.endpoint === 'documents') checkCollections(body, policies);
 
   if (route.endpoint === 'realtime') {
     const expiresAfter = clientSecretExpiry(body.expires_after, input.keyExpiresAtMs, input.nowMs);
@@ -223,6 +225,20 @@ function checkModel(route: RouteSpec, body: JsonObject, policies: readonly Effec
   }
   if (!policies.every((p) => modelAllowed(p, model))) throw errors.modelNotAllowed(model);
   return model;
+}
+
+/**
+ * A documents search names the collections it searches in `source.collection_ids` (xai-api.md §3.11): each must be
+ * within the key's `collections` (and its parent's), else 403 collection_not_allowed (SPEC §3). A search that
+ * names none is refused: what xAI would search then is not documented, and it could be every collection.
+ */
+function checkCollections(body: JsonObject, policies: readonly EffectivePolicy[]): void {
+  const source = body.source;
+  const ids = isObject(source) ? source.collection_ids : undefined;
+  if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === 'string' && id.length > 0 && id.length <= 256)) {
+    throw errors.invalidRequest('"source.collection_ids" must be a non-empty list of collection ids.');
+  }
+  for (const id of ids as string[]) if (!policies.every((p) => collectionAllowed(p, id))) throw errors.collectionNotAllowed(id);
 }
 
 /** Deeper than any batch body; bounds the walk over hostile input. */

@@ -6,6 +6,7 @@ const PATCHABLE_FIELDS = [
   'plan',
   'models',
   'endpoints',
+  'collections',
   'limits',
   'allowedOrigins',
   'allowedIps',

@@ -16,6 +16,7 @@ export function declaredKeyRecords(keys: readonly DeclaredKeyConfig[], loadedAt:
       plan: k.plan ?? null,
       models: k.models ?? null,
       endpoints: k.endpoints ?? null,
+      collections: k.collections ?? null,
       limits: k.limits ?? {},
       allowedOrigins: k.allowedOrigins ?? null,
       allowedIps: k.allowedIps ?? null,

@@ -13,6 +13,7 @@ const bodySchema = z.strictObject({
   plan: z.string({ error: 'must be a plan name' }).nullable().exactOptional(),
   models: z.array(z.string().min(1, { error: 'must be non-empty model names or glob patterns' }).max(256)).max(256).nullable().exactOptional(),
   endpoints: z.array(z.enum([...ENDPOINT_NAMES, '*'], { error: `must be "*" or one of: ${ENDPOINT_NAMES.join(', ')}` })).nullable().exactOptional(),
+  collections: z.array(z.string().min(1, { error: 'must be non-empty collection ids or glob patterns' }).max(256)).max(256).nullable().exactOptional(),
   limits: limitSetSchema.exactOptional(),
   allowedOrigins: z
     .array(z.string().refine(isOrigin, { error: 'must be origins like https://app.example.com (no path, no trailing slash)' }))
@@ -70,6 +71,7 @@ export function parseKeyInput(body: unknown, options: { plans: Readonly<Record<s
       plan: input.plan ?? null,
       models: input.models ?? null,
       endpoints: input.endpoints ?? null,
+      collections: input.collections ?? null,
       limits: input.limits ?? {},
       allowedOrigins: input.allowedOrigins ?? null,
       allowedIps: input.allowedIps ?? null,

@@ -10,6 +10,8 @@ export interface KeyRecord {
   plan: string | null;
   models: readonly string[] | null;
   endpoints: readonly string[] | null;
+  /** xAI collection ids (glob patterns) `POST /v1/documents/search` may name; null = the plan's (none without one). */
+  collections: readonly string[] | null;
   limits: LimitSet;
   allowedOrigins: readonly string[] | null;
   allowedIps: readonly string[] | null;
@@ -32,7 +34,7 @@ export interface KeyPage {
 
 /** Fields a PATCH may change (SPEC §6). `null` clears a nullable field. */
 export type KeyPatch = Partial<
-  Pick<KeyRecord, 'name' | 'plan' | 'models' | 'endpoints' | 'limits' | 'allowedOrigins' | 'allowedIps' | 'expiresAt' | 'metadata' | 'mint' | 'revokedAt'>
+  Pick<KeyRecord, 'name' | 'plan' | 'models' | 'endpoints' | 'collections' | 'limits' | 'allowedOrigins' | 'allowedIps' | 'expiresAt' | 'metadata' | 'mint' | 'revokedAt'>
 >;
 
 /**

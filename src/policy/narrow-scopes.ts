@@ -20,6 +20,7 @@ export interface ChildRequest {
   plan?: string | null;
   models?: readonly string[] | null;
   endpoints?: readonly string[] | null;
+  collections?: readonly string[] | null;
   limits?: LimitSet;
   allowedOrigins?: readonly string[] | null;
   allowedIps?: readonly string[] | null;
@@ -38,7 +39,7 @@ export interface ParentScope {
 export type NarrowResult = { ok: true; fields: KeyFields } | { ok: false; problems: string[] };
 
 /**
- * A model pattern of the child is covered when every name it matches is matched by a parent pattern:
+ * A model (or collection) pattern of the child is covered when every name it matches is matched by a parent pattern:
  * - a literal name: some parent pattern matches it (`grok-4-fast-x` under `grok-4-fast-*`);
  * - a glob: an equal parent pattern, the parent `*`, or a parent `p*` (one trailing star) with the child
  *   starting with `p` (`grok-4-*` under `grok-*`). Other glob pairs might be covered too but are refused.
@@ -84,7 +85,7 @@ export function limitProblems(parentLimits: LimitSet, childLimits: LimitSet): st
   return problems;
 }
 
-type Field = 'plan' | 'models' | 'endpoints' | 'limits' | 'allowedOrigins' | 'allowedIps' | 'expiresAt' | 'mint';
+type Field = 'plan' | 'models' | 'endpoints' | 'collections' | 'limits' | 'allowedOrigins' | 'allowedIps' | 'expiresAt' | 'mint';
 
 /**
  * What is wrong with a child's (complete) fields against its parent, by field, so a PATCH can report only
@@ -102,6 +103,9 @@ export function childProblems(input: { parent: ParentScope; child: Omit<KeyField
   else for (const m of child.models) if (!modelPatternCovered(parent.policy.models, m)) add('models', `"${m}" is not within the parent's models`);
   if (child.endpoints === null) add('endpoints', 'must not be null for a child key (omit it to inherit the parent\'s)');
   else for (const e of child.endpoints) if (!endpointCovered(parent.policy.endpoints, e)) add('endpoints', `"${e}" is not within the parent's endpoints`);
+  // null (a child stored before this scope existed) takes its plan's — the parent's plan, and every request is
+  // checked against the parent's collections too — so only a list can widen.
+  for (const c of child.collections ?? []) if (!modelPatternCovered(parent.policy.collections, c)) add('collections', `"${c}" is not within the parent's collections`);
   for (const problem of limitProblems(parent.policy.limits, child.limits)) add('limits', problem);
   listProblems({ field: 'allowedOrigins', parent: parent.record.allowedOrigins, child: child.allowedOrigins, covered: originCovered, add });
   listProblems({ field: 'allowedIps', parent: parent.record.allowedIps, child: child.allowedIps, covered: ipCovered, add });
@@ -152,6 +156,7 @@ export function narrowChild(input: { parent: ParentScope; request: ChildRequest;
     plan: request.plan === undefined ? parent.record.plan : request.plan,
     models: request.models === undefined ? [...parent.policy.models] : request.models,
     endpoints: request.endpoints === undefined ? [...parent.policy.endpoints] : request.endpoints,
+    collections: request.collections === undefined ? [...parent.policy.collections] : request.collections,
     limits: request.limits ?? {},
     allowedOrigins: request.allowedOrigins === undefined ? parent.record.allowedOrigins : request.allowedOrigins,
     allowedIps: request.allowedIps === undefined ? parent.record.allowedIps : request.allowedIps,

@@ -6,6 +6,8 @@ import { matchesAnyGlob } from './glob.js';
 export interface EffectivePolicy {
   models: readonly string[];
   endpoints: readonly string[];
+  /** xAI collection ids (glob patterns) a documents search may name; default none (SPEC §3). */
+  collections: readonly string[];
   limits: LimitSet;
 }
 
@@ -24,6 +26,7 @@ export function effectivePolicy(key: KeyRecord, plans: Readonly<Record<string, P
   const policy: EffectivePolicy = Object.freeze({
     models: key.models ?? plan?.models ?? [],
     endpoints: key.endpoints ?? plan?.endpoints ?? [],
+    collections: key.collections ?? plan?.collections ?? [],
     limits: Object.freeze({ ...(plan?.limits ?? {}), ...key.limits }),
   });
   derived.set(key, { plans, policy });
@@ -36,6 +39,10 @@ export function endpointAllowed(policy: EffectivePolicy, endpoint: EndpointName)
 
 export function modelAllowed(policy: EffectivePolicy, model: string): boolean {
   return matchesAnyGlob(policy.models, model);
+}
+
+export function collectionAllowed(policy: EffectivePolicy, collection: string): boolean {
+  return matchesAnyGlob(policy.collections, collection);
 }
 
 /** Only a key allowed every model may rely on xAI's default model where `model` is optional (SPEC §4). */

@@ -56,7 +56,7 @@ describe('matchesFilter', () => {
 });
 
 describe('buildCreateBody', () => {
-  const blank: CreateFormValues = { name: 'app', plan: '', models: '', endpoints: [], limits: {}, expiry: { kind: 'never' }, origins: '', ips: '', mintMaxTtlSeconds: '' };
+  const blank: CreateFormValues = { name: 'app', plan: '', models: '', endpoints: [], collections: '', limits: {}, expiry: { kind: 'never' }, origins: '', ips: '', mintMaxTtlSeconds: '' };
 
   it('sends only what was filled in (the rest comes from the plan)', () => {
     expect(buildCreateBody({ ...blank, name: '  app  ' })).toEqual({ ok: true, body: { name: 'app' } });
@@ -68,6 +68,7 @@ describe('buildCreateBody', () => {
       plan: 'free',
       models: 'grok-4,\n grok-3-mini\n\n',
       endpoints: ['chat.completions', 'models'],
+      collections: 'collection_docs\ncollection_faq-*',
       limits: { requestsPerMinute: '60', costPerMonthUsd: '2.5', tokensPerDay: '' },
       expiry: { kind: 'ttl', hours: '1.5' },
       origins: 'https://a.example\nhttps://b.example',
@@ -81,6 +82,7 @@ describe('buildCreateBody', () => {
         plan: 'free',
         models: ['grok-4', 'grok-3-mini'],
         endpoints: ['chat.completions', 'models'],
+        collections: ['collection_docs', 'collection_faq-*'],
         limits: { requestsPerMinute: 60, costPerMonthUsd: 2.5 },
         ttlSeconds: 5400,
         allowedOrigins: ['https://a.example', 'https://b.example'],

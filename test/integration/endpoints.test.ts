@@ -96,7 +96,7 @@ describe('every route family is forwarded under its endpoint scope', () => {
   ];
 
   it.each(families)('%s: %s %s with [%s]', async (_name, method, path, options, endpoint, status, upstreamPath) => {
-    const { key } = await h.createKey({ name: `only-${endpoint}`, models: ['*'], endpoints: [endpoint] });
+    const { key } = await h.createKey({ name: `only-${endpoint}`, models: ['*'], endpoints: [endpoint], collections: ['*'] });
     h.fake.reset();
     const response = await call(key, method, path, options);
     expect(response.status).toBe(status);

@@ -76,6 +76,7 @@ function makeRecord(overrides: Partial<KeyRecord> = {}): KeyRecord {
     plan: 'free',
     models: ['grok-4'],
     endpoints: ['chat.completions'],
+    collections: null,
     limits: { requestsPerMinute: 60, costPerDayUsd: 1.5 },
     allowedOrigins: ['https://app.example'],
     allowedIps: ['10.0.0.0/8'],

@@ -79,7 +79,7 @@ function reservationOf(result: AdmissionResult): Reservation {
 function record(overrides: Partial<KeyRecord> = {}): KeyRecord {
   const at = '2030-01-15T12:00:00.000Z';
   return {
-    id: generateKeyId(), name: 'cluster', plan: null, models: ['grok-4'], endpoints: ['chat.completions'], limits: {},
+    id: generateKeyId(), name: 'cluster', plan: null, models: ['grok-4'], endpoints: ['chat.completions'], collections: null, limits: {},
     allowedOrigins: null, allowedIps: null, expiresAt: null, revokedAt: null, createdAt: at, updatedAt: at,
     metadata: {}, parentId: null, mint: null, source: 'api', ...overrides,
   };

@@ -289,6 +289,18 @@ describe('unknown keys are errors with their path', () => {
   });
 });
 
+describe('collections (the documents search scope)', () => {
+  it('a plan and a declared key may list collection ids or patterns', () => {
+    const config = parse(['plans: { docs: { endpoints: [documents], collections: [collection_a, "collection_b-*"] } }'].join('\n'));
+    expect(config.plans['docs']?.collections).toEqual(['collection_a', 'collection_b-*']);
+  });
+
+  it('an empty id or a non-list is reported with its path', () => {
+    const error = failure('plans: { docs: { collections: [""] }, more: { collections: collection_a } }');
+    expect(error.problems.map((p) => p.path).sort()).toEqual(['plans.docs.collections[0]', 'plans.more.collections']);
+  });
+});
+
 describe('every problem is reported at once', () => {
   it('lists all problems with paths, in the error and its message', () => {
     const error = failure(

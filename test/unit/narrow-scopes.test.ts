@@ -26,6 +26,7 @@ function parentRecord(overrides: Partial<KeyRecord> = {}): KeyRecord {
     plan: null,
     models: ['grok-4', 'grok-4-fast-*'],
     endpoints: ['chat.completions', 'models'],
+    collections: null,
     limits: { requestsPerMinute: 60, tokensPerDay: 100_000 },
     allowedOrigins: ['https://app.example.com', 'https://admin.example.com'],
     allowedIps: ['10.0.0.0/8', '2001:db8::/32'],
@@ -162,6 +163,7 @@ describe('narrowChild: what a child inherits', () => {
         plan: null,
         models: ['grok-4', 'grok-4-fast-*'],
         endpoints: ['chat.completions', 'models'],
+        collections: [],
         limits: {},
         allowedOrigins: ['https://app.example.com', 'https://admin.example.com'],
         allowedIps: ['10.0.0.0/8', '2001:db8::/32'],
@@ -243,6 +245,14 @@ describe('narrowChild: every widening is refused', () => {
 
   it('a parent without mint mints nothing', () => {
     expect(mint({}, scope({ mint: null }))).toEqual({ ok: false, problems: ['the parent key has no mint permission'] });
+  });
+
+  it('a child may narrow its parent\'s collections, never widen them', () => {
+    const parent = scope({ collections: ['collection_a', 'collection_b-*'] });
+    expect(mint({ collections: ['collection_a', 'collection_b-2'] }, parent).ok).toBe(true);
+    expect(mint({}, parent)).toMatchObject({ ok: true, fields: { collections: ['collection_a', 'collection_b-*'] } });
+    expect(mint({ collections: ['collection_c'] }, parent)).toEqual({ ok: false, problems: ['collections: "collection_c" is not within the parent\'s collections'] });
+    expect(mint({ collections: ['*'] }, parent).ok).toBe(false);
   });
 
   it('reports every problem at once', () => {

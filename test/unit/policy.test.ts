@@ -77,7 +77,7 @@ describe('resolveRoute', () => {
 });
 
 const baseKey: KeyRecord = {
-  id: 'key_a', name: 'a', plan: null, models: null, endpoints: null, limits: {},
+  id: 'key_a', name: 'a', plan: null, models: null, endpoints: null, collections: null, limits: {},
   allowedOrigins: null, allowedIps: null, expiresAt: null, revokedAt: null,
   createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z',
   metadata: {}, parentId: null, mint: null, source: 'api',

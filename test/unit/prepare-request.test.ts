@@ -12,8 +12,8 @@ function route(method: string, path: string): RouteSpec {
   return found.match.route;
 }
 
-const ALL: EffectivePolicy = { models: ['*'], endpoints: ['*'], limits: {} };
-const MINI: EffectivePolicy = { models: ['grok-3-mini', 'grok-4-fast-*'], endpoints: ['*'], limits: {} };
+const ALL: EffectivePolicy = { models: ['*'], endpoints: ['*'], collections: ['*'], limits: {} };
+const MINI: EffectivePolicy = { models: ['grok-3-mini', 'grok-4-fast-*'], endpoints: ['*'], collections: ['c'], limits: {} };
 
 type Overrides = Partial<PrepareInput> & { body?: unknown; path?: string; method?: string };
 
@@ -75,6 +75,9 @@ describe('prepareRequest: scopes and validation refuse before anything is sent',
     ['model not a string', { body: chat({ model: 4 }) }, 400, 'invalid_request'],
     ['model outside the key', { policies: [MINI], body: chat({ model: 'grok-4' }) }, 403, 'model_not_allowed'],
     ['model outside the parent', { policies: [ALL, MINI], body: chat({ model: 'grok-4' }) }, 403, 'model_not_allowed'],
+    ['collection outside the key', { policies: [MINI], path: '/v1/documents/search', body: { query: 'x', source: { collection_ids: ['c', 'd'] } } }, 403, 'collection_not_allowed'],
+    ['collection outside the parent', { policies: [ALL, MINI], path: '/v1/documents/search', body: { query: 'x', source: { collection_ids: ['d'] } } }, 403, 'collection_not_allowed'],
+    ['a search naming no collection', { policies: [ALL], path: '/v1/documents/search', body: { query: 'x' } }, 400, 'invalid_request'],
     ['optional model absent, key not "*"', { policies: [MINI], path: '/v1/responses', body: { input: 'hi' } }, 400, 'invalid_request'],
     ['optional model absent on images, key not "*"', { policies: [MINI], path: '/v1/images/generations', body: { prompt: 'a cat' } }, 400, 'invalid_request'],
     ['embeddings model outside the key', { policies: [MINI], path: '/v1/embeddings', body: { model: 'v1', input: 'x' } }, 403, 'model_not_allowed'],
@@ -114,7 +117,7 @@ describe('prepareRequest: what is reserved and what is sent', () => {
     ['completions stream: include_usage asked too', { path: '/v1/completions', body: { model: 'grok-3', prompt: 'x', stream: true, max_tokens: 5 } }, { model: 'grok-3', outputCapTokens: 5, stripUsageChunk: true, added: { stream_options: { include_usage: true } } }],
     ['responses stream: usage comes in response.completed, nothing added', { path: '/v1/responses', body: { model: 'grok-4', input: 'x', stream: true, max_output_tokens: 10 } }, { model: 'grok-4', outputCapTokens: 10, stripUsageChunk: false, added: {} }],
     ['batch requests with allowed models', { policies: [MINI], path: '/v1/batches/batch_1/requests', body: { batch_requests: [{ r: chat() }, { r: chat({ model: 'grok-4-fast-reasoning' }) }], tools: [{ parameters: { properties: { model: { type: 'string' }, input: { type: 'string' } } } }] } }, { model: 'grok-3-mini', outputCapTokens: 4096, stripUsageChunk: false, added: {} }],
-    ['documents search: no model rule', { policies: [MINI], path: '/v1/documents/search', body: { query: 'x' } }, { model: null, outputCapTokens: 4096, stripUsageChunk: false, added: {} }],
+    ['documents search: no model rule', { policies: [MINI], path: '/v1/documents/search', body: { query: 'x', source: { collection_ids: ['c'] } } }, { model: null, outputCapTokens: 4096, stripUsageChunk: false, added: {} }],
   ])('%s', (_name, overrides, expected) => {
     const given = input(overrides);
     const prepared = prepareRequest(given);
