@@ -105,15 +105,19 @@ export function prepareRequest(input: PrepareInput): PreparedRequest {
     if (expiresAfter !== null) additions.expires_after = expiresAfter;
   }
 
+  // A body that may name objects is walked for them, and then sent as the object that was checked, re-serialised:
+  // a duplicate key (`"file_id"` twice) or an escaped spelling then means to xAI exactly what it meant here, so no
+  // difference between two JSON parsers can carry an unchecked reference through.
+  const walked = input.rawBody !== null && mayReferenceObjects(input.rawBody);
   return {
     model,
     stream,
     stripUsageChunk,
     estimatedPromptTokens: estimatePromptTokens(body),
     outputCapTokens,
-    upstreamBody: withTopLevelFields(input.rawBody ?? Buffer.alloc(0), body, additions),
+    upstreamBody: walked ? Buffer.from(JSON.stringify({ ...body, ...additions })) : withTopLevelFields(input.rawBody ?? Buffer.alloc(0), body, additions),
     creates: createdKind(route.creates, body),
-    objectRefs: input.rawBody !== null && mayReferenceObjects(input.rawBody) ? objectRefsOf(body) : NO_REFS,
+    objectRefs: walked ? objectRefsOf(body) : NO_REFS,
   };
 }
 

@@ -304,6 +304,20 @@ describe('the owner record', () => {
     expect(h1.fake.requests).toHaveLength(0);
   });
 
+  it('a duplicate file_id key: xAI receives exactly the reference that was checked', async () => {
+    const theirs = await create('file', stranger.key);
+    const mine = await create('file', parent.key);
+    const body = (first: string, last: string): string =>
+      `{"model":"grok-3-mini","messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"${first}","file_id":"${last}"}}]}]}`;
+    const send = (raw: string): Promise<Response> =>
+      fetch(`${h2.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${parent.key}`, 'content-type': 'application/json' }, body: raw });
+    h1.fake.reset();
+    expect((await send(body(mine, theirs))).status).toBe(404);
+    expect(h1.fake.requests).toHaveLength(0);
+    expect((await send(body(theirs, mine))).status).toBe(200);
+    expect(h1.fake.requests[0]?.body.toString('utf8')).not.toContain(theirs);
+  });
+
   it('a refusal releases its admission: a key with concurrency 1 is not left holding a slot', async () => {
     const key = await h1.createKey({ name: 'one-at-a-time', ...ALL, limits: { concurrency: 1 } });
     const foreign = await create('file', stranger.key);

@@ -156,6 +156,24 @@ describe('prepareRequest: what is reserved and what is sent', () => {
   });
 });
 
+describe('object references in a body', () => {
+  it('are collected, and the body is sent as the object that was checked: a duplicate key keeps the checked value', () => {
+    const raw = '{"model":"grok-3-mini","messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"file_theirs","file_id":"file_mine"}}]}]}';
+    const prepared = prepareRequest(input({ body: raw }));
+    expect(prepared.objectRefs).toEqual([{ kind: 'file', id: 'file_mine' }]);
+    const sent = prepared.upstreamBody?.toString('utf8') ?? '';
+    expect(sent).not.toContain('file_theirs');
+    expect(JSON.parse(sent)).toMatchObject({ messages: [{ content: [{ file: { file_id: 'file_mine' } }] }] });
+  });
+
+  it('a body that cannot name an object is sent as its own bytes', () => {
+    const raw = '{"model":"grok-3-mini",  "messages":[{"role":"user","content":"hi"}],"max_tokens":5}';
+    const prepared = prepareRequest(input({ body: raw }));
+    expect(prepared.objectRefs).toEqual([]);
+    expect(prepared.upstreamBody?.toString('utf8')).toBe(raw);
+  });
+});
+
 describe('withTopLevelFields: splice when new, re-serialise when present', () => {
   it('splices new fields after the opening brace, keeping the client\'s bytes (spacing, key order, escapes)', () => {
     const raw = Buffer.from('  {"model" : "grok-4",\n "messages":[{"content":"caf\\u00e9"}]}');
