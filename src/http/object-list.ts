@@ -20,9 +20,8 @@ export interface ObjectListInput {
   request: FastifyRequest;
   reply: FastifyReply;
   kind: ObjectKind;
-  /** `/v1/files` or `/v1/batches`, and the client's query string (with its `?`, or ''). */
-  path: string;
-  query: string;
+  /** `/v1/files` or `/v1/batches`, with the client's query string. */
+  upstreamPath: string;
   keyId: string;
   ownership: OwnershipStore;
   upstream: UpstreamClient;
@@ -42,7 +41,9 @@ interface Relayed {
  */
 export async function answerObjectList(input: ObjectListInput): Promise<{ sentUpstream: boolean }> {
   const { request, reply } = input;
-  const params = new URLSearchParams(input.query);
+  const queryAt = input.upstreamPath.indexOf('?');
+  const path = queryAt === -1 ? input.upstreamPath : input.upstreamPath.slice(0, queryAt);
+  const params = new URLSearchParams(queryAt === -1 ? '' : input.upstreamPath.slice(queryAt + 1));
   const limit = listLimit(params.get('limit'));
   const token = params.get('pagination_token');
   params.delete('limit');
@@ -74,7 +75,7 @@ export async function answerObjectList(input: ObjectListInput): Promise<{ sentUp
     try {
       const response = await requestWithKeyFailover(input.upstream, {
         method: 'GET',
-        path: `${input.path}?${pageQuery.toString()}`,
+        path: `${path}?${pageQuery.toString()}`,
         clientHeaders: request.headers,
         extraHeaders: { 'x-request-id': request.id },
         body: null,

@@ -12,9 +12,8 @@ import type { UpstreamClient } from '../upstream/client.js';
 import { requestTooLarge } from '../upstream/limited-body.js';
 import { costTicksFor } from '../usage/cost.js';
 import { ZERO_USAGE } from '../usage/types.js';
-import { createdObjectId, mayReach, objectExpiresAtMs, OBJECT_ID_RE } from '../ownership/access.js';
-import type { ObjectRef } from '../ownership/body-refs.js';
-import type { ObjectKind, ObjectOwner, OwnershipStore } from '../ownership/types.js';
+import type { OwnershipStore } from '../ownership/types.js';
+import { addressedObjects, admitReaching, forgetDeleted, recordOwner } from './object-access.js';
 import { answerObjectList } from './object-list.js';
 import { authenticateClient, type AuthenticatedClient } from './client-auth.js';
 import { forwardRequest } from './forward.js';
@@ -102,7 +101,16 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
   const price = priceFor(config, prepared.model);
   const addressed = addressedObjects(lookup.match, prepared);
   const admitting = admit(deps, config, { client, subjects, metered: metered ? prepared : null, price });
-  const admission = addressed.length === 0 ? await admitting : await admitReaching(deps, admitting, addressed, client.key.id);
+  const admission =
+    addressed.length === 0
+      ? await admitting
+      : await admitReaching({
+          ownership: deps.ownership,
+          admitting,
+          refs: addressed,
+          keyId: client.key.id,
+          release: (reservation) => settleReservation(deps, reservation, null, null),
+        });
   reply.headers(rateLimitHeaders(admission.rate));
   if (!admission.admitted) {
     request.gw.refusal = admission.limit;
@@ -158,12 +166,13 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
       return reply.send(body);
     }
     case 'list': {
+      const kind = match.route.lists;
+      if (kind === null) throw new Error(`route ${match.route.pattern.join('/')} is handled as a list but names no object kind`);
       const { sentUpstream } = await answerObjectList({
         request,
         reply,
-        kind: match.route.lists ?? 'file',
-        path: match.upstreamPath.split('?')[0] ?? '',
-        query: queryOf(match.upstreamPath),
+        kind,
+        upstreamPath: match.upstreamPath,
         keyId: client.key.id,
         ownership: deps.ownership,
         upstream: deps.upstream,
@@ -184,7 +193,8 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
           stripUsageChunk: prepared.stripUsageChunk,
           price,
           bodyLimitBytes: deps.config().server.bodyLimitBytes,
-          recordCreated: creates === null ? null : (created) => recordOwner(request, deps, { kind: creates, created, client }),
+          recordCreated:
+            creates === null ? null : (created) => recordOwner({ request, ownership: deps.ownership, nowMs: deps.now(), kind: creates, created, client }),
           observe: {
             upstreamResponded: (seconds) => deps.metrics.upstreamResponded(match.route.endpoint, seconds),
             streamStarted: () => deps.metrics.streamStarted(),
@@ -196,7 +206,7 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
       state.relaying = true;
       void done
         .then((result) => {
-          forgetDeleted(request, deps, match, result.status);
+          forgetDeleted({ request, ownership: deps.ownership, match, status: result.status });
           return settle({ usage: settlementUsage(result, prepared.estimatedPromptTokens, price), model: result.upstreamModel });
         })
         .catch((err: unknown) => request.log.error({ err }, 'settlement failed'))
@@ -204,100 +214,6 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
       return reply;
     }
   }
-}
-
-/** The objects a request names — its path's `:id` and its body's references — each the caller's to reach. */
-function addressedObjects(match: RouteMatch, prepared: PreparedRequest): readonly ObjectRef[] {
-  const kind = match.route.addresses;
-  const id = match.params['id'];
-  if (kind === null || id === undefined) return prepared.objectRefs;
-  return prepared.objectRefs.length === 0 ? [{ kind, id }] : [{ kind, id }, ...prepared.objectRefs];
-}
-
-/**
- * Admission for a request that names objects (docs/isolation.md): the owner records are read while the admission
- * runs, so the check adds no round trip. An object the caller may not reach — another key's, one created outside
- * the gateway, an unknown id — is 404 not_found, the same answer as a missing object, and its admission is
- * released: nothing is sent upstream. A refused admission is answered as such, whatever the objects.
- */
-async function admitReaching(
-  deps: V1Deps,
-  admitting: Promise<AdmissionResult>,
-  refs: readonly ObjectRef[],
-  keyId: string,
-): Promise<AdmissionResult> {
-  // An id of another shape cannot be one the gateway recorded: no read for it.
-  const lookups = refs.filter((ref) => OBJECT_ID_RE.test(ref.id));
-  const [admission, owners] = await Promise.allSettled([admitting, storeCall(() => deps.ownership.getMany(lookups.map((ref) => ref.id)))]);
-  if (admission.status === 'rejected') throw admission.reason;
-  if (!admission.value.admitted) return admission.value;
-  const denied = owners.status === 'fulfilled' ? firstUnreachable(refs, lookups, owners.value, keyId) : null;
-  if (owners.status === 'fulfilled' && denied === null) return admission.value;
-  await settleReservation(deps, admission.value.reservation, null, null).catch(() => undefined);
-  if (owners.status === 'rejected') throw owners.reason;
-  throw objectNotFound(denied ?? (refs[0] as ObjectRef));
-}
-
-function firstUnreachable(refs: readonly ObjectRef[], lookups: readonly ObjectRef[], owners: readonly (ObjectOwner | null)[], keyId: string): ObjectRef | null {
-  for (const ref of refs) {
-    const at = lookups.indexOf(ref);
-    if (at === -1 || !mayReach(owners[at] ?? null, ref.kind, keyId)) return ref;
-  }
-  return null;
-}
-
-const OBJECT_NOUN: Record<ObjectKind, string> = {
-  file: 'file',
-  response: 'response',
-  batch: 'batch',
-  deferred: 'deferred completion',
-  video: 'video',
-};
-
-function objectNotFound(ref: ObjectRef): GatewayError {
-  return errors.notFound(`No ${OBJECT_NOUN[ref.kind]} with id ${JSON.stringify(ref.id.slice(0, 200))} was found.`);
-}
-
-/**
- * Records the caller as the owner of the object a successful answer created, before the answer is relayed. A
- * record that cannot be written (Redis failing right then) is logged: the answer still goes out, since xAI made
- * the object and billed for it, but the object cannot be reached through the gateway — it is never another
- * key's to reach.
- */
-async function recordOwner(
-  request: FastifyRequest,
-  deps: V1Deps,
-  input: { kind: ObjectKind; created: Record<string, unknown>; client: AuthenticatedClient },
-): Promise<void> {
-  const id = createdObjectId(input.kind, input.created);
-  if (id === null) return;
-  const nowMs = deps.now();
-  try {
-    await deps.ownership.record({
-      id,
-      kind: input.kind,
-      ownerId: input.client.key.id,
-      ownerParentId: input.client.parent?.id ?? null,
-      createdAtMs: nowMs,
-      expiresAtMs: objectExpiresAtMs(input.kind, input.created, nowMs),
-    });
-  } catch (err) {
-    request.log.error({ err: { message: err instanceof Error ? err.message : String(err) }, objectKind: input.kind }, 'owner of a created object not recorded: it cannot be reached through the gateway');
-  }
-}
-
-/** An object deleted through the gateway is forgotten (its record is of no more use). */
-function forgetDeleted(request: FastifyRequest, deps: V1Deps, match: RouteMatch, status: number): void {
-  const id = match.params['id'];
-  if (match.route.method !== 'DELETE' || match.route.addresses === null || id === undefined || status < 200 || status >= 300) return;
-  deps.ownership.forget(id).catch((err: unknown) => {
-    request.log.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, 'record of a deleted object not removed; it lapses with its expiry');
-  });
-}
-
-function queryOf(path: string): string {
-  const at = path.indexOf('?');
-  return at === -1 ? '' : path.slice(at + 1);
 }
 
 /** When the key — or its parent, which bounds a child key — stops being valid (epoch ms), or null for never. */

@@ -292,4 +292,36 @@ describe('the gateway over HTTP on the Cluster (two instances)', () => {
     // No Redis error (CROSSSLOT, MOVED left unhandled, …) and nothing above info was logged on the way.
     expect(logs.filter((line) => (JSON.parse(line) as { level: number }).level > 30)).toEqual([]);
   });
+
+  it('keeps tenants apart: objects spread over the masters, each check one slot, lists walked across them', async () => {
+    const [urlA, urlB] = urls as [string, string];
+    const keys: { key: string; id: string }[] = [];
+    for (const name of ['tenant-a', 'tenant-b']) {
+      const created = await admin(urlA, 'POST', '/admin/keys', { name, models: ['*'], endpoints: ['responses', 'batches'] });
+      keys.push((await created.json()) as { key: string; id: string });
+    }
+    const [tenantA, tenantB] = keys as [{ key: string; id: string }, { key: string; id: string }];
+    const responseOf = async (key: string): Promise<string> => {
+      const r = await postJson(`${urlA}/v1/responses`, { model: 'grok-4-fast-reasoning', input: 'x' }, { authorization: `Bearer ${key}` });
+      return ((await r.json()) as { id: string }).id;
+    };
+    const batchOf = async (key: string): Promise<string> => {
+      const r = await postJson(`${urlA}/v1/batches`, { name: 'x' }, { authorization: `Bearer ${key}` });
+      return ((await r.json()) as { id: string }).id;
+    };
+    const mine = [await responseOf(tenantA.key), await responseOf(tenantA.key), await responseOf(tenantA.key)];
+    const theirs = await responseOf(tenantB.key);
+    const get = (key: string, id: string): Promise<number> => fetch(`${urlB}/v1/responses/${id}`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.status);
+    for (const id of mine) expect(await get(tenantA.key, id)).toBe(200);
+    expect(await get(tenantA.key, theirs)).toBe(404);
+    expect(await get(tenantB.key, mine[0] ?? '')).toBe(404);
+    // One request naming several objects (in several slots) is checked in one go.
+    const chained = await postJson(`${urlB}/v1/responses`, { model: 'grok-4-fast-reasoning', input: [{ role: 'user', content: [{ type: 'input_file', file_id: 'file_x' }] }], previous_response_id: mine[1] }, { authorization: `Bearer ${tenantA.key}` });
+    expect(chained.status).toBe(404);
+    const batches = [await batchOf(tenantA.key), await batchOf(tenantB.key), await batchOf(tenantA.key)];
+    const listed = (await (await fetch(`${urlB}/v1/batches?limit=1`, { headers: { authorization: `Bearer ${tenantA.key}` } })).json()) as { batches: { id: string }[]; pagination_token: string };
+    const rest = (await (await fetch(`${urlA}/v1/batches?pagination_token=${listed.pagination_token}`, { headers: { authorization: `Bearer ${tenantA.key}` } })).json()) as { batches: { id: string }[] };
+    expect([...listed.batches, ...rest.batches].map((x) => x.id)).toEqual([batches[2], batches[0]]);
+    expect(logs.filter((line) => (JSON.parse(line) as { level: number }).level > 30)).toEqual([]);
+  });
 });
