@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     children.push(await startFake(fakePaths, { port: fakePort, latencyMs: 0, chunkDelayMs: 1, chunks: 10, tag: 'compare' }));
     for (const [label, checkout] of [['this', root], ['base', baseRoot]] as const) {
       const paths: Paths = { root: checkout, runDir: mkdtempSync(join(tmpdir(), `xgw-compare-${label}-`)) };
-      const prefix = `xgwcompare:${randomBytes(6).toString('hex')}:`;
+      const prefix = `xgwbench:${randomBytes(6).toString('hex')}:`;
       const port = await freePort();
       const child = await startGateway(paths, { port, upstream: `http://127.0.0.1:${fakePort}`, redisUrl, configFile: writeGatewayConfig(paths, prefix), tag: label });
       children.push(child);
