@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -240,19 +242,6 @@ describe('xai-gateway CLI against a running gateway', () => {
     expect(run.stdout).toMatch(/ admin:[0-9a-f]{12} /);
   });
 
-  it('object <id> names the key that owns an xAI object; an object made elsewhere is exit 1 with not_found', async () => {
-    const { key, id } = await h.createKey({ name: 'owner-of-things', models: ['grok-4'], endpoints: ['chat.completions'] });
-    const deferred = await postJson(`${h.url}/v1/chat/completions`, chatBody({ deferred: true }), { authorization: `Bearer ${key}` });
-    const { request_id: requestId } = (await deferred.json()) as { request_id: string };
-    const shown = await cli(['object', requestId]);
-    expect(shown.code).toBe(0);
-    expect(shown.stdout).toMatch(new RegExp(`^kind: +deferred$`, 'm'));
-    expect(shown.stdout).toMatch(new RegExp(`^owner key: +${id}$`, 'm'));
-    const missing = await cli(['object', 'file_made-elsewhere']);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('not_found');
-  });
-
   it('an unknown key id is exit 1 with not_found', async () => {
     const run = await cli(['keys', 'show', 'key_doesnotexist']);
     expect(run).toMatchObject({ code: 1, stdout: '' });
@@ -308,9 +297,30 @@ describe('xai-gateway CLI against a running gateway', () => {
   // about 18 s on a slow machine. Killed half-way, it would leave a broken cache entry that fails every later run
   // in that checkout, so it gets all the time it needs.
   it('`npx xai-gateway` in the repository runs this package\'s own bin (as the README says)', { timeout: 150_000 }, async () => {
-    const run = await exec('npx', ['--no-install', 'xai-gateway', 'keys', 'list', '--url', h.url], { GATEWAY_ADMIN_TOKEN: ADMIN_TOKEN, HOME: process.env.HOME ?? ROOT }, 140_000);
-    expect(run.code).toBe(0);
-    expect(run.stdout).toContain(jsonId);
+    // A private npm cache: npx installs the checkout into its cache (running its build), and an entry left broken by
+    // a run killed half-way would fail every later run; the user's own cache is neither read nor written.
+    const cache = mkdtempSync(join(tmpdir(), 'xgw-npx-cache-'));
+    try {
+      const env = { GATEWAY_ADMIN_TOKEN: ADMIN_TOKEN, HOME: process.env.HOME ?? ROOT, npm_config_cache: cache };
+      const run = await exec('npx', ['--no-install', 'xai-gateway', 'keys', 'list', '--url', h.url], env, 140_000);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(jsonId);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
+  it('object <id> names the key that owns an xAI object; an object made elsewhere is exit 1 with not_found', async () => {
+    const { key, id } = await h.createKey({ name: 'owner-of-things', models: ['grok-4'], endpoints: ['chat.completions'] });
+    const deferred = await postJson(`${h.url}/v1/chat/completions`, chatBody({ deferred: true }), { authorization: `Bearer ${key}` });
+    const { request_id: requestId } = (await deferred.json()) as { request_id: string };
+    const shown = await cli(['object', requestId]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(new RegExp(`^kind: +deferred$`, 'm'));
+    expect(shown.stdout).toMatch(new RegExp(`^owner key: +${id}$`, 'm'));
+    const missing = await cli(['object', 'file_made-elsewhere']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('not_found');
   });
 
   it('never printed the admin token', () => {
