@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -64,16 +65,56 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     socket.destroy();
     return;
   }
-  const [status, reason] =
-    err.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'Request Header Fields Too Large']
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'Request Timeout']
-        : [400, 'Bad Request'];
-  const body = JSON.stringify({ error: { message: 'Malformed HTTP request.', type: 'invalid_request_error', code: 'invalid_request' } });
+  const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const [status, reason] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : timedOut ? [408, 'Request Timeout'] : [400, 'Bad Request'];
+  const error = timedOut
+    ? { message: 'The request (headers and body) did not arrive in time.', type: 'invalid_request_error', code: 'request_timeout' }
+    : { message: 'Malformed HTTP request.', type: 'invalid_request_error', code: 'invalid_request' };
+  const body = JSON.stringify({ error });
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+/**
+ * At most `max` open connections per client address (SPEC §8, server.maxConnectionsPerIp); more are closed at
+ * once, before a byte is read. Counted on the socket's address: behind a proxy, every client has the proxy's.
+ */
+function limitConnectionsPerIp(server: Server, max: number): void {
+  if (max <= 0) return;
+  const open = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? '';
+    const count = (open.get(address) ?? 0) + 1;
+    if (count > max) {
+      socket.destroy();
+      return;
+    }
+    open.set(address, count);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left <= 0) open.delete(address);
+      else open.set(address, left);
+    });
+  });
+}
+
+/**
+ * A client that sends `Expect: 100-continue` with a declared body over the limit gets its 413 before any body is
+ * sent (RFC 9110 §10.1.1) instead of a `100 Continue` followed by a reset (SPEC §8).
+ */
+function answerOversizedBeforeContinue(server: Server, bodyLimitBytes: () => number): void {
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > bodyLimitBytes()) {
+      const body = JSON.stringify({ error: { message: `The request body is over the limit of ${bodyLimitBytes()} bytes.`, type: 'invalid_request_error', code: 'request_too_large' } });
+      res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+      res.end(body);
+      return;
+    }
+    res.writeContinue();
+    server.emit('request', req, res);
+  });
 }
 
 /** A safe client-supplied request id is echoed; anything else is replaced by a UUID (SPEC §4). */
@@ -100,11 +141,26 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       const header = req.headers['x-request-id'];
       return typeof header === 'string' && REQUEST_ID_RE.test(header) ? header : randomUUID();
     },
-    // Streams may legitimately run for many minutes; upstream timeouts bound them instead.
-    requestTimeout: 0,
+    // Receiving the request (headers and body) is bounded, so a slow or silent client holds nothing for long
+    // (SPEC §8); answering is not: a stream may run for minutes, bounded by the upstream timeouts instead.
+    requestTimeout: config.server.requestTimeoutMs,
+    // Node checks request deadlines every connectionsCheckingInterval (30 s by default, which would let a slow
+    // client hold on up to 30 s past its deadline); Fastify does not pass that option, so the server is made here.
+    serverFactory: (handler) =>
+      createServer(
+        {
+          requestTimeout: config.server.requestTimeoutMs,
+          headersTimeout: Math.min(60_000, config.server.requestTimeoutMs),
+          connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(config.server.requestTimeoutMs / 4))),
+        },
+        handler,
+      ),
     return503OnClosing: true,
     clientErrorHandler: answerClientError,
   });
+
+  limitConnectionsPerIp(app.server, config.server.maxConnectionsPerIp);
+  answerOversizedBeforeContinue(app.server, () => deps.config().server.bodyLimitBytes);
 
   app.decorateRequest('gw', null as never);
   // Hooks with a done callback, not async ones: an async hook costs every request a promise and a microtask hop.

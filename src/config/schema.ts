@@ -109,6 +109,10 @@ const serverSchema = strict({
   trustProxy: z.boolean({ error: 'must be true or false' }).default(false),
   bodyLimitBytes: positiveInt().default(10_485_760),
   authFailuresPerMinute: positiveInt().default(30),
+  // Headers and body must arrive within this, else 408 and close (a slow client holds nothing for longer).
+  requestTimeoutMs: positiveInt().default(60_000),
+  // Open connections one address may hold; 0 = no cap (behind a proxy every client has the proxy's address).
+  maxConnectionsPerIp: z.int({ error: 'must be a whole number, 0 (no cap) or more' }).min(0, { error: 'must be a whole number, 0 (no cap) or more' }).default(256),
 });
 
 /** Upstream keys and admin tokens: "" allowed here (an unset ${VAR}) and dropped after validation. */

@@ -91,6 +91,10 @@ export interface GatewayConfig {
     trustProxy: boolean;
     bodyLimitBytes: number;
     authFailuresPerMinute: number;
+    /** Headers and body must arrive within this (ms), else 408 request_timeout and the connection is closed. */
+    requestTimeoutMs: number;
+    /** Open connections one client address may hold (0 = no cap); more are refused. */
+    maxConnectionsPerIp: number;
   };
   upstream: {
     baseUrl: string;

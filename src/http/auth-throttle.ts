@@ -29,8 +29,14 @@ const GUARDED = ['/v1/', '/admin/', '/gateway/', '/metrics'];
 const STATE_TTL_MS = 1_000;
 const MAX_REMEMBERED = 100_000;
 
-function guarded(url: string): boolean {
-  return GUARDED.some((prefix) => url.startsWith(prefix));
+/**
+ * Whether a request reached a guarded route. Judged on the route Fastify matched, never on the raw URL: a
+ * percent-encoded path (`/%61dmin/keys`) or an absolute-form target (`GET http://x/admin/keys`) reaches the same
+ * route as `/admin/keys`, so it must count the same (SPEC §8). An unmatched request (404) reached nothing.
+ */
+function guarded(request: FastifyRequest): boolean {
+  const route = request.routeOptions.url;
+  return route !== undefined && GUARDED.some((prefix) => route.startsWith(prefix));
 }
 
 interface Limit {
@@ -56,6 +62,8 @@ export const registerAuthThrottle = fp(async (app: FastifyInstance, options: Aut
 
   function remember(ip: string, limit: Limit): void {
     if (states.size >= MAX_REMEMBERED) states.clear();
+    // `isAllowed` means "on an allow list". Otherwise an address is over once it has spent its failures for the
+    // window: remaining 0 already (the failure that spent the last one is not "exceeded" yet, but the next is).
     const over = !limit.isAllowed && (limit.isExceeded === true || (limit.remaining ?? 1) <= 0);
     states.set(ip, over ? { blocked: true, untilMs: now() + Math.max(1_000, limit.ttl ?? 60_000) } : { blocked: false, untilMs: now() + STATE_TTL_MS });
   }
@@ -72,7 +80,7 @@ export const registerAuthThrottle = fp(async (app: FastifyInstance, options: Aut
   // Callback hooks: the common case (an address known to be fine) answers synchronously, without the promise
   // and microtask hop an async hook costs every request.
   app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
-    if (!guarded(request.url)) {
+    if (!guarded(request)) {
       done();
       return;
     }
@@ -91,17 +99,20 @@ export const registerAuthThrottle = fp(async (app: FastifyInstance, options: Aut
     );
   });
 
-  app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
-    if (reply.statusCode !== 401 || !guarded(request.url)) {
-      done();
+  // Counted before the 401 is written, not after: a client that sends its next guess the moment it reads this
+  // answer must find the failure counted already, so the limit is exact, not "about" authFailuresPerMinute.
+  app.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void) => {
+    if (reply.statusCode !== 401 || !guarded(request)) {
+      done(null, payload);
       return;
     }
     failures(request).then(
       (limit) => {
         remember(request.ip, limit);
-        done();
+        done(null, payload);
       },
-      (err: unknown) => done(asError(err)),
+      // A store outage must not turn a 401 into something else: the failure goes uncounted.
+      () => done(null, payload),
     );
   });
 });

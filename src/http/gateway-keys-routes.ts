@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig } from '../config/types.js';
 import { GatewayError, errors } from '../errors.js';
 import { parseChildRequest } from '../keys/child-request-input.js';
@@ -6,10 +6,9 @@ import { generateClientKey, generateKeyId, hashClientKey } from '../keys/key-for
 import type { KeyResolver } from '../keys/key-resolver.js';
 import type { KeyRecord, KeyStore } from '../keys/types.js';
 import { narrowChild } from '../policy/narrow-scopes.js';
-import { authenticateClient } from './client-auth.js';
+import { clientAuthHook } from './client-auth-hook.js';
 import { afterKeyChange, type KeyChangeDeps } from './key-change-effects.js';
 import { keyView } from './key-view.js';
-import { storeCall } from './store-call.js';
 
 export interface GatewayKeysDeps extends KeyChangeDeps {
   config: () => GatewayConfig;
@@ -26,15 +25,11 @@ export interface GatewayKeysDeps extends KeyChangeDeps {
  */
 export function registerGatewayKeysRoutes(app: FastifyInstance, deps: GatewayKeysDeps): void {
   void app.register(async (scope) => {
-    scope.post('/gateway/keys', async (request, reply) => {
-      const client = await storeCall(() =>
-        authenticateClient(
-          { authorization: header(request, 'authorization'), apiKeyHeader: header(request, 'x-api-key'), origin: header(request, 'origin'), ip: request.ip },
-          { resolver: deps.resolver, plans: () => deps.config().plans, now: deps.now },
-        ),
-      );
+    const onRequest = clientAuthHook({ resolver: deps.resolver, plans: () => deps.config().plans, now: deps.now });
+    scope.post('/gateway/keys', { onRequest }, async (request, reply) => {
+      const client = request.gw.client;
+      if (client === null) throw new Error('a mint reached its handler unauthenticated');
       const parent = client.key;
-      request.gw.keyId = parent.id;
       if (parent.mint === null) {
         throw new GatewayError({ status: 403, code: 'endpoint_not_allowed', message: 'This API key may not mint child keys (its record has no "mint").' });
       }
@@ -53,9 +48,4 @@ export function registerGatewayKeysRoutes(app: FastifyInstance, deps: GatewayKey
       return reply.code(201).send({ ...keyView(child, nowMs), key: secret });
     });
   });
-}
-
-function header(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }

@@ -1,4 +1,5 @@
 import type { Usage } from '../usage/types.js';
+import type { AuthenticatedClient } from './client-auth.js';
 
 /** Per-request facts collected along the way for the one log line per request (SPEC §7) and metrics. */
 export interface RequestContext {
@@ -11,6 +12,8 @@ export interface RequestContext {
   deferLog: boolean;
   /** The limit that refused admission (metrics' refusal reason), if one did. */
   refusal: string | null;
+  /** The client key, authenticated from the headers before any body was read (client-auth-hook.ts). */
+  client: AuthenticatedClient | null;
 }
 
 declare module 'fastify' {
@@ -20,5 +23,5 @@ declare module 'fastify' {
 }
 
 export function newRequestContext(): RequestContext {
-  return { startedAtNs: process.hrtime.bigint(), keyId: null, endpoint: null, model: null, usage: null, deferLog: false, refusal: null };
+  return { startedAtNs: process.hrtime.bigint(), keyId: null, endpoint: null, model: null, usage: null, deferLog: false, refusal: null, client: null };
 }

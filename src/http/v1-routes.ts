@@ -15,7 +15,8 @@ import { ZERO_USAGE } from '../usage/types.js';
 import type { OwnershipStore } from '../ownership/types.js';
 import { addressedObjects, admitReaching, forgetDeleted, recordOwner } from './object-access.js';
 import { answerObjectList } from './object-list.js';
-import { authenticateClient, type AuthenticatedClient } from './client-auth.js';
+import type { AuthenticatedClient } from './client-auth.js';
+import { clientAuthHook } from './client-auth-hook.js';
 import { forwardRequest } from './forward.js';
 import { answerApiKey, answerModels } from './gateway-answers.js';
 import { prepareRequest, type PreparedRequest } from './prepare-request.js';
@@ -55,7 +56,12 @@ export function registerV1Routes(app: FastifyInstance, deps: V1Deps): void {
       else done(null, payload);
     });
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-    scope.route({ method: [...METHODS], url: '/v1/*', handler: (request, reply) => handleV1(request, reply, deps) });
+    scope.route({
+      method: [...METHODS],
+      url: '/v1/*',
+      onRequest: clientAuthHook({ resolver: deps.resolver, plans: () => deps.config().plans, now: deps.now }),
+      handler: (request, reply) => handleV1(request, reply, deps),
+    });
   });
 }
 
@@ -69,18 +75,8 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
   const { route } = lookup.match;
   request.gw.endpoint = route.endpoint;
 
-  const client = await storeCall(() =>
-    authenticateClient(
-      {
-        authorization: header(request, 'authorization'),
-        apiKeyHeader: header(request, 'x-api-key'),
-        origin: header(request, 'origin'),
-        ip: request.ip,
-      },
-      { resolver: deps.resolver, plans: () => deps.config().plans, now: deps.now },
-    ),
-  );
-  request.gw.keyId = client.key.id;
+  const client = request.gw.client;
+  if (client === null) throw new Error('a /v1 request reached its handler unauthenticated');
   const config = deps.config();
   const subjects = subjectsOf(client);
   const limits = subjects.map((s) => s.limits);

@@ -196,11 +196,15 @@ describe('routes', () => {
   ])('GET %s → 404, never forwarded, never the admin API', async (path) => {
     h.fake.reset();
     // Sent raw: fetch would normalise the path before it left the client.
-    const response = await rawRequest(h.url, { method: 'GET', path, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const response = await rawRequest(h.url, { method: 'GET', path, headers: { authorization: `Bearer ${key}` } });
     expect(response.status).toBe(404);
     const body = JSON.parse(response.body) as { error: { code: string }; data?: unknown };
     expect(body.error.code).toBe('not_found');
     expect(body.data).toBeUndefined();
+    // The admin token is no client key: refused before any route is looked at, and the admin API never answers.
+    const asAdmin = await rawRequest(h.url, { method: 'GET', path, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect([401, 404]).toContain(asAdmin.status);
+    expect((JSON.parse(asAdmin.body) as { data?: unknown }).data).toBeUndefined();
     expect(h.fake.requests).toHaveLength(0);
   });
 

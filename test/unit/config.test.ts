@@ -32,7 +32,7 @@ function problems(text: string, env: Env = {}): readonly ConfigProblem[] {
 }
 
 const DEFAULTS: GatewayConfig = {
-  server: { host: '0.0.0.0', port: 8080, trustProxy: false, bodyLimitBytes: 10485760, authFailuresPerMinute: 30 },
+  server: { host: '0.0.0.0', port: 8080, trustProxy: false, bodyLimitBytes: 10485760, authFailuresPerMinute: 30, requestTimeoutMs: 60_000, maxConnectionsPerIp: 256 },
   upstream: {
     baseUrl: 'https://api.x.ai',
     apiKeys: [],

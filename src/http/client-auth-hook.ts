@@ -1,0 +1,40 @@
+import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import { authenticateClient, type ClientAuthDeps } from './client-auth.js';
+import { storeCall } from './store-call.js';
+
+/**
+ * Authenticates a client request from its headers, before any body is read or parsed (SPEC §8): a request without
+ * a valid key costs the gateway no body bytes. The client is kept on the request context for the handler. A
+ * refusal is answered at once; when the request announced a body that was not read, the connection is closed
+ * after the answer instead of reading that body.
+ */
+export function clientAuthHook(deps: ClientAuthDeps): onRequestHookHandler {
+  return (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
+    storeCall(() =>
+      authenticateClient(
+        { authorization: header(request, 'authorization'), apiKeyHeader: header(request, 'x-api-key'), origin: header(request, 'origin'), ip: request.ip },
+        deps,
+      ),
+    ).then(
+      (client) => {
+        request.gw.client = client;
+        request.gw.keyId = client.key.id;
+        done();
+      },
+      (err: unknown) => {
+        if (announcesBody(request)) reply.header('connection', 'close');
+        done(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  };
+}
+
+function announcesBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length'];
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

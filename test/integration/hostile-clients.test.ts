@@ -1,0 +1,206 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import OpenAI, { APIError } from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, chatBody, postJson, startHarness, type Harness } from '../helpers/harness.js';
+
+// The regression record of the hostile-client findings (docs/threat-model.md): each test is named after what it
+// prevents, and drives the gateway over raw sockets where a well-behaved client library would hide the attack.
+const run = promisify(execFile);
+let h: Harness;
+let key: string;
+
+const YAML = `
+server:
+  requestTimeoutMs: 1500
+  maxConnectionsPerIp: 20
+  bodyLimitBytes: 65536
+  authFailuresPerMinute: 30
+`;
+
+beforeAll(async () => {
+  h = await startHarness({ store: 'redis', name: 'hostile-clients', yaml: YAML });
+  ({ key } = await h.createKey({ name: 'client', models: ['*'], endpoints: ['*'] }));
+});
+
+afterAll(async () => {
+  await h.close();
+});
+
+interface RawConnection {
+  socket: Socket;
+  /** Everything received so far. */
+  received: () => string;
+  /** Resolves when the server has closed the connection. */
+  closed: Promise<void>;
+}
+
+async function open(base = h.url): Promise<RawConnection> {
+  const url = new URL(base);
+  const socket = connect({ host: url.hostname, port: Number(url.port) });
+  let data = '';
+  socket.on('data', (chunk: Buffer) => {
+    data += chunk.toString('utf8');
+  });
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('error', reject);
+  });
+  return { socket, received: () => data, closed };
+}
+
+function headers(lines: Record<string, string | number>, method = 'POST', path = '/v1/chat/completions'): string {
+  return `${method} ${path} HTTP/1.1\r\nHost: gateway\r\n${Object.entries(lines)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('')}\r\n`;
+}
+
+async function until(check: () => boolean, timeoutMs: number): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('no key needed to take the gateway down: prevented', () => {
+  it('a request without a valid key is answered 401 from its headers alone; its body is never awaited', async () => {
+    for (const authorization of ['', 'Bearer xgw_notavalidkey', `Bearer ${ADMIN_TOKEN}`]) {
+      const conn = await open();
+      conn.socket.write(headers({ ...(authorization === '' ? {} : { authorization }), 'content-type': 'application/json', 'content-length': 9_000_000 }));
+      // No body byte is ever sent: the answer and the close come anyway.
+      await until(() => conn.received().includes('\r\n\r\n{'), 1_000);
+      expect(conn.received()).toMatch(/^HTTP\/1\.1 401/);
+      expect(conn.received()).toMatch(/connection: close/i);
+      await conn.closed;
+    }
+  });
+
+  it('POST /gateway/keys without a valid key: 401 before its body is read', async () => {
+    const conn = await open();
+    conn.socket.write(headers({ authorization: 'Bearer xgw_nope', 'content-type': 'application/json', 'content-length': 50_000_000 }, 'POST', '/gateway/keys'));
+    await until(() => conn.received().includes('\r\n\r\n{'), 1_000);
+    expect(conn.received()).toMatch(/^HTTP\/1\.1 401/);
+    await conn.closed;
+  });
+
+  it('a client whose request does not arrive within requestTimeoutMs gets 408 request_timeout and is closed, while another is served at once', async () => {
+    const slow = await open();
+    slow.socket.write(headers({ authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': 1000 }));
+    slow.socket.write('{"model":');
+    const silent = await open();
+    const started = Date.now();
+    const served = await postJson(`${h.url}/v1/chat/completions`, chatBody({ model: 'grok-3-mini' }), { authorization: `Bearer ${key}` });
+    expect(served.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    await slow.closed;
+    expect(slow.received()).toMatch(/^HTTP\/1\.1 408/);
+    expect(JSON.parse(slow.received().split('\r\n\r\n')[1] ?? '{}')).toMatchObject({ error: { code: 'request_timeout' } });
+    // A connection that never sends a byte is closed by the same bound.
+    await silent.closed;
+    expect(h.fake.requests.some((r) => r.body.toString('utf8').startsWith('{"model":') && r.body.length < 20)).toBe(false);
+  });
+
+  it('one address holds at most maxConnectionsPerIp connections; more are closed at once, and freed ones come back', async () => {
+    // A gateway of its own, reached only by these raw connections (a fetch pool would hold connections too).
+    const capped = await startHarness({ store: 'memory', name: 'hostile-cap', yaml: 'server: { maxConnectionsPerIp: 5 }', fake: h.fake });
+    const held: RawConnection[] = [];
+    try {
+      const healthy = async (conn: RawConnection): Promise<void> => {
+        conn.socket.write(headers({}, 'GET', '/healthz'));
+        await until(() => conn.received().includes('\r\n\r\n'), 1_000);
+        expect(conn.received()).toMatch(/^HTTP\/1\.1 200/);
+      };
+      for (let i = 0; i < 5; i += 1) held.push(await open(capped.url));
+      for (const conn of held) await healthy(conn);
+      const extra = await open(capped.url);
+      await extra.closed;
+      expect(extra.received()).toBe('');
+      (held.shift() as RawConnection).socket.destroy();
+      // The freed place comes back as soon as the gateway has seen that connection close.
+      let again: RawConnection | null = null;
+      await until(() => again !== null, 2_000).catch(() => undefined);
+      for (let tries = 0; again === null && tries < 100; tries += 1) {
+        const attempt = await open(capped.url);
+        const outcome = await Promise.race([attempt.closed.then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('open'), 50))]);
+        if (outcome === 'open') again = attempt;
+      }
+      expect(again).not.toBeNull();
+      held.push(again as unknown as RawConnection);
+      await healthy(again as unknown as RawConnection);
+    } finally {
+      for (const conn of held) conn.socket.destroy();
+      await capped.close();
+    }
+  });
+});
+
+describe('the failed-auth throttle cannot be side-stepped', () => {
+  it('40 wrong admin tokens across encoded and absolute-form spellings of the path: throttled after 30', async () => {
+    // A gateway of its own: the failures of other tests from this address must not count here, nor this block them.
+    const guarded = await startHarness({ store: 'redis', name: 'hostile-throttle', yaml: 'server: { authFailuresPerMinute: 30 }', fake: h.fake });
+    try {
+      const spellings = ['/admin/keys', '/%61dmin/keys', '/admin/%6beys', `${guarded.url}/admin/keys`, 'http://other.example/admin/keys'];
+      const statuses: number[] = [];
+      for (let i = 0; i < 40; i += 1) {
+        const conn = await open(guarded.url);
+        const path = spellings[i % spellings.length] ?? '/admin/keys';
+        conn.socket.write(headers({ authorization: `Bearer wrong-admin-token-${i}`, connection: 'close' }, 'GET', path));
+        await conn.closed;
+        statuses.push(Number(/^HTTP\/1\.1 (\d{3})/.exec(conn.received())?.[1] ?? 0));
+      }
+      expect(statuses.join(" ")).toBe([...Array<number>(30).fill(401), ...Array<number>(10).fill(429)].join(" "));
+      // The right token from the same address is throttled too until the window passes: guessing gains nothing.
+      expect((await guarded.admin('GET', '/admin/keys')).status).toBe(429);
+    } finally {
+      await guarded.close();
+    }
+  });
+});
+
+describe('a body over the limit is answered 413 in a way clients receive', () => {
+  const body = JSON.stringify(chatBody({ messages: [{ role: 'user', content: 'x'.repeat(3_000_000) }] }));
+
+  it.each([
+    ['curl', []],
+    ['curl with Expect: 100-continue', ['-H', 'Expect: 100-continue']],
+  ])('%s', async (_name, extra) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'xgw-413-')), 'body.json');
+    writeFileSync(file, body);
+    const args = ['-sS', '--max-time', '20', '-o', '-', '-w', '\n%{http_code}', '-H', `authorization: Bearer ${key}`, '-H', 'content-type: application/json'];
+    const { stdout } = await run('curl', [...args, ...extra, '--data-binary', `@${file}`, `${h.url}/v1/chat/completions`], { encoding: 'utf8' });
+    const lines = stdout.trim().split('\n');
+    expect(lines.at(-1)).toBe('413');
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ error: { code: 'request_too_large' } });
+  });
+
+  it('Node fetch', async () => {
+    const response = await postJson(`${h.url}/v1/chat/completions`, JSON.parse(body), { authorization: `Bearer ${key}` });
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('request_too_large');
+  });
+
+  it('the openai SDK: an APIError 413, not a connection error after retries', async () => {
+    const client = new OpenAI({ apiKey: key, baseURL: `${h.url}/v1`, maxRetries: 2 });
+    h.fake.reset();
+    const error = await client.chat.completions.create({ model: 'grok-3-mini', messages: [{ role: 'user', content: 'x'.repeat(3_000_000) }] }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(APIError);
+    expect((error as APIError).status).toBe(413);
+    expect(h.fake.requests).toHaveLength(0);
+  });
+
+  it('Expect: 100-continue with a declared length over the limit: 413 before any body is sent', async () => {
+    const conn = await open();
+    conn.socket.write(headers({ authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': 5_000_000, expect: '100-continue' }));
+    await until(() => conn.received().includes('\r\n\r\n{'), 1_000);
+    expect(conn.received()).toMatch(/^HTTP\/1\.1 413/);
+    expect(conn.received()).not.toContain('100 Continue');
+    conn.socket.destroy();
+  });
+});
