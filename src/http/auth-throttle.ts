@@ -2,6 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { GatewayError } from '../errors.js';
+import { closeIfBodyUnread } from './client-auth-hook.js';
 
 /**
  * Per-IP throttling of failed authentications (SPEC §8, issue 6), on the client API and the admin API alike:
@@ -79,21 +80,27 @@ export const registerAuthThrottle = fp(async (app: FastifyInstance, options: Aut
 
   // Callback hooks: the common case (an address known to be fine) answers synchronously, without the promise
   // and microtask hop an async hook costs every request.
-  app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
     if (!guarded(request)) {
       done();
       return;
     }
+    const refuse = (state: { untilMs: number }): void => {
+      closeIfBodyUnread(request, reply);
+      done(blockedError(state));
+    };
     const state = states.get(request.ip);
     if (state !== undefined && state.untilMs > now()) {
-      done(state.blocked ? blockedError(state) : undefined);
+      if (state.blocked) refuse(state);
+      else done();
       return;
     }
     failures(request, { increment: false }).then(
       (limit) => {
         remember(request.ip, limit);
         const fresh = states.get(request.ip);
-        done(fresh?.blocked === true ? blockedError(fresh) : undefined);
+        if (fresh?.blocked === true) refuse(fresh);
+        else done();
       },
       (err: unknown) => done(asError(err)),
     );

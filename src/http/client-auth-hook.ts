@@ -22,16 +22,20 @@ export function clientAuthHook(deps: ClientAuthDeps): onRequestHookHandler {
         done();
       },
       (err: unknown) => {
-        if (announcesBody(request)) reply.header('connection', 'close');
+        closeIfBodyUnread(request, reply);
         done(err instanceof Error ? err : new Error(String(err)));
       },
     );
   };
 }
 
-function announcesBody(request: FastifyRequest): boolean {
+/**
+ * For a request refused before its body was read: close the connection after the answer instead of reading (and
+ * discarding) a body the gateway will never use, which a slow client could make last until requestTimeoutMs.
+ */
+export function closeIfBodyUnread(request: FastifyRequest, reply: FastifyReply): void {
   const length = request.headers['content-length'];
-  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  if (request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')) reply.header('connection', 'close');
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {

@@ -17,6 +17,7 @@ import { addressedObjects, admitReaching, forgetDeleted, recordOwner } from './o
 import { answerObjectList } from './object-list.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import { clientAuthHook } from './client-auth-hook.js';
+import { createBodyReader } from './body-budget.js';
 import { forwardRequest } from './forward.js';
 import { answerApiKey, answerModels } from './gateway-answers.js';
 import { prepareRequest, type PreparedRequest } from './prepare-request.js';
@@ -55,7 +56,8 @@ export function registerV1Routes(app: FastifyInstance, deps: V1Deps): void {
       if (Number.isFinite(declared) && declared > deps.config().server.bodyLimitBytes) done(requestTooLarge(), undefined);
       else done(null, payload);
     });
-    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    // JSON bodies: buffered whole, within a per-family budget of bytes in flight (src/http/body-budget.ts).
+    scope.addContentTypeParser('*', createBodyReader(() => deps.config().server.bodyLimitBytes));
     scope.route({
       method: [...METHODS],
       url: '/v1/*',

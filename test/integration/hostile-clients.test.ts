@@ -141,6 +141,31 @@ describe('no key needed to take the gateway down: prevented', () => {
   });
 });
 
+describe('a key holder cannot fill the gateway\'s memory with slow bodies', () => {
+  it('one key family has at most 2 × bodyLimitBytes of bodies arriving at once; the next is 429 and kept nowhere; another family is served', async () => {
+    const { key: hog } = await h.createKey({ name: 'hog', models: ['*'], endpoints: ['*'] });
+    const held: RawConnection[] = [];
+    try {
+      // Three bodies of 60 KB announced (limit 64 KB), 50 KB of each sent: 100 KB fit the 128 KB budget, 150 KB not.
+      for (let i = 0; i < 3; i += 1) {
+        const conn = await open();
+        held.push(conn);
+        conn.socket.write(headers({ authorization: `Bearer ${hog}`, 'content-type': 'application/json', 'content-length': 60_000 }));
+        conn.socket.write(`{"model":"grok-3-mini","pad":"${'x'.repeat(50_000)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await until(() => held[2]?.received().includes('\r\n\r\n{') === true, 2_000);
+      expect(held[2]?.received()).toMatch(/^HTTP\/1\.1 429/);
+      expect(held[0]?.received()).toBe('');
+      // Another key's request is not held back by this family's bodies.
+      const other = await postJson(`${h.url}/v1/chat/completions`, chatBody({ model: 'grok-3-mini' }), { authorization: `Bearer ${key}` });
+      expect(other.status).toBe(200);
+    } finally {
+      for (const conn of held) conn.socket.destroy();
+    }
+  });
+});
+
 describe('the failed-auth throttle cannot be side-stepped', () => {
   it('40 wrong admin tokens across encoded and absolute-form spellings of the path: throttled after 30', async () => {
     // A gateway of its own: the failures of other tests from this address must not count here, nor this block them.
