@@ -208,7 +208,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     await scope.register(helmet, HELMET_OPTIONS);
     registerDashboardRoutes(scope, { adminTokens: () => deps.config().admin.tokens });
   });
-  registerGatewayKeysRoutes(app, { ...keyChangeDeps, config: deps.config, store: deps.keyStore, resolver: deps.resolver, now });
+  registerGatewayKeysRoutes(app, { ...keyChangeDeps, config: deps.config, store: deps.keyStore, limiter: deps.limiter, resolver: deps.resolver, now });
   registerV1Routes(app, { config: deps.config, resolver: deps.resolver, limiter: deps.limiter, upstream: deps.upstream, models: deps.models, metrics: deps.metrics, ownership: deps.ownership, now });
   return app;
 }

@@ -2,13 +2,19 @@ import { errors } from '../errors.js';
 import { assertAuditLimit, scrubAuditChanges } from './scrub-audit-changes.js';
 import { DEFAULT_MAX_AUDIT_ENTRIES, MAX_AUDIT_PAGE, type AuditEntry, type AuditLog } from './types.js';
 
-/** The in-process store's audit log: a capped array; the cursor is the sequence number of the last entry returned. */
+/**
+ * The in-process store's audit log: two capped arrays, admin actions and mints apart (so no volume of minting can
+ * evict an admin entry, SPEC §3), listed together by one sequence; the cursor is the sequence number of the last
+ * entry returned.
+ */
 export function createMemoryAuditLog(options: { maxEntries?: number } = {}): AuditLog {
   const maxEntries = options.maxEntries ?? DEFAULT_MAX_AUDIT_ENTRIES;
-  const entries: { seq: number; entry: AuditEntry }[] = [];
+  const admin: { seq: number; entry: AuditEntry }[] = [];
+  const mints: { seq: number; entry: AuditEntry }[] = [];
   let nextSeq = 1;
   return {
     append(entry) {
+      const entries = entry.action === 'mint' ? mints : admin;
       entries.push({ seq: nextSeq, entry: structuredClone({ ...entry, changes: scrubAuditChanges(entry.changes) }) });
       nextSeq += 1;
       if (entries.length > maxEntries) entries.splice(0, entries.length - maxEntries);
@@ -18,7 +24,7 @@ export function createMemoryAuditLog(options: { maxEntries?: number } = {}): Aud
       try {
         assertAuditLimit(listOptions.limit, MAX_AUDIT_PAGE);
         const before = listOptions.cursor === undefined ? Number.POSITIVE_INFINITY : decodeSeq(listOptions.cursor);
-        const older = entries.filter((e) => e.seq < before).reverse();
+        const older = [...admin, ...mints].filter((e) => e.seq < before).sort((a, b) => b.seq - a.seq);
         const page = older.slice(0, listOptions.limit);
         const last = page.at(-1);
         return Promise.resolve({

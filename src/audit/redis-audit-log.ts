@@ -4,35 +4,54 @@ import { assertAuditLimit, scrubAuditChanges } from './scrub-audit-changes.js';
 import { DEFAULT_MAX_AUDIT_ENTRIES, MAX_AUDIT_PAGE, type AuditAction, type AuditEntry, type AuditLog } from './types.js';
 
 /**
- * The audit log on Redis: one stream `P v1:audit`, each entry one field `e` = the entry as JSON, capped with
- * `XADD … MAXLEN ~ maxEntries` (trimmed in whole stream nodes, so a little above the cap at times). Listed
- * newest first with XREVRANGE; the cursor is the last returned stream id, and the next page starts strictly
- * before it (exclusive range, Redis >= 6.2). One key, so Cluster-safe.
+ * The audit log on Redis: two streams, `P v1:audit` for admin actions and `P v1:audit:mint` for mints, so no
+ * volume of minting can evict an admin entry (SPEC §3). Each entry is one field `e` = the entry as JSON; each
+ * stream is capped with `XADD … MAXLEN ~ maxEntries` (trimmed in whole stream nodes, so a little above the cap at
+ * times). Listed newest first, both streams merged by stream id (its time first); the cursor holds the last id
+ * returned from each, and the next page starts strictly before them (exclusive ranges, Redis >= 6.2). Each call
+ * touches one key per stream, so it is Cluster-safe.
  */
 const ACTIONS: ReadonlySet<string> = new Set<AuditAction>(['create', 'patch', 'revoke', 'rotate', 'mint']);
 const STREAM_ID_RE = /^\d{1,20}-\d{1,20}$/;
 
 export function createRedisAuditLog(options: { redis: Redis | Cluster; prefix: string; maxEntries?: number }): AuditLog {
   const { redis } = options;
-  const key = `${options.prefix}v1:audit`;
+  const adminKey = `${options.prefix}v1:audit`;
+  const mintKey = `${options.prefix}v1:audit:mint`;
   const maxEntries = options.maxEntries ?? DEFAULT_MAX_AUDIT_ENTRIES;
   return {
     async append(entry) {
       const json = JSON.stringify({ ...entry, changes: scrubAuditChanges(entry.changes) });
-      await guard(() => redis.xadd(key, 'MAXLEN', '~', String(maxEntries), '*', 'e', json));
+      await guard(() => redis.xadd(entry.action === 'mint' ? mintKey : adminKey, 'MAXLEN', '~', String(maxEntries), '*', 'e', json));
     },
     async list(listOptions) {
       assertAuditLimit(listOptions.limit, MAX_AUDIT_PAGE);
-      const end = listOptions.cursor === undefined ? '+' : `(${decodeCursor(listOptions.cursor)}`;
-      const rows = await guard(() => redis.xrevrange(key, end, '-', 'COUNT', listOptions.limit + 1));
-      const page = rows.slice(0, listOptions.limit);
-      const lastId = page.at(-1)?.[0];
+      const from = listOptions.cursor === undefined ? { admin: null, mint: null } : decodeCursor(listOptions.cursor);
+      const range = (key: string, before: string | null): Promise<[string, string[]][]> =>
+        guard(() => redis.xrevrange(key, before === null ? '+' : `(${before}`, '-', 'COUNT', listOptions.limit + 1));
+      const [adminRows, mintRows] = await Promise.all([range(adminKey, from.admin), range(mintKey, from.mint)]);
+      const merged = [...adminRows.map((row) => ({ row, admin: true })), ...mintRows.map((row) => ({ row, admin: false }))].sort((a, b) =>
+        compareStreamIds(b.row[0], a.row[0]),
+      );
+      const page = merged.slice(0, listOptions.limit);
+      const next = { admin: from.admin, mint: from.mint };
+      for (const { row, admin } of page) {
+        if (admin) next.admin = row[0];
+        else next.mint = row[0];
+      }
       return {
-        data: page.map(([, fields]) => parseEntry(fields)).filter((e): e is AuditEntry => e !== null),
-        nextCursor: rows.length > listOptions.limit && lastId !== undefined ? Buffer.from(lastId).toString('base64url') : null,
+        data: page.map(({ row }) => parseEntry(row[1])).filter((e): e is AuditEntry => e !== null),
+        nextCursor: merged.length > listOptions.limit ? Buffer.from(JSON.stringify(next)).toString('base64url') : null,
       };
     },
   };
+}
+
+/** Stream ids `<ms>-<seq>` in time order (newer is greater). */
+function compareStreamIds(a: string, b: string): number {
+  const [aMs = 0n, aSeq = 0n] = a.split('-').map(BigInt);
+  const [bMs = 0n, bSeq = 0n] = b.split('-').map(BigInt);
+  return aMs === bMs ? (aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1) : aMs < bMs ? -1 : 1;
 }
 
 async function guard<T>(operation: () => Promise<T>): Promise<T> {
@@ -43,10 +62,21 @@ async function guard<T>(operation: () => Promise<T>): Promise<T> {
   }
 }
 
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!STREAM_ID_RE.test(id)) throw errors.invalidRequest('Invalid cursor.');
-  return id;
+function decodeCursor(cursor: string): { admin: string | null; mint: string | null } {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw errors.invalidRequest('Invalid cursor.');
+  }
+  const position = (id: unknown): string | null => {
+    if (id === null) return null;
+    if (typeof id !== 'string' || !STREAM_ID_RE.test(id)) throw errors.invalidRequest('Invalid cursor.');
+    return id;
+  };
+  if (typeof value !== 'object' || value === null) throw errors.invalidRequest('Invalid cursor.');
+  const { admin, mint } = value as Record<string, unknown>;
+  return { admin: position(admin), mint: position(mint) };
 }
 
 /** A stored entry read back; anything malformed is skipped rather than answered half-typed. */

@@ -55,6 +55,33 @@ const originSchema = z
   .string({ error: 'must be an origin string' })
   .refine(isOrigin, { error: 'must be an origin like https://app.example.com (http(s)://host[:port], lowercase, no path or trailing slash)' });
 
+/**
+ * A key's metadata (SPEC §3): at most 32 entries, names up to 64 characters, string values up to 512 — so no
+ * key, created by an admin or minted by a client, can make its record (and the store) arbitrarily large.
+ */
+export const MAX_METADATA_ENTRIES = 32;
+export const metadataSchema = z
+  .record(
+    z.string().min(1, { error: 'metadata names must be non-empty' }).max(64, { error: 'metadata names must be at most 64 characters' }),
+    z.string({ error: 'metadata values must be strings' }).max(512, { error: 'metadata values must be at most 512 characters' }),
+    { error: 'must be an object of strings' },
+  )
+  .refine((value) => Object.keys(value).length <= MAX_METADATA_ENTRIES, { error: `must have at most ${MAX_METADATA_ENTRIES} entries` });
+
+/** Children a minting key may have at once, unexpired and unrevoked, unless its mint says otherwise (SPEC §3). */
+export const DEFAULT_MAX_ACTIVE_CHILDREN = 1000;
+export const mintSchema = strict({
+  maxTtlSeconds: z
+    .int({ error: `must be an integer from 1 to ${MAX_MINT_TTL_SECONDS}` })
+    .min(1, { error: `must be an integer from 1 to ${MAX_MINT_TTL_SECONDS}` })
+    .max(MAX_MINT_TTL_SECONDS, { error: `must be an integer from 1 to ${MAX_MINT_TTL_SECONDS} (30 days)` }),
+  maxActiveChildren: z
+    .int({ error: 'must be an integer from 1 to 1000000' })
+    .min(1, { error: 'must be an integer from 1 to 1000000' })
+    .max(1_000_000, { error: 'must be an integer from 1 to 1000000' })
+    .exactOptional(),
+});
+
 export const planSchema = strict({
   models: z.array(modelPatternSchema).exactOptional(),
   endpoints: z.array(endpointSchema).exactOptional(),
@@ -79,15 +106,8 @@ export const declaredKeySchema = strict({
   expiresAt: z
     .iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-01-31T00:00:00Z' })
     .exactOptional(),
-  metadata: z
-    .record(z.string().min(1, { error: 'metadata keys must be non-empty' }), z.string({ error: 'metadata values must be strings' }))
-    .exactOptional(),
-  mint: strict({
-    maxTtlSeconds: z
-      .int({ error: `must be an integer from 1 to ${MAX_MINT_TTL_SECONDS}` })
-      .min(1, { error: `must be an integer from 1 to ${MAX_MINT_TTL_SECONDS}` })
-      .max(MAX_MINT_TTL_SECONDS, { error: `must be an integer from 1 to ${MAX_MINT_TTL_SECONDS} (30 days)` }),
-  }).exactOptional(),
+  metadata: metadataSchema.exactOptional(),
+  mint: mintSchema.exactOptional(),
   secretSha256: z.string({ error: 'is required (64 lowercase hex characters)' }).regex(/^[0-9a-f]{64}$/, {
     error: 'must be 64 lowercase hex characters (SHA-256 of the client key secret)',
   }),

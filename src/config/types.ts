@@ -65,6 +65,8 @@ export interface PlanConfig {
 
 export interface MintConfig {
   maxTtlSeconds: number;
+  /** Unexpired, unrevoked children it may have at once (default 1000). */
+  maxActiveChildren?: number;
 }
 
 /** A client key declared by operators in the YAML (secret given only as its SHA-256 hex). */

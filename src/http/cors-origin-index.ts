@@ -21,6 +21,8 @@ interface Entry {
 }
 
 const LIST_PAGE = 1000;
+/** Children of one parent indexed at most (as many as mint.maxActiveChildren allows by default). */
+const MAX_CHILDREN_PER_PARENT = 1000;
 
 /**
  * A short-lived browser key's origin is still answered for CORS this long after the key expired, so the page
@@ -66,6 +68,14 @@ export function createKeyOriginIndex(options: {
   function put(id: string, entry: Entry | null): void {
     remove(id);
     if (entry === null) return;
+    if (entry.parentId !== null) {
+      // A child within its parent's origins needs no entry: the parent's answers them, and a request with the child
+      // is checked against the parent's origins anyway (so its own could never be used beyond them).
+      const parent = entries.get(entry.parentId);
+      if (parent !== undefined && entry.origins.every((origin) => parent.origins.includes(origin))) return;
+      // Otherwise one parent indexes at most MAX_CHILDREN_PER_PARENT children: minting cannot fill the index.
+      if ((childrenOf.get(entry.parentId)?.size ?? 0) >= MAX_CHILDREN_PER_PARENT) return;
+    }
     if (entries.size >= maxKeys) pruneExpired(options.now());
     if (entries.size >= maxKeys) {
       if (!warnedFull) options.onError(`CORS origin index full (${maxKeys} keys); origins of further keys get no CORS answer`);

@@ -6,13 +6,21 @@ import { generateClientKey, generateKeyId, hashClientKey } from '../keys/key-for
 import type { KeyResolver } from '../keys/key-resolver.js';
 import type { KeyRecord, KeyStore } from '../keys/types.js';
 import { narrowChild } from '../policy/narrow-scopes.js';
+import { randomUUID } from 'node:crypto';
+import { DEFAULT_MAX_ACTIVE_CHILDREN } from '../config/schema.js';
+import type { Limiter } from '../limits/types.js';
+import { keyState } from '../policy/scopes.js';
+import { admissionRefusal } from './admission-refusal.js';
 import { clientAuthHook } from './client-auth-hook.js';
+import { storeCall } from './store-call.js';
 import { afterKeyChange, type KeyChangeDeps } from './key-change-effects.js';
 import { keyView } from './key-view.js';
 
 export interface GatewayKeysDeps extends KeyChangeDeps {
   config: () => GatewayConfig;
   store: KeyStore;
+  /** A mint is a request of the minting key, against its own limits (SPEC §3). */
+  limiter: Limiter;
   resolver: KeyResolver;
   now: () => number;
 }
@@ -34,6 +42,24 @@ export function registerGatewayKeysRoutes(app: FastifyInstance, deps: GatewayKey
         throw new GatewayError({ status: 403, code: 'endpoint_not_allowed', message: 'This API key may not mint child keys (its record has no "mint").' });
       }
       const nowMs = deps.now();
+      // A mint counts as a request of the minting key against its own limits (requestsPerMinute and the rest);
+      // its reservation is released at once, as nothing reaches xAI.
+      const admission = await storeCall(() =>
+        deps.limiter.admit({
+          requestId: randomUUID(),
+          subjects: [{ keyId: parent.id, limits: client.policy.limits }],
+          familyId: parent.id,
+          estimatedTokens: 0,
+          estimatedCostTicks: 0,
+          nowMs,
+          leaseMs: 60_000,
+        }),
+      );
+      if (!admission.admitted) throw admissionRefusal(admission);
+      void deps.limiter.settle({ reservation: admission.reservation, usage: null, model: '(none)', nowMs }).catch((err: unknown) => {
+        request.log.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, 'mint reservation not released; it lapses with its lease');
+      });
+      await assertRoomForChild(deps, parent, nowMs);
       const parsed = parseChildRequest(request.body, { plans: deps.config().plans, nowMs });
       if (!parsed.ok) throw errors.invalidRequest(`Invalid key: ${parsed.problems.join('; ')}`);
       const narrowed = narrowChild({ parent: { record: parent, policy: client.policy }, request: parsed.request, nowMs });
@@ -48,4 +74,18 @@ export function registerGatewayKeysRoutes(app: FastifyInstance, deps: GatewayKey
       return reply.code(201).send({ ...keyView(child, nowMs), key: secret });
     });
   });
+}
+
+/**
+ * A minting key may have at most `mint.maxActiveChildren` (default 1000) children that are neither expired nor
+ * revoked (SPEC §3); past that a mint is 429 quota_exceeded. Checked before the child is made, so two mints racing
+ * at the bound may both pass: the bound can be exceeded by the mints in flight at that moment, no more.
+ */
+async function assertRoomForChild(deps: GatewayKeysDeps, parent: KeyRecord, nowMs: number): Promise<void> {
+  const max = parent.mint?.maxActiveChildren ?? DEFAULT_MAX_ACTIVE_CHILDREN;
+  const children = await storeCall(() => deps.store.listChildren(parent.id));
+  const active = children.filter((child) => keyState(child, nowMs) === 'active').length;
+  if (active >= max) {
+    throw new GatewayError({ status: 429, code: 'quota_exceeded', message: `This key already has ${active} active child keys, its mint.maxActiveChildren.` });
+  }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayConfig, LimitSet } from '../config/types.js';
-import { errors, GatewayError } from '../errors.js';
+import { errors } from '../errors.js';
 import type { KeyResolver } from '../keys/key-resolver.js';
 import type { AdmissionResult, Limiter, Reservation } from '../limits/types.js';
 import { resolveRoute, type RouteMatch } from '../policy/routes.js';
@@ -15,6 +15,7 @@ import { ZERO_USAGE } from '../usage/types.js';
 import type { OwnershipStore } from '../ownership/types.js';
 import { addressedObjects, admitReaching, forgetDeleted, recordOwner } from './object-access.js';
 import { answerObjectList } from './object-list.js';
+import { admissionRefusal as refusal } from './admission-refusal.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import { clientAuthHook } from './client-auth-hook.js';
 import { createBodyReader } from './body-budget.js';
@@ -259,14 +260,6 @@ async function settleReservation(deps: V1Deps, reservation: Reservation, usage: 
   await deps.limiter.settle({ reservation, usage, model: model ?? '(none)', nowMs: deps.now() });
 }
 
-function refusal(admission: Extract<AdmissionResult, { admitted: false }>): GatewayError {
-  const headers: Record<string, string> = admission.retryAfterSeconds === null ? {} : { 'retry-after': String(admission.retryAfterSeconds) };
-  const message =
-    admission.code === 'rate_limit_exceeded'
-      ? `Rate limit reached (${admission.limit}); retry after the window frees up.`
-      : `Quota exhausted (${admission.limit}).`;
-  return new GatewayError({ status: 429, code: admission.code, message, headers });
-}
 
 /**
  * The price used when xAI sends no cost: the model's own, else the dearest configured one, so that cost

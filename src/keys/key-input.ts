@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { limitSetSchema, MAX_MINT_TTL_SECONDS } from '../config/schema.js';
+import { limitSetSchema, metadataSchema, mintSchema } from '../config/schema.js';
 import { ENDPOINT_NAMES, type PlanConfig } from '../config/types.js';
 import { isIpOrCidr, isOrigin } from '../config/value-checks.js';
 import type { KeyRecord } from './types.js';
@@ -27,16 +27,8 @@ const bodySchema = z.strictObject({
     .exactOptional(),
   expiresAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-01-31T00:00:00Z' }).nullable().exactOptional(),
   ttlSeconds: z.int({ error: 'must be a positive integer' }).min(1, { error: 'must be a positive integer' }).max(10 * 365 * 86_400).exactOptional(),
-  metadata: z.record(z.string().min(1).max(100), z.string().max(1000), { error: 'must be an object of strings' }).exactOptional(),
-  mint: z
-    .strictObject({
-      maxTtlSeconds: z
-        .int({ error: `must be an integer from 1 to ${MAX_MINT_TTL_SECONDS}` })
-        .min(1, { error: `must be an integer from 1 to ${MAX_MINT_TTL_SECONDS}` })
-        .max(MAX_MINT_TTL_SECONDS, { error: `must be an integer from 1 to ${MAX_MINT_TTL_SECONDS}` }),
-    })
-    .nullable()
-    .exactOptional(),
+  metadata: metadataSchema.exactOptional(),
+  mint: mintSchema.nullable().exactOptional(),
 });
 
 export type KeyInput = z.output<typeof bodySchema>;

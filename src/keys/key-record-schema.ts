@@ -27,7 +27,7 @@ const keyRecordSchema = z.object({
   updatedAt: isoTimestamp,
   metadata: z.record(z.string(), z.string()),
   parentId: z.string().min(1).nullable(),
-  mint: z.object({ maxTtlSeconds: z.number().positive() }).nullable(),
+  mint: z.object({ maxTtlSeconds: z.number().positive(), maxActiveChildren: z.number().int().positive().exactOptional() }).nullable(),
   source: z.enum(['api', 'config']),
 });
 

@@ -133,3 +133,26 @@ describe('redis audit log', () => {
     dead.disconnect();
   });
 });
+
+describe.each([
+  ['memory', () => createMemoryAuditLog({ maxEntries: 5 })],
+  ['redis', () => createRedisAuditLog({ redis, prefix: `${FILE_PREFIX}${(logCount += 1)}:`, maxEntries: 5 })],
+] as [string, () => AuditLog][])('AuditLog: no volume of minting evicts an admin entry (%s)', (_name, make) => {
+  it('admin entries and mints are capped apart, and listed together newest first', async () => {
+    const log = make();
+    const admin = [entry(1), entry(2), entry(3)];
+    for (const e of admin) await log.append(e);
+    const mints = Array.from({ length: 200 }, (_, i) => ({ ...entry(10 + i), action: 'mint' as const, actor: 'key:key_parent' }));
+    for (const e of mints) await log.append(e);
+    const all = await listAll(log, 4);
+    // Every admin entry survived 200 mints; the mints are trimmed to about their own cap.
+    expect(all.filter((e) => e.action !== 'mint')).toEqual([entry(3), entry(2), entry(1)]);
+    const kept = all.filter((e) => e.action === 'mint');
+    expect(kept.length).toBeGreaterThanOrEqual(5);
+    expect(kept.length).toBeLessThan(200);
+    expect(kept[0]).toEqual(mints.at(-1));
+    // Newest first across both: the newest mint before the newest admin entry, pages without duplicates.
+    expect(all[0]).toEqual(mints.at(-1));
+    expect(new Set(all.map((e) => e.at)).size).toBe(all.length);
+  });
+});

@@ -166,6 +166,61 @@ describe('a key holder cannot fill the gateway\'s memory with slow bodies', () =
   });
 });
 
+describe('minting is bounded', () => {
+  const mint = (parentKey: string, body: Record<string, unknown>): Promise<Response> =>
+    postJson(`${h.url}/gateway/keys`, { name: 'child', ttlSeconds: 600, ...body }, { authorization: `Bearer ${parentKey}` });
+
+  it('a mint is a request of the minting key: the 6th mint in a minute on a 5-per-minute parent is 429', async () => {
+    const { key: parent } = await h.createKey({ name: 'five-a-minute', models: ['*'], endpoints: ['*'], limits: { requestsPerMinute: 5 }, mint: { maxTtlSeconds: 600 } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i += 1) statuses.push((await mint(parent, {})).status);
+    expect(statuses).toEqual([201, 201, 201, 201, 201, 429]);
+  });
+
+  it('metadata floods are refused on create, patch and mint: 32 entries, names of 64, values of 512 characters', async () => {
+    const many = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v']));
+    const long = { note: 'x'.repeat(513) };
+    const longName = { ['n'.repeat(65)]: 'v' };
+    for (const metadata of [many, long, longName]) {
+      expect((await h.admin('POST', '/admin/keys', { name: 'flood', metadata })).status).toBe(400);
+    }
+    const { id, key: parent } = await h.createKey({ name: 'meta', models: ['*'], endpoints: ['*'], mint: { maxTtlSeconds: 600 }, metadata: { ok: 'x'.repeat(512) } });
+    expect((await h.admin('PATCH', `/admin/keys/${id}`, { metadata: many })).status).toBe(400);
+    expect((await mint(parent, { metadata: long })).status).toBe(400);
+  });
+
+  it('after a 1,000-mint flood: the 1,001st is 429, admin entries are still listed, and every legitimate origin is still answered', { timeout: 120_000 }, async () => {
+    const legit = await h.createKey({ name: 'legit-web', models: ['*'], endpoints: ['*'], allowedOrigins: ['https://legit.example'] });
+    // No origin restriction on the parent, so every child may name an origin of its own: 1,000 distinct ones.
+    const flooder = await h.createKey({ name: 'flooder', models: ['*'], endpoints: ['*'], mint: { maxTtlSeconds: 600 } });
+    for (let i = 0; i < 1000; i += 1) {
+      const response = await mint(flooder.key, { allowedOrigins: [`https://c${i}.example`] });
+      expect(response.status).toBe(201);
+      await response.arrayBuffer();
+    }
+    const extra = await mint(flooder.key, {});
+    expect(extra.status).toBe(429);
+    expect(((await extra.json()) as { error: { code: string } }).error.code).toBe('quota_exceeded');
+    const audit = (await (await h.admin('GET', '/admin/audit?limit=1000')).json()) as { data: { action: string; keyId: string }[]; nextCursor: string | null };
+    let entries = audit.data;
+    let cursor = audit.nextCursor;
+    while (cursor !== null) {
+      const page = (await (await h.admin('GET', `/admin/audit?limit=1000&cursor=${cursor}`)).json()) as typeof audit;
+      entries = [...entries, ...page.data];
+      cursor = page.nextCursor;
+    }
+    expect(entries.some((e) => e.action === 'create' && e.keyId === legit.id)).toBe(true);
+    for (const origin of ['https://legit.example', 'https://c999.example']) {
+      const preflight = await fetch(`${h.url}/v1/chat/completions`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+      });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
+    }
+  });
+});
+
 describe('the failed-auth throttle cannot be side-stepped', () => {
   it('40 wrong admin tokens across encoded and absolute-form spellings of the path: throttled after 30', async () => {
     // A gateway of its own: the failures of other tests from this address must not count here, nor this block them.
