@@ -113,11 +113,22 @@ export const declaredKeySchema = strict({
   }),
 });
 
+/**
+ * A model's price: per 1M tokens (`input`, `output`, optional `cachedInput`) for language models; `perImage` or
+ * `perVideoSecond` (USD) for media models, reserved up front and replaced by xAI's cost (SPEC §5). A token price
+ * needs both `input` and `output`: a missing one must never silently make a model free.
+ */
 const modelPriceSchema = strict({
-  input: usd(),
+  input: usd().exactOptional(),
   cachedInput: usd().exactOptional(),
-  output: usd(),
-});
+  output: usd().exactOptional(),
+  perImage: usd().exactOptional(),
+  perVideoSecond: usd().exactOptional(),
+})
+  .refine((price) => (price.input !== undefined && price.output !== undefined) || price.perImage !== undefined || price.perVideoSecond !== undefined, {
+    error: 'needs input and output (USD per 1M tokens), or perImage / perVideoSecond (USD) for a media model',
+  })
+  .transform((price) => ({ ...price, input: price.input ?? 0, output: price.output ?? 0 }));
 
 const serverSchema = strict({
   host: z.string({ error: 'must be a host name or address' }).min(1, { error: 'must be a non-empty host name or address' }).default('0.0.0.0'),

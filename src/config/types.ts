@@ -51,6 +51,10 @@ export interface ModelPrice {
   input: number;
   cachedInput?: number;
   output: number;
+  /** USD per generated image (reserved per image until xAI's cost arrives). */
+  perImage?: number;
+  /** USD per second of generated video (reserved at the request, replaced by xAI's cost when fetched). */
+  perVideoSecond?: number;
 }
 
 export interface PlanConfig {

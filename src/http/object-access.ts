@@ -5,6 +5,7 @@ import { createdObjectId, mayReach, objectExpiresAtMs, OBJECT_ID_RE } from '../o
 import type { ObjectRef } from '../ownership/body-refs.js';
 import type { ObjectKind, ObjectOwner, OwnershipStore } from '../ownership/types.js';
 import type { RouteMatch } from '../policy/routes.js';
+import { ZERO_USAGE, type Usage } from '../usage/types.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import type { PreparedRequest } from './prepare-request.js';
 import { storeCall } from './store-call.js';
@@ -34,15 +35,16 @@ export async function admitReaching(input: {
   refs: readonly ObjectRef[];
   keyId: string;
   release: (reservation: Reservation) => Promise<void>;
-}): Promise<AdmissionResult> {
+}): Promise<{ admission: AdmissionResult; owners: readonly ObjectOwner[] }> {
   const { refs, keyId } = input;
   // An id of another shape cannot be one the gateway recorded: no read for it.
   const lookups = refs.filter((ref) => OBJECT_ID_RE.test(ref.id));
   const [admission, owners] = await Promise.allSettled([input.admitting, storeCall(() => input.ownership.getMany(lookups.map((ref) => ref.id)))]);
   if (admission.status === 'rejected') throw admission.reason;
-  if (!admission.value.admitted) return admission.value;
+  if (!admission.value.admitted) return { admission: admission.value, owners: [] };
   const denied = owners.status === 'fulfilled' ? firstUnreachable(refs, lookups, owners.value, keyId) : null;
-  if (owners.status === 'fulfilled' && denied === null) return admission.value;
+  // Every ref reachable, so every one was looked up and has its record, in the order of `refs`.
+  if (owners.status === 'fulfilled' && denied === null) return { admission: admission.value, owners: owners.value as ObjectOwner[] };
   await input.release(admission.value.reservation).catch(() => undefined);
   if (owners.status === 'rejected') throw owners.reason;
   throw objectNotFound(denied ?? (refs[0] as ObjectRef));
@@ -80,6 +82,8 @@ export async function recordOwner(input: {
   kind: ObjectKind;
   created: Record<string, unknown>;
   client: AuthenticatedClient;
+  /** What the creation was charged up front for a result xAI reports later (a video's price). */
+  reservedCostTicks: number;
 }): Promise<void> {
   const { kind, nowMs } = input;
   const id = createdObjectId(kind, input.created);
@@ -92,6 +96,7 @@ export async function recordOwner(input: {
       ownerParentId: input.client.parent?.id ?? null,
       createdAtMs: nowMs,
       expiresAtMs: objectExpiresAtMs(kind, input.created, nowMs),
+      reservedCostTicks: input.reservedCostTicks,
     });
   } catch (err) {
     input.request.log.error(
@@ -109,4 +114,29 @@ export function forgetDeleted(input: { request: FastifyRequest; ownership: Owner
   input.ownership.forget(id).catch((err: unknown) => {
     input.request.log.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, 'record of a deleted object not removed; it lapses with its expiry');
   });
+}
+
+/**
+ * A video's creation is charged its reserved price at once (SPEC §5): xAI reports the cost only when the result is
+ * fetched, and by then the budget must already hold it — a hundred requests in a row must not all fit one budget.
+ * A creation that is never fetched stays charged as reserved.
+ */
+export function chargedUpFront(usage: Usage, reservedCostTicks: number): Usage {
+  return { ...usage, costTicks: Math.max(usage.costTicks, reservedCostTicks), costFromUpstream: false };
+}
+
+/**
+ * A fetched deferred completion or video is charged once, to the key family that fetched it — the creator or the
+ * creator's parent, as no other key reaches it — and only with what its creation was not charged already: xAI's
+ * cost above the up-front reservation, and its tokens. Every later read of the same result is charged nothing
+ * (it still counts as a request).
+ */
+export async function chargeFetchedOnce(input: { ownership: OwnershipStore; owner: ObjectOwner; usage: Usage | null }): Promise<Usage | null> {
+  const { usage, owner } = input;
+  if (usage === null || (usage.costTicks === 0 && usage.totalTokens === 0)) return usage;
+  // A claim that cannot be made (the store failing right then) charges the result: a budget may be charged twice
+  // for it, never not at all, and the request is settled either way.
+  const first = await input.ownership.claimSettlement(owner.id, owner.expiresAtMs).catch(() => true);
+  if (!first) return ZERO_USAGE;
+  return { ...usage, costTicks: Math.max(0, usage.costTicks - owner.reservedCostTicks) };
 }

@@ -28,6 +28,8 @@ export interface PreparedRequest {
   creates: ObjectKind | null;
   /** Objects the body names (`file_id`, `previous_response_id`, at any depth): each must be the caller's to reach. */
   objectRefs: readonly ObjectRef[];
+  /** Images asked for (`n`, default 1), or seconds of video (`duration`, default 8): their price is reserved. */
+  mediaUnits: number;
 }
 
 export interface PrepareInput {
@@ -71,6 +73,7 @@ export function prepareRequest(input: PrepareInput): PreparedRequest {
       upstreamBody: input.rawBody,
       creates: route.creates,
       objectRefs: NO_REFS,
+      mediaUnits: 0,
     };
   }
 
@@ -118,7 +121,22 @@ export function prepareRequest(input: PrepareInput): PreparedRequest {
     upstreamBody: walked ? Buffer.from(JSON.stringify({ ...body, ...additions })) : withTopLevelFields(input.rawBody ?? Buffer.alloc(0), body, additions),
     creates: createdKind(route.creates, body),
     objectRefs: walked ? objectRefsOf(body) : NO_REFS,
+    mediaUnits: route.usage === 'media' ? mediaUnitsOf(route, body) : 0,
   };
+}
+
+/**
+ * What a media request will cost before xAI says (SPEC §5): images `n` (1..10, default 1); a video its `duration`
+ * in seconds (1..15, default 8; an edit or extension has none of its own, so the default is reserved).
+ */
+function mediaUnitsOf(route: RouteSpec, body: JsonObject): number {
+  const [field, fallback, max] = route.endpoint === 'images' ? ['n', 1, 10] : ['duration', 8, 15];
+  const value = body[field];
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw errors.invalidRequest(`"${field}" must be a whole number from 1 to ${max}.`);
+  }
+  return value;
 }
 
 const NO_REFS: readonly ObjectRef[] = Object.freeze([]);

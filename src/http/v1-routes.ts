@@ -11,9 +11,9 @@ import type { ModelCatalog } from '../upstream/model-catalog.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import { requestTooLarge } from '../upstream/limited-body.js';
 import { costTicksFor } from '../usage/cost.js';
-import { ZERO_USAGE } from '../usage/types.js';
-import type { OwnershipStore } from '../ownership/types.js';
-import { addressedObjects, admitReaching, forgetDeleted, recordOwner } from './object-access.js';
+import { usdToTicks, ZERO_USAGE } from '../usage/types.js';
+import type { ObjectOwner, OwnershipStore } from '../ownership/types.js';
+import { addressedObjects, admitReaching, chargedUpFront, chargeFetchedOnce, forgetDeleted, recordOwner } from './object-access.js';
 import { answerObjectList } from './object-list.js';
 import { admissionRefusal as refusal } from './admission-refusal.js';
 import type { AuthenticatedClient } from './client-auth.js';
@@ -99,10 +99,11 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
   const metered = route.handling === 'forward' && route.usage !== 'none';
   const price = priceFor(config, prepared.model);
   const addressed = addressedObjects(lookup.match, prepared);
-  const admitting = admit(deps, config, { client, subjects, metered: metered ? prepared : null, price });
-  const admission =
+  const mediaTicks = mediaReserveTicks(config, route, prepared);
+  const admitting = admit(deps, config, { client, subjects, metered: metered ? prepared : null, price, mediaTicks });
+  const reached =
     addressed.length === 0
-      ? await admitting
+      ? { admission: await admitting, owners: [] }
       : await admitReaching({
           ownership: deps.ownership,
           admitting,
@@ -110,6 +111,7 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
           keyId: client.key.id,
           release: (reservation) => settleReservation(deps, reservation, null, null),
         });
+  const admission = reached.admission;
   reply.headers(rateLimitHeaders(admission.rate));
   if (!admission.admitted) {
     request.gw.refusal = admission.limit;
@@ -126,7 +128,9 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
   });
   const state = { relaying: false };
   try {
-    return await dispatch(request, reply, deps, { match: lookup.match, client, prepared, price, settle, state });
+    // A GET of a deferred completion or video names its object first: its owner record says what is charged.
+    const fetched = route.method === 'GET' && (route.addresses === 'video' || route.addresses === 'deferred') ? (reached.owners[0] ?? null) : null;
+    return await dispatch(request, reply, deps, { match: lookup.match, client, prepared, price, settle, state, mediaTicks, fetched });
   } catch (err) {
     // Once a response is being relayed, its end settles it (with what xAI reported); an error after that point
     // (the client connection failing under the stream) must not release the reservation and lose that usage.
@@ -146,10 +150,14 @@ interface DispatchInput {
   settle: (result: { usage: Parameters<Limiter['settle']>[0]['usage']; model: string | null }) => Promise<void>;
   /** Set once forwarding produced a result that `settle` will be called with. */
   state: { relaying: boolean };
+  /** A media request's reserved price (ticks): what a video's creation is charged up front. */
+  mediaTicks: number;
+  /** The owner record of the deferred completion or video a GET fetches, else null. */
+  fetched: ObjectOwner | null;
 }
 
 async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1Deps, input: DispatchInput): Promise<FastifyReply> {
-  const { match, client, prepared, price, settle, state } = input;
+  const { match, client, prepared, price, settle, state, mediaTicks, fetched } = input;
   const finish = (): void => {
     void settle({ usage: null, model: null }).finally(() => logRequest(request, reply));
   };
@@ -193,7 +201,18 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
           price,
           bodyLimitBytes: deps.config().server.bodyLimitBytes,
           recordCreated:
-            creates === null ? null : (created) => recordOwner({ request, ownership: deps.ownership, nowMs: deps.now(), kind: creates, created, client }),
+            creates === null
+              ? null
+              : (created) =>
+                  recordOwner({
+                    request,
+                    ownership: deps.ownership,
+                    nowMs: deps.now(),
+                    kind: creates,
+                    created,
+                    client,
+                    reservedCostTicks: creates === 'video' ? mediaTicks : 0,
+                  }),
           observe: {
             upstreamResponded: (seconds) => deps.metrics.upstreamResponded(match.route.endpoint, seconds),
             streamStarted: () => deps.metrics.streamStarted(),
@@ -204,9 +223,16 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
       );
       state.relaying = true;
       void done
-        .then((result) => {
+        .then(async (result) => {
           forgetDeleted({ request, ownership: deps.ownership, match, status: result.status });
-          return settle({ usage: settlementUsage(result, prepared.estimatedPromptTokens, price), model: result.upstreamModel });
+          const usage = settlementUsage(result, prepared.estimatedPromptTokens, price);
+          const charged =
+            creates === 'video' && result.status >= 200 && result.status < 300 && usage !== null
+              ? chargedUpFront(usage, mediaTicks)
+              : fetched === null
+                ? usage
+                : await chargeFetchedOnce({ ownership: deps.ownership, owner: fetched, usage });
+          return settle({ usage: charged, model: result.upstreamModel });
         })
         .catch((err: unknown) => request.log.error({ err }, 'settlement failed'))
         .finally(() => logRequest(request, reply));
@@ -234,14 +260,22 @@ function subjectsOf(client: AuthenticatedClient): { keyId: string; limits: Limit
 async function admit(
   deps: V1Deps,
   config: GatewayConfig,
-  input: { client: AuthenticatedClient; subjects: { keyId: string; limits: LimitSet }[]; metered: PreparedRequest | null; price: GatewayConfig['pricing'][string] | undefined },
+  input: {
+    client: AuthenticatedClient;
+    subjects: { keyId: string; limits: LimitSet }[];
+    metered: PreparedRequest | null;
+    price: GatewayConfig['pricing'][string] | undefined;
+    /** A media request's price, reserved up front (SPEC §5). */
+    mediaTicks: number;
+  },
 ): Promise<AdmissionResult> {
   const { client, metered, price } = input;
   const estimatedTokens = metered === null ? 0 : metered.estimatedPromptTokens + metered.outputCapTokens;
   const estimatedCostTicks =
     metered === null
       ? 0
-      : costTicksFor({ promptTokens: metered.estimatedPromptTokens, cachedTokens: 0, completionTokens: metered.outputCapTokens, reasoningTokens: 0 }, price);
+      : costTicksFor({ promptTokens: metered.estimatedPromptTokens, cachedTokens: 0, completionTokens: metered.outputCapTokens, reasoningTokens: 0 }, price) +
+        input.mediaTicks;
   return storeCall(() =>
     deps.limiter.admit({
       requestId: randomUUID(),
@@ -260,6 +294,19 @@ async function settleReservation(deps: V1Deps, reservation: Reservation, usage: 
   await deps.limiter.settle({ reservation, usage, model: model ?? '(none)', nowMs: deps.now() });
 }
 
+
+/**
+ * A media request's price before xAI reports it (SPEC §5): `n` × the model's `pricing.<model>.perImage`, or the
+ * video's seconds × `perVideoSecond`; for a model without its own, the dearest configured, so that a cost budget
+ * is never overrun by models missing from `pricing`. Looked up as own entries only.
+ */
+function mediaReserveTicks(config: GatewayConfig, route: RouteMatch['route'], prepared: PreparedRequest): number {
+  if (prepared.mediaUnits === 0) return 0;
+  const field = route.endpoint === 'images' ? 'perImage' : 'perVideoSecond';
+  const own = prepared.model !== null && Object.hasOwn(config.pricing, prepared.model) ? config.pricing[prepared.model]?.[field] : undefined;
+  const perUnit = own ?? Math.max(0, ...Object.values(config.pricing).map((p) => p[field] ?? 0));
+  return usdToTicks(perUnit * prepared.mediaUnits);
+}
 
 /**
  * The price used when xAI sends no cost: the model's own, else the dearest configured one, so that cost

@@ -77,10 +77,13 @@ interface StoredOwner {
   p: string | null;
   c: number;
   e: number | null;
+  /** reservedCostTicks, when not 0. */
+  r?: number;
 }
 
 export function encodeOwner(owner: ObjectOwner): string {
   const stored: StoredOwner = { k: owner.kind, o: owner.ownerId, p: owner.ownerParentId, c: owner.createdAtMs, e: owner.expiresAtMs };
+  if (owner.reservedCostTicks !== 0) stored.r = owner.reservedCostTicks;
   return JSON.stringify(stored);
 }
 
@@ -94,10 +97,11 @@ export function decodeOwner(id: string, text: string | null): ObjectOwner | null
     return null;
   }
   if (!isObject(value)) return null;
-  const { k, o, p, c, e } = value;
+  const { k, o, p, c, e, r } = value;
   if (typeof k !== 'string' || !(OBJECT_KINDS as readonly string[]).includes(k) || typeof o !== 'string' || o === '') return null;
   if (!(p === null || typeof p === 'string') || typeof c !== 'number' || !(e === null || typeof e === 'number')) return null;
-  return { id, kind: k as ObjectKind, ownerId: o, ownerParentId: p, createdAtMs: c, expiresAtMs: e };
+  if (!(r === undefined || (typeof r === 'number' && Number.isFinite(r) && r >= 0))) return null;
+  return { id, kind: k as ObjectKind, ownerId: o, ownerParentId: p, createdAtMs: c, expiresAtMs: e, reservedCostTicks: r ?? 0 };
 }
 
 /** Cursor tokens: random, so a token says nothing about the objects or the xAI page it stands for. */

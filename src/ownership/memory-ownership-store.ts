@@ -12,6 +12,7 @@ const SWEEP_EVERY_WRITES = 1000;
 export function createMemoryOwnershipStore(now: () => number = Date.now): OwnershipStore {
   const owners = new Map<string, ObjectOwner>();
   const cursors = new Map<string, { text: string; expiresAtMs: number }>();
+  const settled = new Map<string, number>();
   let writes = 0;
 
   const sweep = (): void => {
@@ -21,6 +22,7 @@ export function createMemoryOwnershipStore(now: () => number = Date.now): Owners
     const nowMs = now();
     for (const [id, owner] of owners) if (owner.expiresAtMs !== null && owner.expiresAtMs <= nowMs) owners.delete(id);
     for (const [token, cursor] of cursors) if (cursor.expiresAtMs <= nowMs) cursors.delete(token);
+    for (const [id, until] of settled) if (until <= nowMs) settled.delete(id);
   };
 
   const live = (id: string): ObjectOwner | null => {
@@ -48,6 +50,13 @@ export function createMemoryOwnershipStore(now: () => number = Date.now): Owners
     forget(id) {
       owners.delete(id);
       return Promise.resolve();
+    },
+    claimSettlement(id, expiresAtMs) {
+      sweep();
+      const until = settled.get(id);
+      if (until !== undefined && until > now()) return Promise.resolve(false);
+      settled.set(id, expiresAtMs ?? Number.POSITIVE_INFINITY);
+      return Promise.resolve(true);
     },
     saveCursor(cursor: ListCursor, ttlMs: number) {
       sweep();

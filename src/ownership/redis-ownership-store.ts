@@ -2,6 +2,7 @@
  * OwnershipStore on Redis or Redis Cluster. Layout (`P` = the configured prefix, e.g. "xgw:"):
  *
  *   P v1:obj:{<object id>}      string  the owner record (access.ts encodeOwner); PEXPIREAT when the object ends
+ *   P v1:obj:{<object id>}:settled  string  present once the result has been charged (SET NX), same expiry
  *   P v1:objpage:{<token>}      string  a list cursor (access.ts encodeCursor); PX its time to live
  *
  * Each record carries its own hash tag, so every check is one GET of one slot, on a Cluster too; the ids a
@@ -37,6 +38,11 @@ export function createRedisOwnershipStore(options: { redis: Redis | Cluster; pre
     },
     async forget(id) {
       await redis.del(ownerRedisKey(prefix, id));
+    },
+    async claimSettlement(id, expiresAtMs) {
+      const key = `${ownerRedisKey(prefix, id)}:settled`;
+      const set = expiresAtMs === null ? await redis.set(key, '1', 'NX') : await redis.set(key, '1', 'PXAT', Math.max(1, Math.ceil(expiresAtMs)), 'NX');
+      return set === 'OK';
     },
     async saveCursor(cursor: ListCursor, ttlMs: number) {
       const token = `xgwpage_${randomBytes(24).toString('base64url')}`;

@@ -21,6 +21,11 @@ export interface ObjectOwner {
   createdAtMs: number;
   /** When the record lapses with its object (epoch ms), or null while the object has no known end. */
   expiresAtMs: number | null;
+  /**
+   * What the creation was charged up front for a result xAI reports later (a video's reserved price, in ticks);
+   * the fetched result is charged only what xAI's cost adds to it (SPEC §5). 0 for other objects.
+   */
+  reservedCostTicks: number;
 }
 
 /** Where a filtered list resumes (see src/http/object-list.ts): a page of xAI's list, and how much of it was used. */
@@ -50,6 +55,7 @@ export interface ListCursor {
  * - `record` writes (or replaces) the record of `owner.id`; it is readable on every instance once the promise
  *   resolves. A record whose `expiresAtMs` has passed reads as null.
  * - `getMany` answers one entry per id, in order (null = no record): one store read per id, nothing else.
+ * - `claimSettlement` answers true exactly once per id, on every instance at once.
  * - `forget` removes the record (an object deleted through the gateway); unknown ids are fine.
  * - `saveCursor` stores a cursor for `ttlMs` and returns an opaque token that names nothing of xAI's;
  *   `loadCursor` returns it while it lives, else null.
@@ -59,6 +65,11 @@ export interface OwnershipStore {
   record(owner: ObjectOwner): Promise<void>;
   getMany(ids: readonly string[]): Promise<(ObjectOwner | null)[]>;
   forget(id: string): Promise<void>;
+  /**
+   * True the first time it is called for `id`, false ever after (while the record lives): the one read of a
+   * deferred completion or video that is charged, however often its result is read again.
+   */
+  claimSettlement(id: string, expiresAtMs: number | null): Promise<boolean>;
   saveCursor(cursor: ListCursor, ttlMs: number): Promise<string>;
   loadCursor(token: string): Promise<ListCursor | null>;
 }

@@ -15,6 +15,9 @@ let h: Harness;
 let key: string;
 
 const YAML = `
+pricing:
+  grok-imagine-image: { perImage: 0.02 }
+  grok-imagine-video: { perVideoSecond: 0.05 }
 server:
   requestTimeoutMs: 1500
   maxConnectionsPerIp: 20
@@ -218,6 +221,60 @@ describe('minting is bounded', () => {
       expect(preflight.status).toBe(204);
       expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
     }
+  });
+});
+
+describe('spend xAI reports later is reserved up front and charged once, to its creator', () => {
+  async function costUsd(id: string): Promise<number> {
+    const usage = (await (await h.admin('GET', `/admin/keys/${id}/usage`)).json()) as { totals: { costUsd: number; requests: number } };
+    return usage.totals.costUsd;
+  }
+
+  it('10 concurrent image requests on a $0.10 budget: at most $0.10 recorded, the rest refused before xAI', async () => {
+    const { key: budgeted, id } = await h.createKey({ name: 'ten-cents', models: ['*'], endpoints: ['images'], limits: { costPerDayUsd: 0.1 } });
+    h.fake.reset();
+    const statuses = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        postJson(`${h.url}/v1/images/generations`, { model: 'grok-imagine-image', prompt: 'a cat', n: 1 }, { authorization: `Bearer ${budgeted}` }).then(async (r) => {
+          await r.arrayBuffer();
+          return r.status;
+        }),
+      ),
+    );
+    expect(statuses.filter((s) => s === 200)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(5);
+    expect(h.fake.requests).toHaveLength(5);
+    await expect.poll(() => costUsd(id)).toBeCloseTo(0.1, 6);
+    expect(await costUsd(id)).toBeLessThanOrEqual(0.1);
+  });
+
+  it('a video is charged once, to the key that created it, however often it is read; never to the reader first', async () => {
+    const { key: creator, id } = await h.createKey({ name: 'video-maker', models: ['*'], endpoints: ['videos'], limits: { costPerDayUsd: 10 } });
+    h.fake.reset();
+    const created = await postJson(`${h.url}/v1/videos/generations`, { model: 'grok-imagine-video', prompt: 'waves', duration: 3 }, { authorization: `Bearer ${creator}` });
+    const { request_id: requestId } = (await created.json()) as { request_id: string };
+    // Charged its reserved price at once: 3 s × $0.05.
+    await expect.poll(() => costUsd(id)).toBeCloseTo(0.15, 6);
+    const reads: number[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const read = await fetch(`${h.url}/v1/videos/${requestId}`, { headers: { authorization: `Bearer ${creator}` } });
+      await read.arrayBuffer();
+      reads.push(read.status);
+    }
+    expect(reads).toEqual([202, 200, 200]);
+    // xAI's own cost, once: what the fake reported for this video.
+    await expect.poll(() => costUsd(id)).toBeCloseTo(h.fake.reported.costTicks / 1e10, 6);
+    const another = await h.createKey({ name: 'video-snoop', models: ['*'], endpoints: ['videos'] });
+    expect((await fetch(`${h.url}/v1/videos/${requestId}`, { headers: { authorization: `Bearer ${another.key}` } })).status).toBe(404);
+    expect(await costUsd(another.id)).toBe(0);
+  });
+
+  it('a video request on a budget it does not fit is refused before xAI', async () => {
+    const { key: small } = await h.createKey({ name: 'small-video', models: ['*'], endpoints: ['videos'], limits: { costPerDayUsd: 0.2 } });
+    h.fake.reset();
+    const refused = await postJson(`${h.url}/v1/videos/generations`, { model: 'grok-imagine-video', prompt: 'long', duration: 15 }, { authorization: `Bearer ${small}` });
+    expect(refused.status).toBe(429);
+    expect(h.fake.requests).toHaveLength(0);
   });
 });
 

@@ -182,7 +182,7 @@ describe('validation rules report the exact path', () => {
     ['cors origin default port', 'cors: { origins: ["https://a.example:443"] }', 'cors.origins[0]', /origin like/],
     ['cors wildcard', 'cors: { origins: ["*"] }', 'cors.origins[0]', /origin like/],
     ['pricing negative', 'pricing: { grok-4: { input: -1, output: 1 } }', 'pricing.grok-4.input', />= 0/],
-    ['pricing missing output', 'pricing: { grok-4: { input: 1 } }', 'pricing.grok-4.output', />= 0/],
+    ['pricing missing output', 'pricing: { grok-4: { input: 1 } }', 'pricing.grok-4', /needs input and output/],
     ['pricing dotted model name', 'pricing: { "grok-4.20": { input: 1, output: "x" } }', 'pricing["grok-4.20"].output', />= 0/],
     ['plan name invalid', 'plans: { "bad name": {} }', 'plans["bad name"]', /plan names must match/],
     ['limit negative', 'plans: { free: { limits: { requestsPerMinute: -1 } } }', 'plans.free.limits.requestsPerMinute', /integer >= 0/],
@@ -286,6 +286,14 @@ describe('unknown keys are errors with their path', () => {
     const found = problems(text);
     expect(found.map((p) => p.path)).toEqual([path]);
     expect(found[0]?.message).toMatch(message);
+  });
+});
+
+describe('media prices', () => {
+  it('a media model may be priced per image or per second of video alone', () => {
+    const config = parse('pricing: { grok-imagine-image: { perImage: 0.02 }, grok-imagine-video: { perVideoSecond: 0.05 } }');
+    expect(config.pricing['grok-imagine-image']).toEqual({ input: 0, output: 0, perImage: 0.02 });
+    expect(config.pricing['grok-imagine-video']).toEqual({ input: 0, output: 0, perVideoSecond: 0.05 });
   });
 });
 

@@ -11,6 +11,7 @@ const owner = (id: string, overrides: Partial<ObjectOwner> = {}): ObjectOwner =>
   ownerParentId: 'key_parent',
   createdAtMs: 0,
   expiresAtMs: null,
+  reservedCostTicks: 0,
   ...overrides,
 });
 

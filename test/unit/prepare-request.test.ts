@@ -141,7 +141,7 @@ describe('prepareRequest: what is reserved and what is sent', () => {
     ['speech to text', 'POST', '/v1/stt', null],
     ['a GET', 'GET', '/v1/files/file_1', null],
     ['batch cancel without a body', 'POST', '/v1/batches/batch_1:cancel', null],
-  ])('%s: passed on unparsed, nothing reserved (creates %s)', (_name, method, path, creates) => {
+  ])('%s: passed on unparsed, nothing reserved', (_name, method, path, creates) => {
     const prepared = prepareRequest(input({ method, path, contentType: 'multipart/form-data; boundary=b' }));
     expect(prepared).toEqual({
       model: null,
@@ -152,6 +152,7 @@ describe('prepareRequest: what is reserved and what is sent', () => {
       upstreamBody: null,
       creates,
       objectRefs: [],
+      mediaUnits: 0,
     });
   });
 });
