@@ -516,7 +516,7 @@ describe('shipped config/gateway.yaml', () => {
     expect(config.plans.pro?.models).toEqual(['*']);
     expect(config.plans.pro?.endpoints).toEqual(['*']);
     expect(Object.keys(config.pricing).sort()).toEqual(
-      ['grok-3', 'grok-3-mini', 'grok-4', 'grok-4-fast-non-reasoning', 'grok-4-fast-reasoning', 'grok-code-fast-1'].sort(),
+      ['grok-3', 'grok-3-mini', 'grok-4', 'grok-4-fast-non-reasoning', 'grok-4-fast-reasoning', 'grok-code-fast-1', 'grok-imagine-image', 'grok-imagine-video'].sort(),
     );
     expect(config.pricing['grok-3-mini']).toEqual({ input: 0.3, cachedInput: 0.075, output: 0.5 });
   });
