@@ -186,7 +186,12 @@ export const configSchema = strict({
   server: serverSchema.prefault({}),
   upstream: upstreamSchema.prefault({}),
   store: storeSchema.prefault({}),
-  quotas: strict({ defaultOutputTokens: positiveInt().default(4096) }).prefault({}),
+  quotas: strict({
+    defaultOutputTokens: positiveInt().default(4096),
+    // A client that leaves mid-stream: keep reading xAI's stream until its usage (drain), or stop it at once (abort).
+    onClientDisconnect: z.enum(['drain', 'abort'], { error: 'must be "drain" or "abort"' }).default('drain'),
+    disconnectDrainMs: positiveInt().default(60_000),
+  }).prefault({}),
   admin: strict({ tokens: z.array(adminTokenSchema).default([]) }).prefault({}),
   cors: strict({ origins: z.array(originSchema).default([]) }).prefault({}),
   pricing: z

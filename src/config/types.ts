@@ -116,7 +116,13 @@ export interface GatewayConfig {
     clusterNodes: readonly string[];
     keyPrefix: string;
   };
-  quotas: { defaultOutputTokens: number };
+  quotas: {
+    defaultOutputTokens: number;
+    /** A client that leaves mid-stream: `drain` reads xAI's stream on, unrelayed, until its usage; `abort` stops it. */
+    onClientDisconnect: 'drain' | 'abort';
+    /** How long a drain may last before the upstream request is aborted (then the whole reservation is charged). */
+    disconnectDrainMs: number;
+  };
   admin: {
     /** Empty entries removed; empty list = admin API off (404). */
     tokens: readonly string[];

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ModelPrice } from '../config/types.js';
 import type { RouteSpec } from '../policy/routes.js';
@@ -50,6 +50,11 @@ export interface ForwardInput {
    * reject.
    */
   recordCreated: ((created: Record<string, unknown>) => Promise<void>) | null;
+  /**
+   * A client that leaves mid-stream (SPEC §4): `drain` stops relaying but reads xAI's stream on until it ends (its
+   * usage with it), for at most `drainMs`, then aborts; `abort` stops the upstream request at once.
+   */
+  onClientDisconnect: { mode: 'drain' | 'abort'; drainMs: number };
   /** Observes how long xAI took to answer with headers, and streams being relayed (metrics). */
   observe?: { upstreamResponded(seconds: number): void; streamStarted(): void; streamEnded(): void };
 }
@@ -72,12 +77,15 @@ export async function forwardRequest(input: ForwardInput, upstream: UpstreamClie
   const closed = new Promise<void>((resolve) => {
     markClosed = resolve;
   });
+  /** What a client that leaves does: stop the upstream request (before xAI answers, and in abort mode). */
+  let onClientGone = (): void => {
+    controller.abort();
+    giveUp?.(new Error('The client closed the connection.'));
+  };
   reply.raw.once('close', () => {
-    // A client that leaves stops the upstream request at once (SPEC §4), and with it xAI's billing.
     if (!reply.raw.writableFinished && !upstreamFailed) {
       clientAborted = true;
-      controller.abort();
-      giveUp?.(new Error('The client closed the connection.'));
+      onClientGone();
     }
     markClosed();
   });
@@ -144,8 +152,31 @@ export async function forwardRequest(input: ForwardInput, upstream: UpstreamClie
     });
     reply.header('x-accel-buffering', 'no');
     input.observe?.streamStarted();
-    void reply.send(response.body.pipe(meter.transform));
-    const done = closed.then((): ForwardResult => {
+    // The client gets a stream of its own: Fastify destroys what it was given when the client leaves, and the meter
+    // must live on to drain xAI's stream in that case.
+    const toClient = new PassThrough();
+    response.body.pipe(meter.transform).pipe(toClient);
+    const meterEnded = new Promise<void>((resolve) => {
+      meter.transform.once('end', resolve);
+      meter.transform.once('close', resolve);
+    });
+    // A stream that broke upstream ends the client's response too: a client must not take a cut stream for a whole one.
+    meter.transform.once('close', () => {
+      if (!meter.transform.readableEnded) toClient.destroy();
+    });
+    let drained: Promise<void> = Promise.resolve();
+    if (input.onClientDisconnect.mode === 'drain') {
+      onClientGone = (): void => {
+        // Relaying stops (the client is gone); reading goes on, unrelayed, so xAI's usage report is seen and charged.
+        meter.transform.unpipe(toClient);
+        meter.transform.resume();
+        const timer = setTimeout(() => controller.abort(), input.onClientDisconnect.drainMs);
+        drained = meterEnded.finally(() => clearTimeout(timer));
+      };
+    }
+    void reply.send(toClient);
+    const done = closed.then(async (): Promise<ForwardResult> => {
+      await drained;
       input.observe?.streamEnded();
       const outcome = meter.outcome();
       return {

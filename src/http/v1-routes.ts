@@ -200,6 +200,7 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
           stripUsageChunk: prepared.stripUsageChunk,
           price,
           bodyLimitBytes: deps.config().server.bodyLimitBytes,
+          onClientDisconnect: { mode: deps.config().quotas.onClientDisconnect, drainMs: deps.config().quotas.disconnectDrainMs },
           recordCreated:
             creates === null
               ? null
@@ -225,7 +226,7 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
       void done
         .then(async (result) => {
           forgetDeleted({ request, ownership: deps.ownership, match, status: result.status });
-          const usage = settlementUsage(result, prepared.estimatedPromptTokens, price);
+          const usage = settlementUsage(result, { promptTokens: prepared.estimatedPromptTokens, outputCapTokens: prepared.outputCapTokens }, price);
           const charged =
             creates === 'video' && result.status >= 200 && result.status < 300 && usage !== null
               ? chargedUpFront(usage, mediaTicks)

@@ -278,6 +278,63 @@ describe('spend xAI reports later is reserved up front and charged once, to its 
   });
 });
 
+describe('hanging up early does not dodge the charge', () => {
+  async function usageTotals(id: string): Promise<{ requests: number; totalTokens: number; reasoningTokens: number; completionTokens: number }> {
+    const usage = (await (await h.admin('GET', `/admin/keys/${id}/usage`)).json()) as { totals: { requests: number; totalTokens: number; reasoningTokens: number; completionTokens: number } };
+    return usage.totals;
+  }
+
+  /** Streams a chat on a reasoning model, reads until `stop` says so, then hangs up. */
+  async function hangUp(stop: (text: string) => boolean): Promise<string> {
+    const { key: streamer, id } = await h.createKey({ name: `hang-up-${Math.random()}`, models: ['*'], endpoints: ['*'] });
+    h.fake.reset();
+    const response = await postJson(`${h.url}/v1/chat/completions`, chatBody({ model: 'grok-3-mini', stream: true, max_tokens: 50 }), {
+      authorization: `Bearer ${streamer}`,
+      'x-fake-chunk-delay-ms': '40',
+      'x-fake-chunks': '4',
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    while (!stop(text)) text += Buffer.from((await reader.read()).value ?? new Uint8Array()).toString('utf8');
+    await reader.cancel();
+    return id;
+  }
+
+  it.each([
+    ['right after its first chunk', (text: string) => text.includes('\n\n')],
+    ['right after its last answer chunk (before xAI\'s usage report)', (text: string) => text.includes('"finish_reason"')],
+  ])('a stream cut %s is charged exactly xAI\'s usage, reasoning included', async (_name, stop) => {
+    const id = await hangUp(stop);
+    await expect.poll(async () => (await usageTotals(id)).requests, { timeout: 5_000 }).toBe(1);
+    const totals = await usageTotals(id);
+    expect(totals.totalTokens).toBe(h.fake.reported.totalTokens);
+    expect(totals.reasoningTokens).toBeGreaterThan(0);
+  });
+
+  it('a drain that runs past disconnectDrainMs is aborted and charged its whole reservation, never less', async () => {
+    const short = await startHarness({ store: 'memory', name: 'hostile-drain', yaml: 'quotas: { disconnectDrainMs: 300 }', fake: h.fake });
+    try {
+      const { key: streamer, id } = await short.createKey({ name: 'held', models: ['*'], endpoints: ['*'] });
+      h.fake.reset();
+      const response = await postJson(`${short.url}/v1/chat/completions`, chatBody({ model: 'grok-3-mini', stream: true, max_tokens: 50 }), {
+        authorization: `Bearer ${streamer}`,
+        'x-fake-scenario': 'hold',
+      });
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      await reader.read();
+      await reader.cancel();
+      // The upstream holds the rest: after 300 ms of draining the gateway gives up and closes it.
+      await expect.poll(() => h.fake.requests[0]?.closedByClientAtMs ?? null, { timeout: 3_000 }).not.toBeNull();
+      const completionTokens = async (): Promise<number> =>
+        ((await (await short.admin('GET', `/admin/keys/${id}/usage`)).json()) as { totals: { completionTokens: number } }).totals.completionTokens;
+      await expect.poll(completionTokens).toBe(50);
+    } finally {
+      h.fake.release();
+      await short.close();
+    }
+  });
+});
+
 describe('the failed-auth throttle cannot be side-stepped', () => {
   it('40 wrong admin tokens across encoded and absolute-form spellings of the path: throttled after 30', async () => {
     // A gateway of its own: the failures of other tests from this address must not count here, nor this block them.

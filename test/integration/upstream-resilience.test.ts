@@ -12,8 +12,11 @@ const HEADERS_TIMEOUT_MS = 500;
 // undici checks the body idle timeout on a ~0.5 s tick: it fires within about half a second early to a second late.
 const BODY_IDLE_TIMEOUT_MS = 1_200;
 const UNDICI_TICK_SLACK_MS = 600;
+// Abort mode: this file shows what a disconnect does to the upstream request when it is stopped at once; the default,
+// drain, is shown in quotas.test.ts and hostile-clients.test.ts.
 const YAML = `
 upstream: { headersTimeoutMs: ${HEADERS_TIMEOUT_MS}, bodyIdleTimeoutMs: ${BODY_IDLE_TIMEOUT_MS} }
+quotas: { onClientDisconnect: abort }
 `;
 
 let h: Harness;
@@ -155,7 +158,7 @@ describe('a dead upstream', () => {
   });
 });
 
-describe('a client that disconnects aborts the upstream request at once (SPEC §4)', () => {
+describe('with onClientDisconnect: abort, a client that disconnects aborts the upstream request at once (SPEC §4)', () => {
   it.each([
     ['a plain request held by the upstream before its headers', {}],
     ['a stream held by the upstream after its first event', { stream: true }],
@@ -186,7 +189,7 @@ describe('a client that disconnects aborts the upstream request at once (SPEC §
     await slotIsFree(h, auth);
   });
 
-  it('the aborted request is settled with an estimate, and its concurrency slot is freed', async () => {
+  it('the aborted request is charged its whole reservation, never less, and its concurrency slot is freed', async () => {
     const { id, auth } = await oneSlotKey(h, 'abort-settle');
     h.fake.reset();
     const controller = new AbortController();
@@ -200,10 +203,10 @@ describe('a client that disconnects aborts the upstream request at once (SPEC §
     await eventually(() => h.fake.requests.length === 1);
     controller.abort();
     await eventually(() => h.fake.requests[0]?.closedByClientAtMs !== null);
-    // It reached xAI, so it counts: the prompt estimate, no streamed text.
+    // It reached xAI before its usage could, so it is charged what it reserved: the prompt estimate and its output cap.
     const t = await settled(h, id, 1);
     expect(t.promptTokens).toBeGreaterThan(40);
-    expect(t.completionTokens).toBe(0);
+    expect(t.completionTokens).toBe(150);
     await slotIsFree(h, auth);
   });
 });

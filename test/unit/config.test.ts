@@ -41,7 +41,7 @@ const DEFAULTS: GatewayConfig = {
     bodyIdleTimeoutMs: 300000,
   },
   store: { redisUrl: '', clusterNodes: [], keyPrefix: 'xgw:' },
-  quotas: { defaultOutputTokens: 4096 },
+  quotas: { defaultOutputTokens: 4096, onClientDisconnect: 'drain', disconnectDrainMs: 60_000 },
   admin: { tokens: [] },
   cors: { origins: [] },
   pricing: {},
