@@ -8,7 +8,7 @@ import { createKeyResolver, type KeyResolver } from './keys/key-resolver.js';
 import type { KeyRecord } from './keys/types.js';
 import type { Store } from './store.js';
 import { createUpstreamClient, type UpstreamClient } from './upstream/client.js';
-import { createModelCatalog } from './upstream/model-catalog.js';
+import { createModelCatalog, type ModelCatalog } from './upstream/model-catalog.js';
 import { createGatewayMetrics, instrument } from './metrics/gateway-metrics.js';
 
 /** Key records are cached this long; it bounds how late another instance sees a revocation (SPEC §3: < 1 s). */
@@ -39,7 +39,14 @@ export function createGateway(options: {
   keyCacheTtlMs?: number;
 }): Gateway {
   let current = options.config;
-  const metrics = createGatewayMetrics();
+  // Filled in once the catalog exists (it needs the upstream client); models xAI lists or the config prices are labels.
+  let catalog: ModelCatalog | null = null;
+  const metrics = createGatewayMetrics({
+    isKnownModel: (model) =>
+      Object.hasOwn(current.pricing, model) ||
+      Object.values(current.plans).some((plan) => plan.models?.includes(model) === true) ||
+      (catalog?.knows(model) ?? false),
+  });
   // Every store call is timed (xgw_store_duration_seconds), whichever store is behind.
   const keyStore = instrument(options.store.keyStore, 'keys', metrics);
   const limiter = instrument(options.store.limiter, 'limits', metrics);
@@ -72,7 +79,7 @@ export function createGateway(options: {
     audit: options.store.audit,
     ownership,
     upstream,
-    models: createModelCatalog({ upstream, ttlMs: MODEL_LIST_TTL_MS }),
+    models: (catalog = createModelCatalog({ upstream, ttlMs: MODEL_LIST_TTL_MS })),
     ping: options.store.ping,
     metrics,
     rateLimitRedis: options.store.rateLimitRedis,

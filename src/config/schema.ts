@@ -198,7 +198,15 @@ export const configSchema = strict({
     .record(z.string().regex(/^\S+$/, { error: 'model names must be non-empty without spaces' }), modelPriceSchema)
     .default({}),
   plans: z
-    .record(z.string().regex(PLAN_NAME_PATTERN, { error: 'plan names must match [A-Za-z0-9_-]{1,64}' }), planSchema)
+    .record(
+      z
+        .string()
+        .regex(PLAN_NAME_PATTERN, { error: 'plan names must match [A-Za-z0-9_-]{1,64}' })
+        // Names an object already has by inheritance are refused outright: they invite a look-up that finds
+        // Object.prototype's (plans are also looked up as own entries only).
+        .refine((name) => !['__proto__', 'constructor', 'prototype'].includes(name), { error: 'this plan name is reserved' }),
+      planSchema,
+    )
     .default({}),
   keys: z.array(declaredKeySchema).default([]),
   logLevel: z.enum(LOG_LEVELS, { error: `must be one of: ${LOG_LEVELS.join(', ')}` }).default('info'),

@@ -35,6 +35,12 @@ const ALLOWED_HEADERS = [
   'x-stainless-retry-count',
   'x-stainless-timeout',
   'x-stainless-helper-method',
+  // The openai SDK's polling helpers (files, batches, runs) and async helpers.
+  'x-stainless-poll-helper',
+  'x-stainless-custom-poll-interval',
+  'x-stainless-async',
+  // The Vercel AI SDK sets User-Agent itself (browsers allow it now), which makes it part of the preflight.
+  'user-agent',
 ].join(', ');
 
 const EXPOSED_HEADERS = [

@@ -8,6 +8,7 @@ import { requestWithKeyFailover } from '../upstream/key-failover.js';
 import { limitedBody } from '../upstream/limited-body.js';
 import { errorCode, mapUpstreamError } from '../upstream/map-error.js';
 import { readAll } from '../upstream/read-all.js';
+import { redactTeamIds } from '../upstream/redact-team.js';
 import { extractUsage, isUpstreamErrorBody } from '../usage/extract-usage.js';
 import { createMeteringTransform } from '../usage/metering-stream.js';
 import type { Usage } from '../usage/types.js';
@@ -204,13 +205,26 @@ export async function forwardRequest(input: ForwardInput, upstream: UpstreamClie
     }
     const parsed = parseJson(bytes);
     if (creates && input.recordCreated !== null && isRecord(parsed)) await input.recordCreated(parsed);
-    void reply.send(bytes);
+    void reply.send(response.statusCode >= 400 ? redactedError(bytes) : bytes);
     const usage = input.route.usage === 'none' ? {} : usageOf(input.route.usage, parsed, input.price);
     return { done: Promise.resolve({ ...base, ...usage, clientAborted }) };
   }
 
-  // Everything else — binary answers (file content, speech), bodies without usage, xAI's errors — streamed
-  // through untouched, whatever their size.
+  // xAI's own errors, read whole (they are small) so the operator's team id can be taken out of their text.
+  if (response.statusCode >= 400 && (contentType.includes('json') || contentType.startsWith('text/'))) {
+    let bytes: Buffer;
+    try {
+      bytes = await readAll(response.body, MAX_ERROR_BODY_BYTES);
+    } catch (err) {
+      if (clientAborted) return { done: Promise.resolve({ ...base, clientAborted: true, status: 499 }) };
+      throw mapUpstreamError(err);
+    }
+    void reply.send(redactedError(bytes));
+    return { done: closed.then((): ForwardResult => ({ ...base, clientAborted, cutShort: clientAborted })) };
+  }
+
+  // Everything else — binary answers (file content, speech), bodies without usage — streamed through untouched,
+  // whatever their size.
   response.body.on('error', noteUpstreamFailure);
   void reply.send(response.body);
   const done = closed.then((): ForwardResult => ({ ...base, clientAborted, cutShort: clientAborted || upstreamFailed }));
@@ -249,6 +263,15 @@ function upstreamRequest(input: ForwardInput, controller: AbortController, onReq
     controller,
     onRequestSent,
   };
+}
+
+/** xAI's error bodies are a few hundred bytes; a larger one is a broken answer. */
+const MAX_ERROR_BODY_BYTES = 1024 * 1024;
+
+function redactedError(bytes: Buffer): Buffer {
+  const text = bytes.toString('utf8');
+  const redacted = redactTeamIds(text);
+  return redacted === text ? bytes : Buffer.from(redacted);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

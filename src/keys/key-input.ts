@@ -42,7 +42,7 @@ export function parseKeyInput(body: unknown, options: { plans: Readonly<Record<s
   }
   const input = parsed.data;
   const problems: string[] = [];
-  if (input.plan !== undefined && input.plan !== null && options.plans[input.plan] === undefined) {
+  if (input.plan !== undefined && input.plan !== null && !Object.hasOwn(options.plans, input.plan)) {
     problems.push(`plan: no plan named "${input.plan}" is configured`);
   }
   if (input.expiresAt !== undefined && input.expiresAt !== null && input.ttlSeconds !== undefined) {

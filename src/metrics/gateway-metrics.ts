@@ -24,7 +24,8 @@ const MAX_MODEL_LABELS = 200;
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 2];
 
-export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {}): GatewayMetrics {
+export function createGatewayMetrics(options: { defaultMetrics?: boolean; isKnownModel?: (model: string) => boolean } = {}): GatewayMetrics {
+  const isKnownModel = options.isKnownModel ?? ((): boolean => true);
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'xgw_' });
 
@@ -94,6 +95,9 @@ export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {})
   const modelLabel = (model: string | null): string => {
     if (model === null) return 'none';
     if (models.has(model)) return model;
+    // A model name comes from the client's body: only one xAI or the config knows becomes a label (SPEC §8), so no
+    // key can spend the label budget on made-up names.
+    if (!isKnownModel(model)) return 'unlisted';
     if (models.size >= MAX_MODEL_LABELS) return 'other';
     models.add(model);
     return model;

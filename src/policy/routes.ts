@@ -130,9 +130,12 @@ export type RouteLookup = { kind: 'match'; match: RouteMatch } | { kind: 'not_fo
  * Percent-encoded bytes, dot segments, empty segments and backslashes never match (→ not_found).
  */
 export function resolveRoute(method: string, rawUrl: string): RouteLookup {
-  const q = rawUrl.indexOf('?');
-  const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
-  const query = q === -1 ? '' : rawUrl.slice(q);
+  // A fragment is the client's own (RFC 9110 §4.2.5): it is never part of a target sent upstream.
+  const hash = rawUrl.indexOf('#');
+  const target = hash === -1 ? rawUrl : rawUrl.slice(0, hash);
+  const q = target.indexOf('?');
+  const path = q === -1 ? target : target.slice(0, q);
+  const query = q === -1 ? '' : target.slice(q);
   if (!path.startsWith('/v1/') || /[%\\]/.test(path)) return { kind: 'not_found' };
   const segments = path.slice(4).split('/');
   if (segments.some((s) => s === '' || s === '.' || s === '..')) return { kind: 'not_found' };

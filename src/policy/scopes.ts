@@ -21,7 +21,8 @@ const derived = new WeakMap<KeyRecord, { plans: Readonly<Record<string, PlanConf
 export function effectivePolicy(key: KeyRecord, plans: Readonly<Record<string, PlanConfig>>): EffectivePolicy {
   const known = derived.get(key);
   if (known !== undefined && known.plans === plans) return known.policy;
-  const plan = key.plan === null ? undefined : plans[key.plan];
+  // Own entries only: a plan named "constructor" or "__proto__" must not find Object.prototype's (SPEC §8).
+  const plan = key.plan === null || !Object.hasOwn(plans, key.plan) ? undefined : plans[key.plan];
   // Default deny (SPEC §3): neither the key nor a plan grants anything → nothing.
   const policy: EffectivePolicy = Object.freeze({
     models: key.models ?? plan?.models ?? [],

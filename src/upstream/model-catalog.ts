@@ -11,6 +11,28 @@ import { mapUpstreamError } from './map-error.js';
 export interface ModelCatalog {
   /** The parsed JSON of an xAI list path such as `/v1/language-models`. */
   list(path: string): Promise<unknown>;
+  /**
+   * Whether xAI's lists, as cached from clients' own model listings, name this model (an id or an alias). Never
+   * waits and never asks xAI: false for a model no listing has shown yet.
+   */
+  knows(model: string): boolean;
+}
+
+/** The lists whose ids and aliases are the models xAI knows. */
+const MODEL_LISTS = ['/v1/language-models', '/v1/image-generation-models', '/v1/video-generation-models', '/v1/embedding-models'];
+
+function modelNamesOf(list: unknown): string[] {
+  if (typeof list !== 'object' || list === null) return [];
+  const body = list as Record<string, unknown>;
+  const entries = Array.isArray(body['models']) ? body['models'] : Array.isArray(body['data']) ? body['data'] : [];
+  const names: string[] = [];
+  for (const entry of entries as unknown[]) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    const { id, aliases } = entry as Record<string, unknown>;
+    if (typeof id === 'string') names.push(id);
+    if (Array.isArray(aliases)) for (const alias of aliases) if (typeof alias === 'string') names.push(alias);
+  }
+  return names;
 }
 
 export interface ModelCatalogOptions {
@@ -57,7 +79,14 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     }
   }
 
-  return {
+  const catalog: ModelCatalog = {
+    knows(model) {
+      for (const path of MODEL_LISTS) {
+        const hit = cache.get(path);
+        if (hit !== undefined && modelNamesOf(hit.value).includes(model)) return true;
+      }
+      return false;
+    },
     async list(path) {
       const hit = cache.get(path);
       if (hit !== undefined && hit.expiresAtMs > now()) return hit.value;
@@ -73,4 +102,5 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
       return promise;
     },
   };
+  return catalog;
 }

@@ -335,6 +335,34 @@ describe('hanging up early does not dodge the charge', () => {
   });
 });
 
+describe('small leaks', () => {
+  it('xAI\'s error text reaches the client without the operator\'s team id', async () => {
+    h.fake.reset();
+    const response = await postJson(`${h.url}/v1/chat/completions`, chatBody({ model: 'grok-no-such-model' }), { authorization: `Bearer ${key}` });
+    expect(response.status).toBe(404);
+    const text = await response.text();
+    expect(text).toContain('your team <team> does not have access');
+    expect(text).not.toContain('fake-team');
+  });
+
+  it('a fragment in the target is never forwarded', async () => {
+    const conn = await open();
+    h.fake.reset();
+    const body = JSON.stringify(chatBody({ model: 'grok-3-mini' }));
+    conn.socket.write(headers({ authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, 'POST', '/v1/chat/completions?x=1#secret') + body);
+    await until(() => /\r\n\r\n/.test(conn.received()) && h.fake.requests.length === 1, 2_000);
+    expect(h.fake.requests[0]?.path).toBe('/v1/chat/completions?x=1');
+    conn.socket.destroy();
+  });
+
+  it('plan names are looked up as own entries: "constructor" or "__proto__" is no plan', async () => {
+    for (const plan of ['constructor', '__proto__', 'toString']) {
+      const response = await h.admin('POST', '/admin/keys', { name: 'sneaky', plan });
+      expect(response.status).toBe(400);
+    }
+  });
+});
+
 describe('the failed-auth throttle cannot be side-stepped', () => {
   it('40 wrong admin tokens across encoded and absolute-form spellings of the path: throttled after 30', async () => {
     // A gateway of its own: the failures of other tests from this address must not count here, nor this block them.

@@ -7,7 +7,8 @@ let key: string;
 let keyId: string;
 
 beforeAll(async () => {
-  h = await startHarness({ store: 'redis', name: 'metrics' });
+  // grok-4 is priced, so the config knows it: a model label (SPEC §8: only models xAI or the config knows are).
+  h = await startHarness({ store: 'redis', name: 'metrics', yaml: 'pricing: { grok-4: { input: 3, output: 15 } }' });
   ({ key, id: keyId } = await h.createKey({ name: 'metrics', models: ['grok-4'], endpoints: ['chat.completions'], limits: { requestsPerMinute: 3 } }));
 });
 
@@ -78,6 +79,9 @@ describe('/metrics', () => {
     );
     const text = await scrape();
     const models = new Set([...text.matchAll(/model="([^"]*)"/g)].map((m) => m[1]));
+    // No made-up name became a label: they all count under "unlisted", beside the known ones.
+    expect([...models].filter((m) => m?.startsWith('made-up-') === true)).toEqual([]);
+    expect(models.has('unlisted')).toBe(true);
     expect(models.size).toBeLessThanOrEqual(201);
   });
 });

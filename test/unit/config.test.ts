@@ -185,6 +185,7 @@ describe('validation rules report the exact path', () => {
     ['pricing missing output', 'pricing: { grok-4: { input: 1 } }', 'pricing.grok-4', /needs input and output/],
     ['pricing dotted model name', 'pricing: { "grok-4.20": { input: 1, output: "x" } }', 'pricing["grok-4.20"].output', />= 0/],
     ['plan name invalid', 'plans: { "bad name": {} }', 'plans["bad name"]', /plan names must match/],
+    ['plan name reserved', 'plans: { constructor: {} }', 'plans.constructor', /reserved/],
     ['limit negative', 'plans: { free: { limits: { requestsPerMinute: -1 } } }', 'plans.free.limits.requestsPerMinute', /integer >= 0/],
     ['limit fractional', 'plans: { free: { limits: { tokensPerDay: 1.5 } } }', 'plans.free.limits.tokensPerDay', /integer >= 0/],
     ['limit string', 'plans: { free: { limits: { concurrency: "many" } } }', 'plans.free.limits.concurrency', /integer >= 0/],
