@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_200_BODY } from '../../src/fake/scenarios.js';
 import { statusScenario } from '../../src/fake/scenarios.js';
 import { chatBody, eventually, postJson, startHarness, type Harness } from '../helpers/harness.js';
+import { redactTeamIds } from '../../src/upstream/redact-team.js';
 import type { UsageView as Totals } from '../../src/http/usage-view.js';
 
 // Issue 5: the upstream path when xAI misbehaves (SPEC §2 timeouts, §4 errors, §5 settlement): timeouts, a dead
@@ -221,7 +222,7 @@ describe("xAI's own errors pass through unchanged", () => {
     ['/v1/embeddings', { model: 'v1', input: 'x' }, 503],
     ['/v1/images/generations', { model: 'grok-imagine-image', prompt: 'x' }, 429],
     ['/v1/tts', { text: 'x' }, 422],
-  ])('%s answered %i: same status, content type and bytes; counted as a request without tokens', async (path, body, status) => {
+  ])('%s answered %i: same status, content type and bytes (but the operator\'s team id); counted as a request without tokens', async (path, body, status) => {
     const { key, id } = await h.createKey({ name: `err-${status}`, models: ['*'], endpoints: ['*'] });
     const canned = statusScenario(`status-${status}`);
     if (canned === undefined) throw new Error('no canned answer');
@@ -229,7 +230,7 @@ describe("xAI's own errors pass through unchanged", () => {
     const response = await postJson(`${h.url}${path}`, body, { authorization: `Bearer ${key}`, 'x-fake-scenario': `status-${status}` });
     expect(response.status).toBe(status);
     expect(response.headers.get('content-type')).toBe(canned.contentType);
-    expect(await response.text()).toBe(canned.body);
+    expect(await response.text()).toBe(redactTeamIds(canned.body));
     // Not the upstream key's fault: not retried, the key stays in use.
     expect(h.fake.requests).toHaveLength(1);
     const t = await settled(h, id, 1);
