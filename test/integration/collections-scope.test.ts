@@ -80,7 +80,7 @@ describe('documents search names only the key\'s collections', () => {
     expect(JSON.stringify(await widened.json())).toContain('collections');
 
     expect((await h.admin('PATCH', `/admin/keys/${parent.id}`, { collections: ['collection_b'] })).status).toBe(200);
-    await expect.poll(async () => (await search(inherited.key, ['collection_a'])).status).toBe(403);
+    await expect.poll(async () => (await search(inherited.key, ['collection_a'])).status, { timeout: 10_000 }).toBe(403);
     expect((await search(inherited.key, ['collection_b'])).status).toBe(200);
   });
 

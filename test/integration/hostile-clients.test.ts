@@ -244,7 +244,7 @@ describe('spend xAI reports later is reserved up front and charged once, to its 
     expect(statuses.filter((s) => s === 200)).toHaveLength(5);
     expect(statuses.filter((s) => s === 429)).toHaveLength(5);
     expect(h.fake.requests).toHaveLength(5);
-    await expect.poll(() => costUsd(id)).toBeCloseTo(0.1, 6);
+    await expect.poll(() => costUsd(id), { timeout: 10_000 }).toBeCloseTo(0.1, 6);
     expect(await costUsd(id)).toBeLessThanOrEqual(0.1);
   });
 
@@ -254,7 +254,7 @@ describe('spend xAI reports later is reserved up front and charged once, to its 
     const created = await postJson(`${h.url}/v1/videos/generations`, { model: 'grok-imagine-video', prompt: 'waves', duration: 3 }, { authorization: `Bearer ${creator}` });
     const { request_id: requestId } = (await created.json()) as { request_id: string };
     // Charged its reserved price at once: 3 s × $0.05.
-    await expect.poll(() => costUsd(id)).toBeCloseTo(0.15, 6);
+    await expect.poll(() => costUsd(id), { timeout: 10_000 }).toBeCloseTo(0.15, 6);
     const reads: number[] = [];
     for (let i = 0; i < 3; i += 1) {
       const read = await fetch(`${h.url}/v1/videos/${requestId}`, { headers: { authorization: `Bearer ${creator}` } });
@@ -263,7 +263,9 @@ describe('spend xAI reports later is reserved up front and charged once, to its 
     }
     expect(reads).toEqual([202, 200, 200]);
     // xAI's own cost, once: what the fake reported for this video.
-    await expect.poll(() => costUsd(id)).toBeCloseTo(h.fake.reported.costTicks / 1e10, 6);
+    // Every request settled (the creation and three reads), then the total: xAI's own cost, once.
+    await expect.poll(async () => ((await (await h.admin('GET', `/admin/keys/${id}/usage`)).json()) as { totals: { requests: number } }).totals.requests, { timeout: 10_000 }).toBe(4);
+    expect(await costUsd(id)).toBeCloseTo(h.fake.reported.costTicks / 1e10, 6);
     const another = await h.createKey({ name: 'video-snoop', models: ['*'], endpoints: ['videos'] });
     expect((await fetch(`${h.url}/v1/videos/${requestId}`, { headers: { authorization: `Bearer ${another.key}` } })).status).toBe(404);
     expect(await costUsd(another.id)).toBe(0);
@@ -305,7 +307,7 @@ describe('hanging up early does not dodge the charge', () => {
     ['right after its last answer chunk (before xAI\'s usage report)', (text: string) => text.includes('"finish_reason"')],
   ])('a stream cut %s is charged exactly xAI\'s usage, reasoning included', async (_name, stop) => {
     const id = await hangUp(stop);
-    await expect.poll(async () => (await usageTotals(id)).requests, { timeout: 5_000 }).toBe(1);
+    await expect.poll(async () => (await usageTotals(id)).requests, { timeout: 10_000 }).toBe(1);
     const totals = await usageTotals(id);
     expect(totals.totalTokens).toBe(h.fake.reported.totalTokens);
     expect(totals.reasoningTokens).toBeGreaterThan(0);
@@ -324,10 +326,10 @@ describe('hanging up early does not dodge the charge', () => {
       await reader.read();
       await reader.cancel();
       // The upstream holds the rest: after 300 ms of draining the gateway gives up and closes it.
-      await expect.poll(() => h.fake.requests[0]?.closedByClientAtMs ?? null, { timeout: 3_000 }).not.toBeNull();
+      await expect.poll(() => h.fake.requests[0]?.closedByClientAtMs ?? null, { timeout: 10_000 }).not.toBeNull();
       const completionTokens = async (): Promise<number> =>
         ((await (await short.admin('GET', `/admin/keys/${id}/usage`)).json()) as { totals: { completionTokens: number } }).totals.completionTokens;
-      await expect.poll(completionTokens).toBe(50);
+      await expect.poll(completionTokens, { timeout: 10_000 }).toBe(50);
     } finally {
       h.fake.release();
       await short.close();

@@ -275,7 +275,7 @@ describe('the owner record', () => {
       const id = await create(kind, child.key);
       const deleted = await call(h2.url, child.key, 'DELETE', `${path}${id}`);
       expect(deleted.status).toBe(200);
-      await expect.poll(() => h1.redis?.exists(`${h1.prefix}v1:obj:{${id}}`)).toBe(0);
+      await expect.poll(() => h1.redis?.exists(`${h1.prefix}v1:obj:{${id}}`), { timeout: 10_000 }).toBe(0);
       h1.fake.reset();
       expect((await call(h2.url, child.key, 'GET', `${path}${id}`)).status).toBe(404);
       expect(h1.fake.requests).toHaveLength(0);
