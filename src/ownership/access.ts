@@ -87,16 +87,21 @@ export function encodeOwner(owner: ObjectOwner): string {
   return JSON.stringify(stored);
 }
 
-/** The record stored for `id`, or null for anything malformed: a corrupt record reaches nobody. */
-export function decodeOwner(id: string, text: string | null): ObjectOwner | null {
+/** A stored JSON object, or null for none, broken JSON or anything but an object. */
+function storedObject(text: string | null): Json | null {
   if (text === null) return null;
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    const value: unknown = JSON.parse(text);
+    return isObject(value) ? value : null;
   } catch {
     return null;
   }
-  if (!isObject(value)) return null;
+}
+
+/** The record stored for `id`, or null for anything malformed: a corrupt record reaches nobody. */
+export function decodeOwner(id: string, text: string | null): ObjectOwner | null {
+  const value = storedObject(text);
+  if (value === null) return null;
   const { k, o, p, c, e, r } = value;
   if (typeof k !== 'string' || !(OBJECT_KINDS as readonly string[]).includes(k) || typeof o !== 'string' || o === '') return null;
   if (!(p === null || typeof p === 'string') || typeof c !== 'number' || !(e === null || typeof e === 'number')) return null;
@@ -112,14 +117,8 @@ export function encodeCursor(cursor: ListCursor): string {
 }
 
 export function decodeCursor(text: string | null): ListCursor | null {
-  if (text === null) return null;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (!isObject(value)) return null;
+  const value = storedObject(text);
+  if (value === null) return null;
   const { keyId, kind, upstreamToken, skip, afterId, query } = value;
   if (typeof keyId !== 'string' || typeof kind !== 'string' || !(OBJECT_KINDS as readonly string[]).includes(kind)) return null;
   if (!(upstreamToken === null || typeof upstreamToken === 'string') || typeof query !== 'string') return null;
