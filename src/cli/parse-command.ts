@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { OBJECT_ID_RE } from '../ownership/access.js';
 import { resolveBaseUrl } from './base-url.js';
 import { parseWhole, UsageError } from './flag-values.js';
 import type { HelpTopic } from './help-text.js';
@@ -135,8 +136,8 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     args: ['objectId'],
     flags: [],
     build: (_values, [id]) => {
-      // The admin API's own rule for object ids (src/ownership/access.ts): anything else names no object.
-      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(id ?? '')) throw new UsageError(`"${id ?? ''}" is not an xAI object id (file_…, batch_…, a request or response id)`);
+      // The admin API's own rule for object ids: anything else names no object.
+      if (!OBJECT_ID_RE.test(id ?? '')) throw new UsageError(`"${id ?? ''}" is not an xAI object id (file_…, batch_…, a request or response id)`);
       return { request: { method: 'GET', path: `/admin/objects/${encodeURIComponent(id ?? '')}` }, view: { kind: 'object' } };
     },
   },
