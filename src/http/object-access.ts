@@ -3,7 +3,7 @@ import { errors, type GatewayError } from '../errors.js';
 import type { AdmissionResult, Reservation } from '../limits/types.js';
 import { createdObjectId, mayReach, objectExpiresAtMs, OBJECT_ID_RE } from '../ownership/access.js';
 import type { ObjectRef } from '../ownership/body-refs.js';
-import type { ObjectKind, ObjectOwner, OwnershipStore } from '../ownership/types.js';
+import type { ObjectKind, ObjectOwner, OwnershipStore, UpFrontCharge } from '../ownership/types.js';
 import type { RouteMatch } from '../policy/routes.js';
 import { ZERO_USAGE, type Usage } from '../usage/types.js';
 import type { AuthenticatedClient } from './client-auth.js';
@@ -82,8 +82,8 @@ export async function recordOwner(input: {
   kind: ObjectKind;
   created: Record<string, unknown>;
   client: AuthenticatedClient;
-  /** What the creation was charged up front for a result xAI reports later (a video's price). */
-  reservedCostTicks: number;
+  /** What the creation is charged up front for a result xAI reports later (a video, a deferred completion). */
+  upFront: UpFrontCharge | null;
 }): Promise<void> {
   const { kind, nowMs } = input;
   const id = createdObjectId(kind, input.created);
@@ -96,7 +96,7 @@ export async function recordOwner(input: {
       ownerParentId: input.client.parent?.id ?? null,
       createdAtMs: nowMs,
       expiresAtMs: objectExpiresAtMs(kind, input.created, nowMs),
-      reservedCostTicks: input.reservedCostTicks,
+      upFront: input.upFront,
     });
   } catch (err) {
     input.request.log.error(
@@ -117,26 +117,74 @@ export function forgetDeleted(input: { request: FastifyRequest; ownership: Owner
 }
 
 /**
- * A video's creation is charged its reserved price at once (SPEC §5): xAI reports the cost only when the result is
- * fetched, and by then the budget must already hold it — a hundred requests in a row must not all fit one budget.
- * A creation that is never fetched stays charged as reserved.
+ * The creation of a result xAI reports later — a video, a deferred completion — is charged its reservation at once
+ * (SPEC §5): xAI reports the usage only when the result is fetched, and by then the budget must already hold it, so
+ * a hundred creations in a row cannot all fit one budget. Never less than what xAI reported for the creation itself.
  */
-export function chargedUpFront(usage: Usage, reservedCostTicks: number): Usage {
-  return { ...usage, costTicks: Math.max(usage.costTicks, reservedCostTicks), costFromUpstream: false };
+export function chargedUpFront(usage: Usage, upFront: UpFrontCharge): Usage {
+  const promptTokens = Math.max(usage.promptTokens, upFront.promptTokens);
+  const completionTokens = Math.max(usage.completionTokens, upFront.completionTokens);
+  return {
+    promptTokens,
+    completionTokens,
+    reasoningTokens: usage.reasoningTokens,
+    cachedTokens: usage.cachedTokens,
+    totalTokens: promptTokens + completionTokens + usage.reasoningTokens,
+    costTicks: Math.max(usage.costTicks, upFront.costTicks),
+    costFromUpstream: false,
+  };
+}
+
+/** What a fetch settles: the charge (signed when it corrects an up-front one), and the usage xAI reported, once. */
+export interface FetchedCharge {
+  usage: Usage | null;
+  /** The usage corrects the creation's up-front charge: it may be negative (a refund). */
+  correction: boolean;
+  /** xAI's usage the first time the result is read, else null (so that metrics count it once). */
+  observed: Usage | null;
+  /** The creation's model, under which its usage row was started; null (none recorded) to use xAI's. */
+  model: string | null;
 }
 
 /**
  * A fetched deferred completion or video is charged once, to the key family that fetched it — the creator or the
- * creator's parent, as no other key reaches it — and only with what its creation was not charged already: xAI's
- * cost above the up-front reservation, and its tokens. Every later read of the same result is charged nothing
- * (it still counts as a request).
+ * creator's parent, as no other key reaches it. Its creation was charged its reservation; the first fetch with
+ * usage replaces that by xAI's usage: the difference is settled as a correction, so a reservation above xAI's bill
+ * is refunded and one below it is topped up. A refund is made only within the creation's UTC day, as the day's
+ * and month's counters it returns to are those of the fetch: across a day boundary the reservation stays charged
+ * (never less than xAI's bill, as the top-up still applies). Every later read is charged nothing (it still counts
+ * as a request).
  */
-export async function chargeFetchedOnce(input: { ownership: OwnershipStore; owner: ObjectOwner; usage: Usage | null }): Promise<Usage | null> {
+export async function chargeFetchedOnce(input: { ownership: OwnershipStore; owner: ObjectOwner; usage: Usage | null; nowMs: number }): Promise<FetchedCharge> {
   const { usage, owner } = input;
-  if (usage === null || (usage.costTicks === 0 && usage.totalTokens === 0)) return usage;
+  // Every read — polls and re-reads too — is counted under the creation's model, beside its charge.
+  const model = owner.upFront?.model ?? null;
+  const plain: FetchedCharge = { usage, correction: false, observed: usage, model };
+  if (usage === null || (usage.costTicks === 0 && usage.totalTokens === 0)) return plain;
   // A claim that cannot be made (the store failing right then) charges the result: a budget may be charged twice
   // for it, never not at all, and the request is settled either way.
   const first = await input.ownership.claimSettlement(owner.id, owner.expiresAtMs).catch(() => true);
-  if (!first) return ZERO_USAGE;
-  return { ...usage, costTicks: Math.max(0, usage.costTicks - owner.reservedCostTicks) };
+  if (!first) return { usage: ZERO_USAGE, correction: false, observed: null, model };
+  const upFront = owner.upFront;
+  if (upFront === null) return plain;
+  const refunds = utcDay(owner.createdAtMs) === utcDay(input.nowMs);
+  const delta = (actual: number, charged: number): number => (refunds ? actual - charged : Math.max(0, actual - charged));
+  const promptTokens = delta(usage.promptTokens, upFront.promptTokens);
+  const completionTokens = delta(usage.completionTokens, upFront.completionTokens);
+  return {
+    usage: {
+      promptTokens,
+      completionTokens,
+      reasoningTokens: usage.reasoningTokens,
+      cachedTokens: usage.cachedTokens,
+      totalTokens: delta(usage.totalTokens, upFront.promptTokens + upFront.completionTokens),
+      costTicks: delta(usage.costTicks, upFront.costTicks),
+      costFromUpstream: usage.costFromUpstream,
+    },
+    correction: true,
+    observed: usage,
+    model,
+  };
 }
+
+const utcDay = (ms: number): number => Math.floor(ms / 86_400_000);

@@ -11,8 +11,8 @@ import type { ModelCatalog } from '../upstream/model-catalog.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import { requestTooLarge } from '../upstream/limited-body.js';
 import { costTicksFor } from '../usage/cost.js';
-import { usdToTicks, ZERO_USAGE } from '../usage/types.js';
-import type { ObjectOwner, OwnershipStore } from '../ownership/types.js';
+import { usdToTicks, ZERO_USAGE, type Usage } from '../usage/types.js';
+import type { ObjectOwner, OwnershipStore, UpFrontCharge } from '../ownership/types.js';
 import { addressedObjects, admitReaching, chargedUpFront, chargeFetchedOnce, forgetDeleted, recordOwner } from './object-access.js';
 import { answerObjectList } from './object-list.js';
 import { admissionRefusal as refusal } from './admission-refusal.js';
@@ -99,8 +99,8 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
   const metered = route.handling === 'forward' && route.usage !== 'none';
   const price = priceFor(config, prepared.model);
   const addressed = addressedObjects(lookup.match, prepared);
-  const mediaTicks = mediaReserveTicks(config, route, prepared);
-  const admitting = admit(deps, config, { client, subjects, metered: metered ? prepared : null, price, mediaTicks });
+  const estimate = estimateOf(metered ? prepared : null, price, mediaReserveTicks(config, route, prepared));
+  const admitting = admit(deps, config, { client, subjects, estimate });
   const reached =
     addressed.length === 0
       ? { admission: await admitting, owners: [] }
@@ -119,18 +119,19 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
   }
 
   request.gw.deferLog = true;
-  const settle = once(async (result: { usage: Parameters<Limiter['settle']>[0]['usage']; model: string | null }) => {
+  const settle = once(async (result: SettleResult) => {
     request.gw.usage = result.usage;
-    if (result.usage !== null) deps.metrics.usageRecorded(prepared.model ?? result.model, result.usage);
+    const observed = result.observed === undefined ? result.usage : result.observed;
+    if (observed !== null) deps.metrics.usageRecorded(prepared.model ?? result.model, observed);
     // Usage is kept under the model the client asked for (what its scopes name); a GET that fetches a result
-    // (deferred completion, video) names none, so xAI's is used.
-    await settleReservation(deps, admission.reservation, result.usage, prepared.model ?? result.model);
+    // (deferred completion, video) names none, so its creation's is used, else xAI's.
+    await settleReservation(deps, admission.reservation, result.usage, prepared.model ?? result.model, result.correction === true);
   });
   const state = { relaying: false };
   try {
     // A GET of a deferred completion or video names its object first: its owner record says what is charged.
     const fetched = route.method === 'GET' && (route.addresses === 'video' || route.addresses === 'deferred') ? (reached.owners[0] ?? null) : null;
-    return await dispatch(request, reply, deps, { match: lookup.match, client, prepared, price, settle, state, mediaTicks, fetched });
+    return await dispatch(request, reply, deps, { match: lookup.match, client, prepared, price, settle, state, estimate, fetched });
   } catch (err) {
     // Once a response is being relayed, its end settles it (with what xAI reported); an error after that point
     // (the client connection failing under the stream) must not release the reservation and lose that usage.
@@ -147,17 +148,17 @@ interface DispatchInput {
   prepared: PreparedRequest;
   /** The model's price, for usage xAI reports without a cost. */
   price: GatewayConfig['pricing'][string] | undefined;
-  settle: (result: { usage: Parameters<Limiter['settle']>[0]['usage']; model: string | null }) => Promise<void>;
+  settle: (result: SettleResult) => Promise<void>;
   /** Set once forwarding produced a result that `settle` will be called with. */
   state: { relaying: boolean };
-  /** A media request's reserved price (ticks): what a video's creation is charged up front. */
-  mediaTicks: number;
+  /** What the admission reserved: what the creation of a result xAI reports later is charged up front. */
+  estimate: Estimate;
   /** The owner record of the deferred completion or video a GET fetches, else null. */
   fetched: ObjectOwner | null;
 }
 
 async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1Deps, input: DispatchInput): Promise<FastifyReply> {
-  const { match, client, prepared, price, settle, state, mediaTicks, fetched } = input;
+  const { match, client, prepared, price, settle, state, estimate, fetched } = input;
   const finish = (): void => {
     void settle({ usage: null, model: null }).finally(() => logRequest(request, reply));
   };
@@ -190,6 +191,11 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
     }
     case 'forward': {
       const creates = prepared.creates;
+      // A video or deferred completion is charged its reservation when xAI accepts it; the fetch corrects that.
+      const upFront: UpFrontCharge | null =
+        creates === 'video' || creates === 'deferred'
+          ? { model: prepared.model, promptTokens: estimate.promptTokens, completionTokens: estimate.completionTokens, costTicks: estimate.costTicks }
+          : null;
       const { done } = await forwardRequest(
         {
           request,
@@ -212,7 +218,7 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
                     kind: creates,
                     created,
                     client,
-                    reservedCostTicks: creates === 'video' ? mediaTicks : 0,
+                    upFront,
                   }),
           observe: {
             upstreamResponded: (seconds) => deps.metrics.upstreamResponded(match.route.endpoint, seconds),
@@ -227,13 +233,12 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
         .then(async (result) => {
           forgetDeleted({ request, ownership: deps.ownership, match, status: result.status });
           const usage = settlementUsage(result, { promptTokens: prepared.estimatedPromptTokens, outputCapTokens: prepared.outputCapTokens }, price);
-          const charged =
-            creates === 'video' && result.status >= 200 && result.status < 300 && usage !== null
-              ? chargedUpFront(usage, mediaTicks)
-              : fetched === null
-                ? usage
-                : await chargeFetchedOnce({ ownership: deps.ownership, owner: fetched, usage });
-          return settle({ usage: charged, model: result.upstreamModel });
+          if (upFront !== null && result.status >= 200 && result.status < 300 && usage !== null) {
+            return settle({ usage: chargedUpFront(usage, upFront), observed: usage, model: result.upstreamModel });
+          }
+          if (fetched === null) return settle({ usage, model: result.upstreamModel });
+          const charge = await chargeFetchedOnce({ ownership: deps.ownership, owner: fetched, usage, nowMs: deps.now() });
+          return settle({ usage: charge.usage, observed: charge.observed, correction: charge.correction, model: charge.model ?? result.upstreamModel });
         })
         .catch((err: unknown) => request.log.error({ err }, 'settlement failed'))
         .finally(() => logRequest(request, reply));
@@ -258,32 +263,34 @@ function subjectsOf(client: AuthenticatedClient): { keyId: string; limits: Limit
   return subjects;
 }
 
+/** What an admission reserves (SPEC §5): prompt estimate plus output cap, and their cost plus a media price. */
+interface Estimate {
+  promptTokens: number;
+  completionTokens: number;
+  costTicks: number;
+}
+
+function estimateOf(metered: PreparedRequest | null, price: GatewayConfig['pricing'][string] | undefined, mediaTicks: number): Estimate {
+  if (metered === null) return { promptTokens: 0, completionTokens: 0, costTicks: 0 };
+  const promptTokens = metered.estimatedPromptTokens;
+  const completionTokens = metered.outputCapTokens;
+  const tokenTicks = costTicksFor({ promptTokens, cachedTokens: 0, completionTokens, reasoningTokens: 0 }, price);
+  return { promptTokens, completionTokens, costTicks: tokenTicks + mediaTicks };
+}
+
 async function admit(
   deps: V1Deps,
   config: GatewayConfig,
-  input: {
-    client: AuthenticatedClient;
-    subjects: { keyId: string; limits: LimitSet }[];
-    metered: PreparedRequest | null;
-    price: GatewayConfig['pricing'][string] | undefined;
-    /** A media request's price, reserved up front (SPEC §5). */
-    mediaTicks: number;
-  },
+  input: { client: AuthenticatedClient; subjects: { keyId: string; limits: LimitSet }[]; estimate: Estimate },
 ): Promise<AdmissionResult> {
-  const { client, metered, price } = input;
-  const estimatedTokens = metered === null ? 0 : metered.estimatedPromptTokens + metered.outputCapTokens;
-  const estimatedCostTicks =
-    metered === null
-      ? 0
-      : costTicksFor({ promptTokens: metered.estimatedPromptTokens, cachedTokens: 0, completionTokens: metered.outputCapTokens, reasoningTokens: 0 }, price) +
-        input.mediaTicks;
+  const { client, estimate } = input;
   return storeCall(() =>
     deps.limiter.admit({
       requestId: randomUUID(),
       subjects: input.subjects,
       familyId: client.parent?.id ?? client.key.id,
-      estimatedTokens,
-      estimatedCostTicks,
+      estimatedTokens: estimate.promptTokens + estimate.completionTokens,
+      estimatedCostTicks: estimate.costTicks,
       nowMs: deps.now(),
       // A reservation outlives the longest wait for xAI's first byte; past it, a crashed instance's hold expires.
       leaseMs: config.upstream.headersTimeoutMs + 300_000,
@@ -291,8 +298,16 @@ async function admit(
   );
 }
 
-async function settleReservation(deps: V1Deps, reservation: Reservation, usage: Parameters<Limiter['settle']>[0]['usage'], model: string | null): Promise<void> {
-  await deps.limiter.settle({ reservation, usage, model: model ?? '(none)', nowMs: deps.now() });
+/** What a request is settled with; `observed` (default: usage) is what metrics count, `correction` see SettleInput. */
+interface SettleResult {
+  usage: Usage | null;
+  model: string | null;
+  observed?: Usage | null;
+  correction?: boolean;
+}
+
+async function settleReservation(deps: V1Deps, reservation: Reservation, usage: Usage | null, model: string | null, correction = false): Promise<void> {
+  await deps.limiter.settle({ reservation, usage, model: model ?? '(none)', nowMs: deps.now(), correction });
 }
 
 

@@ -106,12 +106,12 @@ export function createMemoryLimiter(): Limiter {
       });
     },
 
-    settle({ reservation: given, usage, model, nowMs }) {
+    settle({ reservation: given, usage, model, nowMs, correction }) {
       return promised(() => {
         assertRequestId(given.requestId);
         assertId('familyId', given.familyId);
         assertCount('nowMs', nowMs);
-        if (usage !== null) assertUsage(usage);
+        if (usage !== null) assertUsage(usage, correction === true);
         const family = familyOf(given.familyId);
         const reservation = family.reservations.get(given.requestId);
         if (reservation === undefined) return false;

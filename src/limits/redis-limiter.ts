@@ -152,11 +152,11 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
       return admissionResultOf(request, verdict);
     },
 
-    async settle({ reservation, usage, model, nowMs }) {
+    async settle({ reservation, usage, model, nowMs, correction }) {
       assertRequestId(reservation.requestId);
       assertId('familyId', reservation.familyId);
       assertCount('nowMs', nowMs);
-      if (usage !== null) assertUsage(usage);
+      if (usage !== null) assertUsage(usage, correction === true);
       const periods = periodsAt(nowMs);
       const reply = await batcher.call(reservation.familyId, 's', [
         limiterKeyBase(prefix, reservation.familyId),

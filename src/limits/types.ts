@@ -68,6 +68,12 @@ export interface SettleInput {
   usage: Usage | null;
   model: string;
   nowMs: number;
+  /**
+   * The usage corrects a charge an earlier request of the same keys was settled with (a deferred result fetched
+   * after its creation was charged its reservation): its fields may be negative, a refund of what was charged
+   * above xAI's usage. Counters are adjusted by it like by any usage.
+   */
+  correction?: boolean;
 }
 
 /** Summed usage: one Usage per request counted, plus how many requests. */

@@ -43,11 +43,17 @@ export function assertAdmissionRequest(request: AdmissionRequest): void {
   if (request.leaseMs === 0) throw new RangeError('leaseMs must be positive');
 }
 
-export function assertUsage(usage: Usage): void {
-  assertCount('usage.promptTokens', usage.promptTokens);
-  assertCount('usage.completionTokens', usage.completionTokens);
-  assertCount('usage.reasoningTokens', usage.reasoningTokens);
-  assertCount('usage.cachedTokens', usage.cachedTokens);
-  assertCount('usage.totalTokens', usage.totalTokens);
-  assertCount('usage.costTicks', usage.costTicks);
+/** Usage counts are non-negative safe integers; a correction's (SettleInput.correction) may be negative. */
+export function assertUsage(usage: Usage, correction = false): void {
+  const check = correction ? assertSignedCount : assertCount;
+  check('usage.promptTokens', usage.promptTokens);
+  check('usage.completionTokens', usage.completionTokens);
+  check('usage.reasoningTokens', usage.reasoningTokens);
+  check('usage.cachedTokens', usage.cachedTokens);
+  check('usage.totalTokens', usage.totalTokens);
+  check('usage.costTicks', usage.costTicks);
+}
+
+function assertSignedCount(what: string, value: number): void {
+  if (!Number.isSafeInteger(value)) throw new RangeError(`${what} must be a safe integer`);
 }

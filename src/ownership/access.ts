@@ -1,4 +1,4 @@
-import { OBJECT_KINDS, type ListCursor, type ObjectKind, type ObjectOwner } from './types.js';
+import { OBJECT_KINDS, type ListCursor, type ObjectKind, type ObjectOwner, type UpFrontCharge } from './types.js';
 
 /**
  * The ids xAI gives objects (`file_…`, `batch_…`, uuids with a region suffix): the same shape the route table
@@ -77,13 +77,18 @@ interface StoredOwner {
   p: string | null;
   c: number;
   e: number | null;
-  /** reservedCostTicks, when not 0. */
-  r?: number;
+  /** The up-front charge as [promptTokens, completionTokens, costTicks], when there is one. */
+  r?: [number, number, number];
+  /** The up-front charge's model, when there is one and it names a model. */
+  m?: string;
 }
 
 export function encodeOwner(owner: ObjectOwner): string {
   const stored: StoredOwner = { k: owner.kind, o: owner.ownerId, p: owner.ownerParentId, c: owner.createdAtMs, e: owner.expiresAtMs };
-  if (owner.reservedCostTicks !== 0) stored.r = owner.reservedCostTicks;
+  if (owner.upFront !== null) {
+    stored.r = [owner.upFront.promptTokens, owner.upFront.completionTokens, owner.upFront.costTicks];
+    if (owner.upFront.model !== null) stored.m = owner.upFront.model;
+  }
   return JSON.stringify(stored);
 }
 
@@ -102,11 +107,25 @@ function storedObject(text: string | null): Json | null {
 export function decodeOwner(id: string, text: string | null): ObjectOwner | null {
   const value = storedObject(text);
   if (value === null) return null;
-  const { k, o, p, c, e, r } = value;
+  const { k, o, p, c, e, r, m } = value;
   if (typeof k !== 'string' || !(OBJECT_KINDS as readonly string[]).includes(k) || typeof o !== 'string' || o === '') return null;
   if (!(p === null || typeof p === 'string') || typeof c !== 'number' || !(e === null || typeof e === 'number')) return null;
-  if (!(r === undefined || (typeof r === 'number' && Number.isFinite(r) && r >= 0))) return null;
-  return { id, kind: k as ObjectKind, ownerId: o, ownerParentId: p, createdAtMs: c, expiresAtMs: e, reservedCostTicks: r ?? 0 };
+  const upFront = upFrontOf(r, m);
+  if (upFront === undefined) return null;
+  return { id, kind: k as ObjectKind, ownerId: o, ownerParentId: p, createdAtMs: c, expiresAtMs: e, upFront };
+}
+
+const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+
+/** A stored up-front charge: null for none, undefined for a malformed one. */
+function upFrontOf(r: unknown, m: unknown): UpFrontCharge | null | undefined {
+  if (r === undefined) return null;
+  if (!(m === undefined || typeof m === 'string')) return undefined;
+  // Records written before the charge had tokens held the reserved cost alone.
+  if (isCount(r)) return { model: m ?? null, promptTokens: 0, completionTokens: 0, costTicks: r };
+  if (!Array.isArray(r) || r.length !== 3 || !r.every(isCount)) return undefined;
+  const [promptTokens, completionTokens, costTicks] = r as [number, number, number];
+  return { model: m ?? null, promptTokens, completionTokens, costTicks };
 }
 
 /** Cursor tokens: random, so a token says nothing about the objects or the xAI page it stands for. */

@@ -22,10 +22,19 @@ export interface ObjectOwner {
   /** When the record lapses with its object (epoch ms), or null while the object has no known end. */
   expiresAtMs: number | null;
   /**
-   * What the creation was charged up front for a result xAI reports later (a video's reserved price, in ticks);
-   * the fetched result is charged only what xAI's cost adds to it (SPEC §5). 0 for other objects.
+   * What the creation was charged up front for a result xAI reports later (a video, a deferred completion), or
+   * null for other objects. When the result is fetched, the charge is corrected to xAI's usage (docs/isolation.md).
    */
-  reservedCostTicks: number;
+  upFront: UpFrontCharge | null;
+}
+
+/** A creation's up-front charge: its admission's reservation, charged when xAI accepted the request. */
+export interface UpFrontCharge {
+  /** The model the creation named: the correction is recorded under it, so the two add up in one usage row. */
+  model: string | null;
+  promptTokens: number;
+  completionTokens: number;
+  costTicks: number;
 }
 
 /** Where a filtered list resumes (see src/http/object-list.ts): a page of xAI's list, and how much of it was used. */

@@ -204,7 +204,7 @@ describe('path parameters', () => {
     const fileId = 'file_a128090d-f0c9-4873-bd84-e499777e7417';
     // Objects made outside the gateway reach no key: these are recorded as the key's, as their creation would.
     for (const [kind, objectId] of [['response', id], ['file', fileId]] as const) {
-      await h.store.ownership.record({ id: objectId, kind, ownerId: keyId, ownerParentId: null, createdAtMs: Date.now(), expiresAtMs: null, reservedCostTicks: 0 });
+      await h.store.ownership.record({ id: objectId, kind, ownerId: keyId, ownerParentId: null, createdAtMs: Date.now(), expiresAtMs: null, upFront: null });
     }
     h.fake.reset();
     expect((await call(key, 'GET', `/v1/responses/${id}`)).status).toBe(404);

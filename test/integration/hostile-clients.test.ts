@@ -16,6 +16,7 @@ let key: string;
 
 const YAML = `
 pricing:
+  grok-4: { input: 3.00, cachedInput: 0.75, output: 15.00 }
   grok-imagine-image: { perImage: 0.02 }
   grok-imagine-video: { perVideoSecond: 0.05 }
 server:
@@ -269,6 +270,59 @@ describe('spend xAI reports later is reserved up front and charged once, to its 
     const another = await h.createKey({ name: 'video-snoop', models: ['*'], endpoints: ['videos'] });
     expect((await fetch(`${h.url}/v1/videos/${requestId}`, { headers: { authorization: `Bearer ${another.key}` } })).status).toBe(404);
     expect(await costUsd(another.id)).toBe(0);
+  });
+
+  it('10 concurrent deferred chats on a budget that holds 3 reservations: 3 reach xAI, the rest are refused', async () => {
+    // Each reserves its prompt estimate plus max_tokens 1000 at $15/M output: just over $0.015.
+    const { key: budgeted, id } = await h.createKey({ name: 'deferred-budget', models: ['*'], endpoints: ['chat.completions'], limits: { costPerDayUsd: 0.05 } });
+    h.fake.reset();
+    const statuses = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        postJson(`${h.url}/v1/chat/completions`, chatBody({ deferred: true, max_tokens: 1000 }), { authorization: `Bearer ${budgeted}` }).then(async (r) => {
+          await r.arrayBuffer();
+          return r.status;
+        }),
+      ),
+    );
+    expect(statuses.filter((s) => s === 200)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(7);
+    expect(h.fake.requests).toHaveLength(3);
+    // Nothing fetched yet, so xAI has reported nothing: the budget holds the three reservations.
+    await expect.poll(async () => ((await (await h.admin('GET', `/admin/keys/${id}/usage`)).json()) as { totals: { requests: number } }).totals.requests, { timeout: 10_000 }).toBe(3);
+    const cost = await costUsd(id);
+    expect(cost).toBeGreaterThan(0.045);
+    expect(cost).toBeLessThanOrEqual(0.05);
+  });
+
+  it('a deferred completion is charged its reservation, then exactly xAI\'s usage once fetched, to its creator alone', async () => {
+    const { key: creator, id } = await h.createKey({ name: 'deferred-maker', models: ['*'], endpoints: ['chat.completions', 'deferred'], limits: { costPerDayUsd: 10 } });
+    h.fake.reset();
+    const created = await postJson(`${h.url}/v1/chat/completions`, chatBody({ deferred: true, max_tokens: 1000 }), { authorization: `Bearer ${creator}` });
+    expect(created.status).toBe(200);
+    const { request_id: requestId } = (await created.json()) as { request_id: string };
+    // The reservation is charged at once: more than xAI will bill (the fake answers far below 1000 tokens).
+    await expect.poll(() => costUsd(id), { timeout: 10_000 }).toBeGreaterThan(0.015);
+    const snoop = await h.createKey({ name: 'deferred-snoop', models: ['*'], endpoints: ['deferred'] });
+    expect((await fetch(`${h.url}/v1/chat/deferred-completion/${requestId}`, { headers: { authorization: `Bearer ${snoop.key}` } })).status).toBe(404);
+    const reads: number[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const read = await fetch(`${h.url}/v1/chat/deferred-completion/${requestId}`, { headers: { authorization: `Bearer ${creator}` } });
+      await read.arrayBuffer();
+      reads.push(read.status);
+    }
+    expect(reads).toEqual([202, 200, 404]);
+    await expect.poll(async () => ((await (await h.admin('GET', `/admin/keys/${id}/usage`)).json()) as { totals: { requests: number } }).totals.requests, { timeout: 10_000 }).toBe(4);
+    const usage = (await (await h.admin('GET', `/admin/keys/${id}/usage`)).json()) as {
+      totals: { costUsd: number; totalTokens: number };
+      days: { models: Record<string, unknown> }[];
+    };
+    // The reservation was replaced by xAI's usage: the refund brought both totals down to what xAI reported.
+    expect(h.fake.reported.requests).toBe(1);
+    expect(usage.totals.totalTokens).toBe(h.fake.reported.totalTokens);
+    expect(usage.totals.costUsd).toBeCloseTo(h.fake.reported.costTicks / 1e10, 9);
+    // One usage row, under the model the creation named: the charge and its correction add up in it.
+    expect(usage.days.flatMap((day) => Object.keys(day.models))).toEqual(['grok-4']);
+    expect(await costUsd(snoop.id)).toBe(0);
   });
 
   it('a video request on a budget it does not fit is refused before xAI', async () => {

@@ -175,6 +175,25 @@ describe.each(implementations)('Limiter contract: %s', (_name, create) => {
     expect(report.totals).toEqual({ requests: 1, promptTokens: 100, completionTokens: 50, reasoningTokens: 30, cachedTokens: 0, totalTokens: 180, costTicks: usdToTicks(0.01) });
   });
 
+  it('a correction settles signed usage: a refund of an earlier charge lowers the counters and the usage row', async () => {
+    const s = scenario(limiter, { tokensPerDay: 10_000, costPerDayUsd: 1 });
+    const subject = { ...s.subjects[0]!, familyId: s.familyId };
+    // The creation: charged its whole reservation (2000 tokens, $0.30).
+    const creation = s.reservationOf(await s.admit({ estimatedTokens: 2000, estimatedCostTicks: usdToTicks(0.3) }));
+    const charged = usage({ promptTokens: 1000, completionTokens: 1000, totalTokens: 2000, costTicks: usdToTicks(0.3) });
+    await limiter.settle({ reservation: creation, usage: charged, model: 'grok-4', nowMs: T0 + 1 });
+    // The fetch: xAI reported 300 tokens and $0.02, so 1700 tokens and $0.28 come back.
+    const fetch = s.reservationOf(await s.admit({ estimatedTokens: 100, nowMs: T0 + 2 }));
+    const refund = usage({ promptTokens: -900, completionTokens: -800, totalTokens: -1700, costTicks: -usdToTicks(0.28) });
+    await expect(limiter.settle({ reservation: fetch, usage: refund, model: 'grok-4', nowMs: T0 + 3 })).rejects.toThrow(RangeError);
+    expect(await limiter.settle({ reservation: fetch, usage: refund, model: 'grok-4', nowMs: T0 + 3, correction: true })).toBe(true);
+    const remaining = await limiter.remaining(subject, T0 + 3);
+    expect(remaining.tokensPerDay).toBe(10_000 - 300);
+    expect(remaining.costPerDayUsd).toBeCloseTo(0.98, 9);
+    const report = await limiter.usageReport(s.familyId, s.familyId, { from: '2030-01-15', to: '2030-01-15' });
+    expect(report.totals).toEqual({ requests: 2, promptTokens: 100, completionTokens: 200, reasoningTokens: 0, cachedTokens: 0, totalTokens: 300, costTicks: usdToTicks(0.02) });
+  });
+
   it('releases a reservation on usage null and records no usage (the request still counts)', async () => {
     const s = scenario(limiter, { tokensPerDay: 1000, requestsPerDay: 10, concurrency: 1 });
     const subject = { ...s.subjects[0]!, familyId: s.familyId };

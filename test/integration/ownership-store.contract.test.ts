@@ -28,7 +28,7 @@ const implementations: [string, () => OwnershipStore][] = [
 ];
 
 function owner(id: string, overrides: Partial<ObjectOwner> = {}): ObjectOwner {
-  return { id, kind: 'file', ownerId: 'key_owner', ownerParentId: null, createdAtMs: 1_765_000_000_000, expiresAtMs: null, reservedCostTicks: 0, ...overrides };
+  return { id, kind: 'file', ownerId: 'key_owner', ownerParentId: null, createdAtMs: 1_765_000_000_000, expiresAtMs: null, upFront: null, ...overrides };
 }
 
 const cursor: ListCursor = { keyId: 'key_owner', kind: 'file', upstreamToken: 'file_xyz', skip: 3, afterId: 'file_abc', query: 'order=desc' };

@@ -52,7 +52,7 @@ describe('a client that leaves before the request was written upstream', () => {
   ])('%s: not counted, reservation released', async (name, method, path, body) => {
     const { key, id } = await h.createKey({ name: `unsent-${name}`, models: ['*'], endpoints: ['*'], limits: { concurrency: 1 } });
     // The deferred completion is this key's, as if it had made it through the gateway (docs/isolation.md).
-    await h.store.ownership.record({ id: 'req-123', kind: 'deferred', ownerId: id, ownerParentId: null, createdAtMs: Date.now(), expiresAtMs: null, reservedCostTicks: 0 });
+    await h.store.ownership.record({ id: 'req-123', kind: 'deferred', ownerId: id, ownerParentId: null, createdAtMs: Date.now(), expiresAtMs: null, upFront: null });
     const auth = { authorization: `Bearer ${key}` };
     const requestId = `unsent-${name.replace(/\W+/g, '-')}`;
     const before = bytesAtUpstream();

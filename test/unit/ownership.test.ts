@@ -11,7 +11,7 @@ const owner = (id: string, overrides: Partial<ObjectOwner> = {}): ObjectOwner =>
   ownerParentId: 'key_parent',
   createdAtMs: 0,
   expiresAtMs: null,
-  reservedCostTicks: 0,
+  upFront: null,
   ...overrides,
 });
 
@@ -63,7 +63,26 @@ describe('owner records: encoded and decoded', () => {
     const record = owner('file_x', { expiresAtMs: 5 });
     expect(decodeOwner('file_x', encodeOwner(record))).toEqual(record);
   });
-  it.each(['', 'null', '[]', '{"k":"tape","o":"key_a","p":null,"c":1,"e":null}', '{"k":"file","o":"","p":null,"c":1,"e":null}', '{"k":"file","o":"key_a","p":3,"c":1,"e":null}'])(
+  it('round-trips an up-front charge, with or without a model', () => {
+    for (const model of ['grok-4', null]) {
+      const record = owner('req_1', { kind: 'deferred', upFront: { model, promptTokens: 12, completionTokens: 1000, costTicks: 150_000_000 } });
+      expect(decodeOwner('req_1', encodeOwner(record))).toEqual(record);
+    }
+  });
+  it('reads a charge stored as a bare cost (records written before tokens were charged up front)', () => {
+    expect(decodeOwner('v', '{"k":"video","o":"key_a","p":null,"c":1,"e":null,"r":7}')?.upFront).toEqual({ model: null, promptTokens: 0, completionTokens: 0, costTicks: 7 });
+  });
+  it.each([
+    '',
+    'null',
+    '[]',
+    '{"k":"tape","o":"key_a","p":null,"c":1,"e":null}',
+    '{"k":"file","o":"","p":null,"c":1,"e":null}',
+    '{"k":"file","o":"key_a","p":3,"c":1,"e":null}',
+    '{"k":"video","o":"key_a","p":null,"c":1,"e":null,"r":[1,2]}',
+    '{"k":"video","o":"key_a","p":null,"c":1,"e":null,"r":[1,2,-3]}',
+    '{"k":"video","o":"key_a","p":null,"c":1,"e":null,"r":[1,2,3],"m":5}',
+  ])(
     'malformed %j → null',
     (text) => {
       expect(decodeOwner('file_x', text)).toBeNull();
