@@ -15,6 +15,7 @@ import type { Limiter } from './limits/types.js';
 import { createMemoryOwnershipStore } from './ownership/memory-ownership-store.js';
 import { createRedisOwnershipStore } from './ownership/redis-ownership-store.js';
 import type { OwnershipStore } from './ownership/types.js';
+import { guardStore } from './store-errors.js';
 
 /** The gateway's state: client keys and quota counters, on Redis (or a Cluster) or in process (SPEC §1, §7). */
 export interface Store {
@@ -130,16 +131,18 @@ export function openStore(config: GatewayConfig['store'], logger: Logger): Store
     prefix: keyPrefix,
     onError: (err) => logger.error({ err: { message: err.message } }, 'key-change subscription failed; caches fall back to their TTL'),
   });
+  // Every store is wrapped once: a Redis failure is 503 store_unavailable wherever it surfaces, a bug is not.
+  const guardedKeyStore = guardStore(keyStore);
   return {
     kind: clusterNodes.length > 0 ? 'cluster' : 'redis',
     keyPrefix,
-    keyStore,
-    limiter: createRedisLimiter({ redis, prefix: keyPrefix }),
-    keyChanges,
-    audit: createRedisAuditLog({ redis, prefix: keyPrefix }),
-    ownership: createRedisOwnershipStore({ redis, prefix: keyPrefix }),
+    keyStore: guardedKeyStore,
+    limiter: guardStore(createRedisLimiter({ redis, prefix: keyPrefix })),
+    keyChanges: guardStore(keyChanges),
+    audit: guardStore(createRedisAuditLog({ redis, prefix: keyPrefix })),
+    ownership: guardStore(createRedisOwnershipStore({ redis, prefix: keyPrefix })),
     rateLimitRedis: redis,
-    ping: () => keyStore.ping(),
+    ping: () => guardedKeyStore.ping(),
     ready: (timeoutMs) =>
       new Promise<void>((resolve, reject) => {
         if (redis.status === 'ready') return resolve();

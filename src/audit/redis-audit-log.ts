@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { errors, GatewayError } from '../errors.js';
+import { errors } from '../errors.js';
 import { assertAuditLimit, scrubAuditChanges } from './scrub-audit-changes.js';
 import { DEFAULT_MAX_AUDIT_ENTRIES, MAX_AUDIT_PAGE, type AuditAction, type AuditEntry, type AuditLog } from './types.js';
 
@@ -22,13 +22,13 @@ export function createRedisAuditLog(options: { redis: Redis | Cluster; prefix: s
   return {
     async append(entry) {
       const json = JSON.stringify({ ...entry, changes: scrubAuditChanges(entry.changes) });
-      await guard(() => redis.xadd(entry.action === 'mint' ? mintKey : adminKey, 'MAXLEN', '~', String(maxEntries), '*', 'e', json));
+      await redis.xadd(entry.action === 'mint' ? mintKey : adminKey, 'MAXLEN', '~', String(maxEntries), '*', 'e', json);
     },
     async list(listOptions) {
       assertAuditLimit(listOptions.limit, MAX_AUDIT_PAGE);
       const from = listOptions.cursor === undefined ? { admin: null, mint: null } : decodeCursor(listOptions.cursor);
       const range = (key: string, before: string | null): Promise<[string, string[]][]> =>
-        guard(() => redis.xrevrange(key, before === null ? '+' : `(${before}`, '-', 'COUNT', listOptions.limit + 1));
+        redis.xrevrange(key, before === null ? '+' : `(${before}`, '-', 'COUNT', listOptions.limit + 1);
       const [adminRows, mintRows] = await Promise.all([range(adminKey, from.admin), range(mintKey, from.mint)]);
       const merged = [...adminRows.map((row) => ({ row, admin: true })), ...mintRows.map((row) => ({ row, admin: false }))].sort((a, b) =>
         compareStreamIds(b.row[0], a.row[0]),
@@ -52,14 +52,6 @@ function compareStreamIds(a: string, b: string): number {
   const [aMs = 0n, aSeq = 0n] = a.split('-').map(BigInt);
   const [bMs = 0n, bSeq = 0n] = b.split('-').map(BigInt);
   return aMs === bMs ? (aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1) : aMs < bMs ? -1 : 1;
-}
-
-async function guard<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (err) {
-    throw err instanceof GatewayError ? err : errors.storeUnavailable(err);
-  }
 }
 
 function decodeCursor(cursor: string): { admin: string | null; mint: string | null } {

@@ -13,7 +13,6 @@ import { keyView as view } from './key-view.js';
 import { usageReportView, usageView } from './usage-view.js';
 import { OBJECT_ID_RE } from '../ownership/access.js';
 import type { OwnershipStore } from '../ownership/types.js';
-import { storeCall } from './store-call.js';
 
 export interface AdminDeps extends LifecycleDeps {
   limiter: Limiter;
@@ -105,7 +104,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     // Which client key owns an xAI object, and when it was made (docs/isolation.md).
     scope.get('/admin/objects/:id', async (request) => {
       const id = idParam(request);
-      const [owner] = OBJECT_ID_RE.test(id) ? await storeCall(() => deps.ownership.getMany([id])) : [null];
+      const [owner] = OBJECT_ID_RE.test(id) ? await deps.ownership.getMany([id]) : [null];
       if (owner === undefined || owner === null) throw errors.notFound(`No object with id ${JSON.stringify(id.slice(0, 200))} was made through this gateway.`);
       return {
         id: owner.id,

@@ -1,6 +1,5 @@
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { authenticateClient, type ClientAuthDeps } from './client-auth.js';
-import { storeCall } from './store-call.js';
 
 /**
  * Authenticates a client request from its headers, before any body is read or parsed (SPEC §8): a request without
@@ -10,11 +9,9 @@ import { storeCall } from './store-call.js';
  */
 export function clientAuthHook(deps: ClientAuthDeps): onRequestHookHandler {
   return (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
-    storeCall(() =>
-      authenticateClient(
-        { authorization: header(request, 'authorization'), apiKeyHeader: header(request, 'x-api-key'), origin: header(request, 'origin'), ip: request.ip },
-        deps,
-      ),
+    authenticateClient(
+      { authorization: header(request, 'authorization'), apiKeyHeader: header(request, 'x-api-key'), origin: header(request, 'origin'), ip: request.ip },
+      deps,
     ).then(
       (client) => {
         request.gw.client = client;

@@ -40,7 +40,11 @@ export function sendGatewayError(reply: FastifyReply, error: GatewayError): Fast
 export function registerErrorHandling(app: FastifyInstance, options: { onRefused?: (reason: string) => void } = {}): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const error = toGatewayError(err);
-    if (error.status >= 500) {
+    if (error.code === 'store_unavailable') {
+      // An outage, not a bug: one line with what Redis said, no stack (every request fails alike meanwhile).
+      const cause = error.cause instanceof Error ? error.cause.message : undefined;
+      request.log.warn({ code: error.code, cause }, 'store unavailable');
+    } else if (error.status >= 500) {
       request.log.error({ err: error.cause ?? err, code: error.code }, 'request failed');
     } else {
       request.log.debug({ code: error.code }, 'request refused');

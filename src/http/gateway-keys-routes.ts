@@ -12,7 +12,6 @@ import type { Limiter } from '../limits/types.js';
 import { keyState } from '../policy/scopes.js';
 import { admissionRefusal } from './admission-refusal.js';
 import { clientAuthHook } from './client-auth-hook.js';
-import { storeCall } from './store-call.js';
 import { afterKeyChange, type KeyChangeDeps } from './key-change-effects.js';
 import { keyView } from './key-view.js';
 
@@ -44,17 +43,15 @@ export function registerGatewayKeysRoutes(app: FastifyInstance, deps: GatewayKey
       const nowMs = deps.now();
       // A mint counts as a request of the minting key against its own limits (requestsPerMinute and the rest);
       // its reservation is released at once, as nothing reaches xAI.
-      const admission = await storeCall(() =>
-        deps.limiter.admit({
-          requestId: randomUUID(),
-          subjects: [{ keyId: parent.id, limits: client.policy.limits }],
-          familyId: parent.id,
-          estimatedTokens: 0,
-          estimatedCostTicks: 0,
-          nowMs,
-          leaseMs: 60_000,
-        }),
-      );
+      const admission = await deps.limiter.admit({
+        requestId: randomUUID(),
+        subjects: [{ keyId: parent.id, limits: client.policy.limits }],
+        familyId: parent.id,
+        estimatedTokens: 0,
+        estimatedCostTicks: 0,
+        nowMs,
+        leaseMs: 60_000,
+      });
       if (!admission.admitted) throw admissionRefusal(admission);
       void deps.limiter.settle({ reservation: admission.reservation, usage: null, model: '(none)', nowMs }).catch((err: unknown) => {
         request.log.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, 'mint reservation not released; it lapses with its lease');
@@ -83,7 +80,7 @@ export function registerGatewayKeysRoutes(app: FastifyInstance, deps: GatewayKey
  */
 async function assertRoomForChild(deps: GatewayKeysDeps, parent: KeyRecord, nowMs: number): Promise<void> {
   const max = parent.mint?.maxActiveChildren ?? DEFAULT_MAX_ACTIVE_CHILDREN;
-  const children = await storeCall(() => deps.store.listChildren(parent.id));
+  const children = await deps.store.listChildren(parent.id);
   const active = children.filter((child) => keyState(child, nowMs) === 'active').length;
   if (active >= max) {
     throw new GatewayError({ status: 429, code: 'quota_exceeded', message: `This key already has ${active} active child keys, its mint.maxActiveChildren.` });

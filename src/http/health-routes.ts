@@ -8,7 +8,9 @@ export function registerHealthRoutes(app: FastifyInstance, deps: { ping: () => P
       await deps.ping();
       return { status: 'ready' };
     } catch (err) {
-      request.log.warn({ err }, 'store not ready');
+      // Polled every few seconds by orchestrators during an outage: the cause in one line, no stack.
+      const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : err instanceof Error ? err.message : String(err);
+      request.log.warn({ cause }, 'store not ready');
       return reply.code(503).send({ status: 'unavailable', error: { message: 'The store is unavailable.', type: 'api_error', code: 'store_unavailable' } });
     }
   });

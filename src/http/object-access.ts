@@ -8,7 +8,6 @@ import type { RouteMatch } from '../policy/routes.js';
 import { ZERO_USAGE, type Usage } from '../usage/types.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import type { PreparedRequest } from './prepare-request.js';
-import { storeCall } from './store-call.js';
 
 /**
  * Tenant isolation on the request path (docs/isolation.md): which objects a request names, the owner check that
@@ -39,7 +38,7 @@ export async function admitReaching(input: {
   const { refs, keyId } = input;
   // An id of another shape cannot be one the gateway recorded: no read for it.
   const lookups = refs.filter((ref) => OBJECT_ID_RE.test(ref.id));
-  const [admission, owners] = await Promise.allSettled([input.admitting, storeCall(() => input.ownership.getMany(lookups.map((ref) => ref.id)))]);
+  const [admission, owners] = await Promise.allSettled([input.admitting, input.ownership.getMany(lookups.map((ref) => ref.id))]);
   if (admission.status === 'rejected') throw admission.reason;
   if (!admission.value.admitted) return { admission: admission.value, owners: [] };
   const denied = owners.status === 'fulfilled' ? firstUnreachable(refs, lookups, owners.value, keyId) : null;

@@ -7,7 +7,6 @@ import { buildClientHeaders } from '../upstream/headers.js';
 import { requestWithKeyFailover } from '../upstream/key-failover.js';
 import { mapUpstreamError } from '../upstream/map-error.js';
 import { readAll } from '../upstream/read-all.js';
-import { storeCall } from './store-call.js';
 
 /** xAI's largest list page (files: `limit` 1..100): the fewest upstream calls per filtered page. */
 const UPSTREAM_PAGE_SIZE = 100;
@@ -51,7 +50,7 @@ export async function answerObjectList(input: ObjectListInput): Promise<{ sentUp
   let start: WalkPosition = { upstreamToken: null, skip: 0, afterId: null };
   let query = params.toString();
   if (token !== null) {
-    const cursor = await storeCall(() => input.ownership.loadCursor(token));
+    const cursor = await input.ownership.loadCursor(token);
     if (cursor === null || cursor.keyId !== input.keyId || cursor.kind !== input.kind) {
       throw errors.invalidRequest('"pagination_token" is unknown or has expired: list again from the first page.');
     }
@@ -101,7 +100,7 @@ export async function answerObjectList(input: ObjectListInput): Promise<{ sentUp
     pageSize: UPSTREAM_PAGE_SIZE,
     maxPages: MAX_PAGES_PER_ANSWER,
     fetchPage,
-    owners: (ids) => storeCall(() => input.ownership.getMany(ids)),
+    owners: (ids) => input.ownership.getMany(ids),
   });
   if (walked.kind === 'stop') {
     void reply.code(walked.answer.status).headers(walked.answer.headers).send(walked.answer.body);
@@ -110,7 +109,7 @@ export async function answerObjectList(input: ObjectListInput): Promise<{ sentUp
   const next =
     walked.next === null
       ? null
-      : await storeCall(() => input.ownership.saveCursor({ keyId: input.keyId, kind: input.kind, ...(walked.next as WalkPosition), query }, CURSOR_TTL_MS));
+      : await input.ownership.saveCursor({ keyId: input.keyId, kind: input.kind, ...walked.next, query }, CURSOR_TTL_MS);
   // Only fields the gateway knows to name no object: xAI's page may carry ids elsewhere (its token does).
   const answer: Record<string, unknown> = walked.object === null ? {} : { object: walked.object };
   answer[walked.field] = walked.items;

@@ -25,7 +25,6 @@ import { prepareRequest, type PreparedRequest } from './prepare-request.js';
 import { rateLimitHeaders } from './rate-headers.js';
 import { settlementUsage } from './settlement-usage.js';
 import { logRequest } from './request-log.js';
-import { storeCall } from './store-call.js';
 
 export interface V1Deps {
   config: () => GatewayConfig;
@@ -164,7 +163,7 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
   };
   switch (match.route.handling) {
     case 'api-key': {
-      const body = await storeCall(() => answerApiKey(client, deps.limiter, deps.now()));
+      const body = await answerApiKey(client, deps.limiter, deps.now());
       finish();
       return reply.send(body);
     }
@@ -284,18 +283,16 @@ async function admit(
   input: { client: AuthenticatedClient; subjects: { keyId: string; limits: LimitSet }[]; estimate: Estimate },
 ): Promise<AdmissionResult> {
   const { client, estimate } = input;
-  return storeCall(() =>
-    deps.limiter.admit({
-      requestId: randomUUID(),
-      subjects: input.subjects,
-      familyId: client.parent?.id ?? client.key.id,
-      estimatedTokens: estimate.promptTokens + estimate.completionTokens,
-      estimatedCostTicks: estimate.costTicks,
-      nowMs: deps.now(),
-      // A reservation outlives the longest wait for xAI's first byte; past it, a crashed instance's hold expires.
-      leaseMs: config.upstream.headersTimeoutMs + 300_000,
-    }),
-  );
+  return deps.limiter.admit({
+    requestId: randomUUID(),
+    subjects: input.subjects,
+    familyId: client.parent?.id ?? client.key.id,
+    estimatedTokens: estimate.promptTokens + estimate.completionTokens,
+    estimatedCostTicks: estimate.costTicks,
+    nowMs: deps.now(),
+    // A reservation outlives the longest wait for xAI's first byte; past it, a crashed instance's hold expires.
+    leaseMs: config.upstream.headersTimeoutMs + 300_000,
+  });
 }
 
 /** What a request is settled with; `observed` (default: usage) is what metrics count, `correction` see SettleInput. */

@@ -13,12 +13,12 @@
  * and on the hash index (first claim wins, the loser undoes its record); a failure midway can leave a
  * record that is not listed, never a hash that authenticates as the wrong key.
  *
- * Records are validated on every read: corrupt or foreign JSON is "no such key". Any Redis failure rejects
- * as GatewayError store_unavailable (503); the caller builds the client to fail fast (e.g.
+ * Records are validated on every read: corrupt or foreign JSON is "no such key". A Redis failure rejects as
+ * ioredis reported it (src/store-errors.ts maps it to 503 store_unavailable); the caller builds the client to fail fast (e.g.
  * `maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout`), this module never builds one.
  */
 import type { Cluster, Redis } from 'ioredis';
-import { errors, GatewayError } from '../errors.js';
+import { errors } from '../errors.js';
 import { applyKeyPatch } from './apply-key-patch.js';
 import { assertValidKeyRecord, parseKeyRecordJson } from './key-record-schema.js';
 import {
@@ -84,21 +84,6 @@ function keyNames(prefix: string) {
   };
 }
 
-/** Our own errors pass through; anything else comes from Redis or the connection and means "store unavailable". */
-function toStoreError(error: unknown): Error {
-  if (error instanceof KeyStoreConflictError || error instanceof GatewayError || error instanceof TypeError) return error;
-  return errors.storeUnavailable(error);
-}
-
-/** Runs one store operation; any rejection goes through toStoreError, so "Redis is down" has one shape. */
-async function guard<R>(operation: () => Promise<R>): Promise<R> {
-  try {
-    return await operation();
-  } catch (error) {
-    throw toStoreError(error);
-  }
-}
-
 function assertTaggable(what: string, value: string): void {
   // A brace would change which part of the name Redis Cluster hashes (the hash tag).
   if (value.includes('{') || value.includes('}')) throw new TypeError(`${what} must not contain "{" or "}".`);
@@ -155,108 +140,90 @@ export function createRedisKeyStore(options: { redis: Redis | Cluster; prefix: s
   }
 
   const store: KeyStore = {
-    create(record: KeyRecord, secretHash: string): Promise<void> {
-      return guard(async () => {
-        assertValidKeyRecord(record);
-        assertTaggable('A key id', record.id);
-        const { id } = record;
-        if ((await redis.set(k.record(id), JSON.stringify(record), 'NX')) === null) {
-          throw new KeyStoreConflictError(`A key with id "${id}" already exists.`);
-        }
-        // Into the key's hash set before the index, so a hash that authenticates is always one removeSecretHashes finds.
-        await redis.sadd(k.secrets(id), secretHash);
-        if ((await redis.set(k.secret(secretHash), id, 'NX')) === null) {
-          await redis.del(k.record(id), k.secrets(id));
-          throw new KeyStoreConflictError('The secret hash is already in use.');
-        }
-        await Promise.all([
-          record.parentId === null ? Promise.resolve(0) : redis.sadd(k.children(record.parentId), id),
-          redis.zadd(k.list, String(listPositionOf(record).createdAtMs), id),
-        ]);
-      });
+    async create(record: KeyRecord, secretHash: string): Promise<void> {
+      assertValidKeyRecord(record);
+      assertTaggable('A key id', record.id);
+      const { id } = record;
+      if ((await redis.set(k.record(id), JSON.stringify(record), 'NX')) === null) {
+        throw new KeyStoreConflictError(`A key with id "${id}" already exists.`);
+      }
+      // Into the key's hash set before the index, so a hash that authenticates is always one removeSecretHashes finds.
+      await redis.sadd(k.secrets(id), secretHash);
+      if ((await redis.set(k.secret(secretHash), id, 'NX')) === null) {
+        await redis.del(k.record(id), k.secrets(id));
+        throw new KeyStoreConflictError('The secret hash is already in use.');
+      }
+      await Promise.all([
+        record.parentId === null ? Promise.resolve(0) : redis.sadd(k.children(record.parentId), id),
+        redis.zadd(k.list, String(listPositionOf(record).createdAtMs), id),
+      ]);
     },
 
     get(id: string): Promise<KeyRecord | null> {
-      return guard(() => getRecord(id));
+      return getRecord(id);
     },
 
-    findBySecretHash(secretHash: string): Promise<KeyRecord | null> {
-      return guard(async () => {
-        const id = await redis.get(k.secret(secretHash));
-        return id === null ? null : getRecord(id);
-      });
+    async findBySecretHash(secretHash: string): Promise<KeyRecord | null> {
+      const id = await redis.get(k.secret(secretHash));
+      return id === null ? null : getRecord(id);
     },
 
-    list(listOptions: { limit: number; cursor?: string | undefined }): Promise<KeyPage> {
-      return guard(async () => {
-        assertListLimit(listOptions.limit);
-        const after = listOptions.cursor === undefined ? null : decodeListCursor(listOptions.cursor);
-        const positions = await positionsAfter(after, listOptions.limit + 1);
-        const page = positions.slice(0, listOptions.limit);
-        const last = page.at(-1);
-        // The cursor comes from the list index, not the records, so a skipped corrupt record cannot stall paging.
-        const nextCursor = positions.length > listOptions.limit && last !== undefined ? encodeListCursor(last) : null;
-        return { data: await recordsOf(page.map((position) => position.id)), nextCursor };
-      });
+    async list(listOptions: { limit: number; cursor?: string | undefined }): Promise<KeyPage> {
+      assertListLimit(listOptions.limit);
+      const after = listOptions.cursor === undefined ? null : decodeListCursor(listOptions.cursor);
+      const positions = await positionsAfter(after, listOptions.limit + 1);
+      const page = positions.slice(0, listOptions.limit);
+      const last = page.at(-1);
+      // The cursor comes from the list index, not the records, so a skipped corrupt record cannot stall paging.
+      const nextCursor = positions.length > listOptions.limit && last !== undefined ? encodeListCursor(last) : null;
+      return { data: await recordsOf(page.map((position) => position.id)), nextCursor };
     },
 
-    listChildren(parentId: string): Promise<KeyRecord[]> {
-      return guard(async () => {
-        const ids = await redis.smembers(k.children(parentId));
-        const children = (await recordsOf(ids)).filter((record) => record.parentId === parentId);
-        return children.sort((a, b) => compareListPositions(listPositionOf(a), listPositionOf(b)));
-      });
+    async listChildren(parentId: string): Promise<KeyRecord[]> {
+      const ids = await redis.smembers(k.children(parentId));
+      const children = (await recordsOf(ids)).filter((record) => record.parentId === parentId);
+      return children.sort((a, b) => compareListPositions(listPositionOf(a), listPositionOf(b)));
     },
 
-    update(id: string, patch: KeyPatch, now: Date): Promise<KeyRecord | null> {
-      return guard(async () => {
-        // Optimistic read-modify-write with a one-key compare-and-set (WATCH is unreliable through a Cluster client).
-        for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt += 1) {
-          const current = await readRecord(id);
-          if (current === null) return null;
-          const next = applyKeyPatch(current.record, patch, now);
-          assertValidKeyRecord(next);
-          if ((await replaceRecord(k.record(id), current.json, JSON.stringify(next))) === 1) return next;
-        }
-        throw new Error(`Key ${id} kept changing during ${UPDATE_ATTEMPTS} update attempts.`);
-      });
+    async update(id: string, patch: KeyPatch, now: Date): Promise<KeyRecord | null> {
+      // Optimistic read-modify-write with a one-key compare-and-set (WATCH is unreliable through a Cluster client).
+      for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt += 1) {
+        const current = await readRecord(id);
+        if (current === null) return null;
+        const next = applyKeyPatch(current.record, patch, now);
+        assertValidKeyRecord(next);
+        if ((await replaceRecord(k.record(id), current.json, JSON.stringify(next))) === 1) return next;
+      }
+      throw new Error(`Key ${id} kept changing during ${UPDATE_ATTEMPTS} update attempts.`);
     },
 
-    addSecretHash(id: string, secretHash: string, expiresAtMs: number | null): Promise<void> {
-      return guard(async () => {
-        const expiry = expiresAtMs === null ? '' : assertExpiry(expiresAtMs);
-        await assertExists(id);
-        await redis.sadd(k.secrets(id), secretHash);
-        if ((await claimSecret(k.secret(secretHash), id, expiry)) !== 1) {
-          await redis.srem(k.secrets(id), secretHash);
-          throw new KeyStoreConflictError('The secret hash is already in use.');
-        }
-      });
+    async addSecretHash(id: string, secretHash: string, expiresAtMs: number | null): Promise<void> {
+      const expiry = expiresAtMs === null ? '' : assertExpiry(expiresAtMs);
+      await assertExists(id);
+      await redis.sadd(k.secrets(id), secretHash);
+      if ((await claimSecret(k.secret(secretHash), id, expiry)) !== 1) {
+        await redis.srem(k.secrets(id), secretHash);
+        throw new KeyStoreConflictError('The secret hash is already in use.');
+      }
     },
 
-    removeSecretHashes(id: string, keep: readonly string[]): Promise<void> {
-      return guard(async () => {
-        const dropped = (await redis.smembers(k.secrets(id))).filter((hash) => !keep.includes(hash));
-        if (dropped.length === 0) return;
-        // Compare-and-delete: a hash whose grace ran out may since have been claimed by another key.
-        await Promise.all(dropped.map((hash) => releaseSecret(k.secret(hash), id)));
-        await redis.srem(k.secrets(id), ...dropped);
-      });
+    async removeSecretHashes(id: string, keep: readonly string[]): Promise<void> {
+      const dropped = (await redis.smembers(k.secrets(id))).filter((hash) => !keep.includes(hash));
+      if (dropped.length === 0) return;
+      // Compare-and-delete: a hash whose grace ran out may since have been claimed by another key.
+      await Promise.all(dropped.map((hash) => releaseSecret(k.secret(hash), id)));
+      await redis.srem(k.secrets(id), ...dropped);
     },
 
-    expireSecretHashes(id: string, bound: { except: readonly string[]; expiresAtMs: number }): Promise<void> {
-      return guard(async () => {
-        const expiry = assertExpiry(bound.expiresAtMs);
-        await assertExists(id);
-        const hashes = (await redis.smembers(k.secrets(id))).filter((hash) => !bound.except.includes(hash));
-        await Promise.all(hashes.map((hash) => boundSecret(k.secret(hash), id, expiry)));
-      });
+    async expireSecretHashes(id: string, bound: { except: readonly string[]; expiresAtMs: number }): Promise<void> {
+      const expiry = assertExpiry(bound.expiresAtMs);
+      await assertExists(id);
+      const hashes = (await redis.smembers(k.secrets(id))).filter((hash) => !bound.except.includes(hash));
+      await Promise.all(hashes.map((hash) => boundSecret(k.secret(hash), id, expiry)));
     },
 
-    ping(): Promise<void> {
-      return guard(async () => {
-        await redis.ping();
-      });
+    async ping(): Promise<void> {
+      await redis.ping();
     },
   };
 

@@ -7,7 +7,7 @@
  *
  * Each record carries its own hash tag, so every check is one GET of one slot, on a Cluster too; the ids a
  * request names are read in one go (pipelined by the client, one GET each). Any Redis failure rejects; the
- * HTTP layer answers 503 store_unavailable.
+ * store's guard (src/store-errors.ts) maps it to 503 store_unavailable.
  */
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';

@@ -7,6 +7,7 @@ import type { AuditEntry, AuditLog } from '../../src/audit/types.js';
 import { GatewayError } from '../../src/errors.js';
 import { generateClientKey } from '../../src/keys/key-format.js';
 import { deleteByPrefix, REDIS_URL } from '../helpers/harness.js';
+import { guardStore } from '../../src/store-errors.js';
 
 /** One contract (src/audit/types.ts AuditLog), checked against both implementations. */
 
@@ -127,7 +128,7 @@ describe('redis audit log', () => {
   it('fails as store_unavailable when Redis is unreachable', async () => {
     const dead = new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null });
     dead.on('error', () => {});
-    const log = createRedisAuditLog({ redis: dead, prefix: `${FILE_PREFIX}dead:` });
+    const log = guardStore(createRedisAuditLog({ redis: dead, prefix: `${FILE_PREFIX}dead:` }));
     await expect(log.append(entry(1))).rejects.toMatchObject({ status: 503, code: 'store_unavailable' });
     await expect(log.list({ limit: 1 })).rejects.toMatchObject({ status: 503, code: 'store_unavailable' });
     dead.disconnect();

@@ -10,6 +10,7 @@ import { createRedisKeyStore } from '../../src/keys/redis-key-store.js';
 import { KeyStoreConflictError } from '../../src/keys/types.js';
 import type { KeyPatch, KeyRecord, KeyStore } from '../../src/keys/types.js';
 import { deleteByPrefix, REDIS_URL } from '../helpers/harness.js';
+import { guardStore } from '../../src/store-errors.js';
 
 /** One contract (src/keys/types.ts KeyStore), checked against both implementations. */
 
@@ -469,7 +470,7 @@ describe('Redis key store when Redis is down', () => {
     const down = new Redis({ host: '127.0.0.1', port: address.port, ...FAIL_FAST, retryStrategy: () => 200 });
     down.on('error', () => undefined);
     try {
-      const store = createRedisKeyStore({ redis: down, prefix: `${FILE_PREFIX}down:` });
+      const store = guardStore(createRedisKeyStore({ redis: down, prefix: `${FILE_PREFIX}down:` }));
       const calls: [string, () => Promise<unknown>][] = [
         ['create', () => store.create(makeRecord(), newHash())],
         ['get', () => store.get('key_x')],

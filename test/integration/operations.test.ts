@@ -130,4 +130,40 @@ describe('Redis outage', () => {
     expect(p.child.exitCode).toBeNull();
     expect(p.output()).not.toContain('Unhandled');
   });
+  it('answers 503 store_unavailable on every admin route while Redis is down, and logs no stack for it', async () => {
+    const own = await startPrivateRedis();
+    try {
+      const p = await gateway({ REDIS_URL: own.url });
+      const { id } = await createKey(p.url, { name: 'admin-outage', models: ['*'], endpoints: ['*'] });
+      await own.stop();
+      await eventually(async () => (await fetch(`${p.url}/readyz`)).status === 503);
+      const routes: [string, string, unknown?][] = [
+        ['GET', '/admin/keys'],
+        ['POST', '/admin/keys', { name: 'during-outage' }],
+        ['GET', `/admin/keys/${id}`],
+        ['PATCH', `/admin/keys/${id}`, { name: 'renamed' }],
+        ['POST', `/admin/keys/${id}/rotate`, {}],
+        ['DELETE', `/admin/keys/${id}`],
+        ['GET', `/admin/keys/${id}/usage`],
+        ['GET', `/admin/keys/${id}/children`],
+        ['GET', '/admin/usage'],
+        ['GET', '/admin/audit'],
+        ['GET', '/admin/objects/file_abc'],
+      ];
+      for (const [method, path, body] of routes) {
+        const response = await fetch(`${p.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        expect(response.status, `${method} ${path}`).toBe(503);
+        expect(((await response.json()) as { error: { code: string } }).error.code, `${method} ${path}`).toBe('store_unavailable');
+      }
+      // An outage is not a bug: no 500, and no stack trace in the log.
+      expect(p.output()).not.toContain('internal_error');
+      expect(p.output()).not.toMatch(/"stack":/);
+    } finally {
+      await own.destroy();
+    }
+  });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryOwnershipStore } from '../../src/ownership/memory-ownership-store.js';
+import { guardStore } from '../../src/store-errors.js';
 import { createRedisOwnershipStore, ownerRedisKey } from '../../src/ownership/redis-ownership-store.js';
 import type { ListCursor, ObjectOwner, OwnershipStore } from '../../src/ownership/types.js';
 import { deleteByPrefix, REDIS_URL } from '../helpers/harness.js';
@@ -107,9 +108,11 @@ describe('OwnershipStore on Redis', () => {
 
   it('rejects (never hangs) while Redis is unreachable', async () => {
     const down = new Redis({ port: 1, maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null });
-    const store = createRedisOwnershipStore({ redis: down, prefix: FILE_PREFIX });
-    await expect(store.getMany(['file_a'])).rejects.toThrow();
-    await expect(store.record(owner('file_a'))).rejects.toThrow();
+    const store = guardStore(createRedisOwnershipStore({ redis: down, prefix: FILE_PREFIX }));
+    const unavailable = { status: 503, code: 'store_unavailable' };
+    await expect(store.getMany(['file_a'])).rejects.toMatchObject(unavailable);
+    await expect(store.record(owner('file_a'))).rejects.toMatchObject(unavailable);
+    await expect(store.claimSettlement('file_a', null)).rejects.toMatchObject(unavailable);
     down.disconnect();
   });
 });
