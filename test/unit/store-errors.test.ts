@@ -25,7 +25,7 @@ describe('isStoreFailure', () => {
     ['a Lua runtime error', named('ReplyError', 'ERR user_script:12: attempt to compare nil with number')],
     ['a wrong type in a key', named('ReplyError', 'WRONGTYPE Operation against a key holding the wrong kind of value')],
     ['an invariant the code checks', new Error('limiter: script and evaluation disagree')],
-    ['a gateway error', new GatewayError({ status: 409, code: 'conflict', message: 'x' })],
+    ['a gateway error', new GatewayError({ status: 404, code: 'not_found', message: 'x' })],
     ['not an error at all', 'Command timed out'],
   ])('%s is not', (_what, err) => {
     expect(isStoreFailure(err)).toBe(false);
