@@ -31,6 +31,9 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 # The documented example config; docker-compose.yml mounts ./config over it read-only.
 COPY config ./config
+# The settlement journal's directory (store.journalPath ./data/settlements.jsonl), writable by `node` alone;
+# docker-compose.yml mounts a volume on it so the journal outlives the container.
+RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 8080
 # The slim image has no curl: ask node itself. /healthz answers 200 while the process runs (SPEC §7).

@@ -1,4 +1,8 @@
+import { accessSync, constants } from 'node:fs';
+import { dirname } from 'node:path';
 import { ConfigError, loadConfig } from './config/load-config.js';
+import { GatewayError } from './errors.js';
+import { openSettlementJournal, type SettlementJournal } from './journal/settlement-journal.js';
 import type { GatewayConfig } from './config/types.js';
 import { createGateway } from './gateway.js';
 import { withSettlementRetry } from './limits/settlement-retry.js';
@@ -25,6 +29,18 @@ function loadOrExit(): { config: GatewayConfig; file: string | null } {
   }
 }
 
+/** The journal must be writable from the start: finding out at the first outage would lose what it was for. */
+function openJournalOrExit(path: string): SettlementJournal {
+  try {
+    const journal = openSettlementJournal(path);
+    accessSync(dirname(path), constants.W_OK);
+    return journal;
+  } catch (err) {
+    process.stderr.write(`store.journalPath ${path}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+}
+
 async function main(): Promise<void> {
   const { config, file } = loadOrExit();
   const logger = createLogger({ level: config.logLevel, secrets: [...config.upstream.apiKeys, ...config.admin.tokens] });
@@ -39,10 +55,18 @@ async function main(): Promise<void> {
   await store.ready(5_000).catch((err: unknown) => {
     logger.error({ err: { message: err instanceof Error ? err.message : String(err) } }, 'starting without the store: /readyz and /v1 answer 503 until it is reachable');
   });
+  const journal = store.kind === 'memory' ? null : openJournalOrExit(config.store.journalPath);
+  if (journal !== null && journal.pending() > 0) {
+    logger.warn({ journaled: journal.pending(), journal: journal.path }, 'settlements journaled before this start: replayed once the store answers');
+  }
   const limiter = withSettlementRetry(store.limiter, {
+    journal,
+    // Only an admission that may have reached Redis can hold anything there, and so needs a release.
+    mayHaveRun: (err) => err instanceof GatewayError && err.code === 'store_unavailable',
     onEvent: (event) => {
       if (event.kind === 'dropped') logger.error({ requestId: event.requestId }, 'settlement dropped: retry queue full');
-      else if (event.kind === 'queued') logger.warn({ requestId: event.requestId }, 'settlement queued until the store is back');
+      else if (event.kind === 'queued') logger.warn({ requestId: event.requestId }, 'settlement queued in memory until the store is back');
+      else if (event.kind === 'journaled') logger.warn({ requestId: event.requestId }, 'settlement journaled until the store is back');
       else logger.info({ requestId: event.requestId }, 'queued settlement written');
     },
   });
@@ -76,13 +100,16 @@ async function main(): Promise<void> {
       .close()
       .then(async () => {
         const left = await limiter.flush();
-        if (left > 0) logger.error({ pending: left }, 'settlements still pending at exit: the store is unreachable');
         limiter.stop();
+        if (left.journaled > 0) logger.warn({ journaled: left.journaled, journal: journal?.path }, 'settlements journaled: replayed at the next start');
+        // Exit non-zero only for what is neither in Redis nor on disk: that usage would be lost.
+        if (left.queued > 0) logger.error({ lost: left.queued }, 'settlements could be neither written to the store nor journaled');
+        return left.queued > 0 ? 1 : 0;
       })
-      .then(() => store.close())
-      .then(() => {
+      .then(async (code) => {
+        await store.close();
         logger.info('stopped');
-        process.exit(0);
+        process.exit(code);
       });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -76,7 +76,7 @@ function clusterAuth(seed: string): RedisOptions {
   };
 }
 
-export function openStore(config: GatewayConfig['store'], logger: Logger): Store {
+export function openStore(config: Omit<GatewayConfig['store'], 'journalPath'>, logger: Logger): Store {
   const { redisUrl, clusterNodes, keyPrefix } = config;
   if (redisUrl === '' && clusterNodes.length === 0) {
     const keyStore = createMemoryKeyStore();

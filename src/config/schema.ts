@@ -180,6 +180,8 @@ const storeSchema = strict({
     .default(''),
   clusterNodes: z.array(redisUrlSchema).default([]),
   keyPrefix: z.string({ error: 'must be a string' }).default('xgw:'),
+  // Settlements that could not reach Redis wait here (one instance per file) until Redis takes them.
+  journalPath: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).default('./data/settlements.jsonl'),
 });
 
 export const configSchema = strict({

@@ -115,6 +115,8 @@ export interface GatewayConfig {
     redisUrl: string;
     clusterNodes: readonly string[];
     keyPrefix: string;
+    /** The settlement journal's file (docs/operations.md); one per instance. */
+    journalPath: string;
   };
   quotas: {
     defaultOutputTokens: number;

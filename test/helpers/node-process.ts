@@ -24,8 +24,11 @@ export async function startNodeProcess(options: {
   ready: RegExp;
   name: string;
   timeoutMs?: number;
+  /** Working directory (default: this one). */
+  cwd?: string;
 }): Promise<NodeProcess> {
   const child = spawn(process.execPath, [options.script], {
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     env: { PATH: process.env.PATH ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -265,6 +265,17 @@ describe('docker-compose.yml', () => {
   it("mounts ./config read-only at the image's /app/config", () => {
     const workdir = argsOf(final, 'WORKDIR').at(-1);
     expect(service('gateway').volumes).toContain(`./config:${workdir}/config:ro`);
+  });
+
+  it('keeps the settlement journal on a named volume at the directory the default journalPath names', () => {
+    const workdir = argsOf(final, 'WORKDIR').at(-1) ?? '';
+    const journalDir = `${workdir}/${dirname(loadConfig({ env: { GATEWAY_CONFIG: '/dev/null' } }).config.store.journalPath)}`.replace('/./', '/');
+    const mount = service('gateway').volumes?.find((v) => v.split(':')[1] === journalDir);
+    const volumeName = mount?.split(':')[0] ?? '';
+    expect(volumeName).toMatch(/^[a-z][a-z0-9_-]*$/);
+    expect(Object.keys(compose.volumes ?? {})).toContain(volumeName);
+    // The image makes the directory and gives it to the user the gateway runs as, so the volume starts writable.
+    expect(argsOf(final, 'RUN').join('\n')).toContain(`chown node:node ${journalDir}`);
   });
 
   it('gives the gateway more than its 30 s drain before SIGKILL', () => {

@@ -1,6 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeXai, type FakeXai } from '../../src/fake/xai-server.js';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
@@ -20,8 +21,8 @@ afterAll(async () => {
   await fake.close();
 });
 
-async function gateway(env: Record<string, string> = {}): Promise<GatewayProcess> {
-  const p = await startGatewayProcess({ XAI_BASE_URL: fake.url, GATEWAY_CONFIG: '/dev/null', ...env });
+async function gateway(env: Record<string, string> = {}, dir?: string): Promise<GatewayProcess> {
+  const p = await startGatewayProcess({ XAI_BASE_URL: fake.url, GATEWAY_CONFIG: '/dev/null', ...env }, dir === undefined ? {} : { dir });
   started.push(p);
   return p;
 }
@@ -84,10 +85,10 @@ describe('SIGHUP', () => {
 });
 
 describe('Redis outage', () => {
-  let redis: PrivateRedis;
+  let redis: PrivateRedis | undefined;
 
   afterAll(async () => {
-    await redis.destroy();
+    await redis?.destroy();
   });
 
   it('fails closed with 503 while Redis is down and recovers by itself when it returns', async () => {
@@ -109,7 +110,7 @@ describe('Redis outage', () => {
     await eventually(async () => (await fetch(`${p.url}/readyz`)).status === 503);
     fake.release();
     expect(await held.text()).toContain('data: [DONE]');
-    await eventually(() => p.output().includes('settlement queued until the store is back'));
+    await eventually(() => p.output().includes('settlement journaled until the store is back'));
     fake.reset();
     const refused = await call();
     expect(refused.status).toBe(503);
@@ -130,6 +131,79 @@ describe('Redis outage', () => {
     expect(p.child.exitCode).toBeNull();
     expect(p.output()).not.toContain('Unhandled');
   });
+  it('SIGTERM with Redis down journals the settlements; the next start replays them once Redis is back, counted once', async () => {
+    const own = await startPrivateRedis();
+    try {
+      const p = await gateway({ REDIS_URL: own.url });
+      const { key, id } = await createKey(p.url, { name: 'journal', models: ['*'], endpoints: ['*'] });
+      fake.reset();
+      // Ten streams admitted while Redis is up, ended while it is down: their settlements cannot be written.
+      const held = await Promise.all(
+        Array.from({ length: 10 }, () => postJson(`${p.url}/v1/chat/completions`, chatBody({ stream: true }), { authorization: `Bearer ${key}`, 'x-fake-scenario': 'hold' })),
+      );
+      expect(held.map((r) => r.status)).toEqual(Array.from({ length: 10 }, () => 200));
+      await own.stop();
+      await eventually(async () => (await fetch(`${p.url}/readyz`)).status === 503);
+      fake.release();
+      for (const response of held) expect(await response.text()).toContain('data: [DONE]');
+      const reported = fake.reported.totalTokens;
+      expect(fake.reported.requests).toBe(10);
+
+      p.child.kill('SIGTERM');
+      expect(await p.exited).toBe(0);
+      expect(p.output()).toContain('settlements journaled: replayed at the next start');
+      // A replay tried at shutdown moved the lines to `.replaying`, where they wait for the next one.
+      const journalLines = (): number =>
+        ['settlements.jsonl', 'settlements.jsonl.replaying']
+          .map((name) => join(p.dir, 'data', name))
+          .filter((file) => existsSync(file))
+          .reduce((sum, file) => sum + readFileSync(file, 'utf8').split('\n').filter((line) => line !== '').length, 0);
+      expect(journalLines()).toBe(10);
+
+      await own.start();
+      const next = await gateway({ REDIS_URL: own.url }, p.dir);
+      const usage = async (): Promise<{ requests: number; totalTokens: number }> =>
+        ((await (await fetch(`${next.url}/admin/keys/${id}/usage`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { totals: { requests: number; totalTokens: number } }).totals;
+      await eventually(async () => (await usage()).requests === 10, 10_000);
+      expect((await usage()).totalTokens).toBe(reported);
+      expect(journalLines()).toBe(0);
+      // Once more from the start: nothing is left to replay, and nothing is counted twice.
+      await next.stop();
+      const third = await gateway({ REDIS_URL: own.url }, p.dir);
+      const again = (await (await fetch(`${third.url}/admin/keys/${id}/usage`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { totals: { requests: number } };
+      expect(again.totals.requests).toBe(10);
+    } finally {
+      await own.destroy();
+    }
+  });
+
+  it('after CLIENT PAUSE 3000, requests answered 503 meanwhile hold no slot or tokens 5 s later', async () => {
+    const own = await startPrivateRedis();
+    const admin = new Redis(own.url);
+    try {
+      const p = await gateway({ REDIS_URL: own.url });
+      const { key } = await createKey(p.url, { name: 'stall', models: ['*'], endpoints: ['*'], limits: { concurrency: 2, tokensPerDay: 100_000 } });
+      const apiKey = async (): Promise<{ concurrency?: number; tokensPerDay?: number }> =>
+        ((await (await fetch(`${p.url}/v1/api-key`, { headers: { authorization: `Bearer ${key}` } })).json()) as { remaining: { concurrency?: number; tokensPerDay?: number } }).remaining;
+      // The key is looked up once now, so that during the stall only the admissions wait on Redis.
+      expect(await apiKey()).toMatchObject({ concurrency: 1, tokensPerDay: 100_000 });
+      const pausedAt = Date.now();
+      await admin.call('CLIENT', 'PAUSE', '3000');
+      const stalled = await Promise.all(
+        Array.from({ length: 2 }, () => postJson(`${p.url}/v1/chat/completions`, chatBody(), { authorization: `Bearer ${key}` }).then((r) => r.status)),
+      );
+      expect(stalled).toEqual([503, 503]);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, pausedAt + 5_000 - Date.now())));
+      // Both admissions ran when Redis resumed; their releases ran right after them.
+      expect(await apiKey()).toMatchObject({ concurrency: 1, tokensPerDay: 100_000 });
+      const served = await Promise.all(Array.from({ length: 2 }, () => postJson(`${p.url}/v1/chat/completions`, chatBody(), { authorization: `Bearer ${key}` }).then((r) => r.status)));
+      expect(served).toEqual([200, 200]);
+    } finally {
+      admin.disconnect();
+      await own.destroy();
+    }
+  });
+
   it('answers 503 store_unavailable on every admin route while Redis is down, and logs no stack for it', async () => {
     const own = await startPrivateRedis();
     try {

@@ -40,7 +40,7 @@ const DEFAULTS: GatewayConfig = {
     headersTimeoutMs: 600000,
     bodyIdleTimeoutMs: 300000,
   },
-  store: { redisUrl: '', clusterNodes: [], keyPrefix: 'xgw:' },
+  store: { redisUrl: '', clusterNodes: [], keyPrefix: 'xgw:', journalPath: './data/settlements.jsonl' },
   quotas: { defaultOutputTokens: 4096, onClientDisconnect: 'drain', disconnectDrainMs: 60_000 },
   admin: { tokens: [] },
   cors: { origins: [] },
@@ -378,12 +378,12 @@ describe('environment overrides', () => {
 
   it('REDIS_CLUSTER_NODES replaces the file redisUrl', () => {
     const config = parse(file, { REDIS_CLUSTER_NODES: 'redis://a:7000, redis://b:7001' });
-    expect(config.store).toEqual({ redisUrl: '', clusterNodes: ['redis://a:7000', 'redis://b:7001'], keyPrefix: 'f:' });
+    expect(config.store).toEqual({ redisUrl: '', clusterNodes: ['redis://a:7000', 'redis://b:7001'], keyPrefix: 'f:', journalPath: './data/settlements.jsonl' });
   });
 
   it('REDIS_URL replaces the file clusterNodes', () => {
     const config = parse('store: { clusterNodes: ["redis://a:7000"] }', { REDIS_URL: 'redis://single:6379' });
-    expect(config.store).toEqual({ redisUrl: 'redis://single:6379', clusterNodes: [], keyPrefix: 'xgw:' });
+    expect(config.store).toEqual({ redisUrl: 'redis://single:6379', clusterNodes: [], keyPrefix: 'xgw:', journalPath: './data/settlements.jsonl' });
   });
 
   it('overrides apply with no file sections at all', () => {

@@ -1,14 +1,23 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { withSettlementRetry } from '../../src/limits/settlement-retry.js';
-import type { Limiter, SettleInput } from '../../src/limits/types.js';
+import type { AdmissionRequest, AdmissionResult, Limiter, SettleInput } from '../../src/limits/types.js';
+import { openSettlementJournal } from '../../src/journal/settlement-journal.js';
 import { ZERO_USAGE } from '../../src/usage/types.js';
 
 /** A limiter whose settle fails while `down` is true and records what it settled. */
-function flakyLimiter(): Limiter & { down: boolean; settled: string[] } {
+function flakyLimiter(): Limiter & { down: boolean; settled: string[]; admitted: string[] } {
   const state = {
     down: true,
     settled: [] as string[],
-    admit: () => Promise.reject(new Error('unused')),
+    admitted: [] as string[],
+    admit(request: AdmissionRequest): Promise<AdmissionResult> {
+      // Like a command that timed out at the client but ran in Redis: the reservation exists, the caller sees a failure.
+      state.admitted.push(request.requestId);
+      return Promise.reject(new Error('Command timed out'));
+    },
     remaining: () => Promise.resolve({}),
     usageReport: () => Promise.reject(new Error('unused')),
     settle(input: SettleInput): Promise<boolean> {
@@ -55,15 +64,15 @@ describe('withSettlementRetry', () => {
     const limiter = withSettlementRetry(inner, { schedule: timers.schedule, onEvent: (e) => events.push(`${e.kind}:${e.requestId}`) });
     expect(await limiter.settle(input('r1'))).toBe(true);
     expect(await limiter.settle(input('r2'))).toBe(true);
-    expect(limiter.pending()).toBe(2);
+    expect(limiter.pending()).toEqual({ queued: 2, journaled: 0 });
     expect(inner.settled).toEqual([]);
 
     timers.runNext();
     await Promise.resolve();
-    expect(limiter.pending()).toBe(2);
+    expect(limiter.pending()).toEqual({ queued: 2, journaled: 0 });
 
     inner.down = false;
-    expect(await limiter.flush()).toBe(0);
+    expect(await limiter.flush()).toEqual({ queued: 0, journaled: 0 });
     expect(inner.settled).toEqual(['r1', 'r2']);
     expect(events).toEqual(['queued:r1', 'queued:r2', 'recovered:r1', 'recovered:r2']);
   });
@@ -89,7 +98,7 @@ describe('withSettlementRetry', () => {
     await limiter.settle(input('b'));
     await limiter.settle(input('c'));
     expect(dropped).toEqual(['a']);
-    expect(limiter.pending()).toBe(2);
+    expect(limiter.pending()).toEqual({ queued: 2, journaled: 0 });
   });
 
   it('passes a healthy settlement straight through', async () => {
@@ -98,6 +107,82 @@ describe('withSettlementRetry', () => {
     const limiter = withSettlementRetry(inner, { schedule: manualTimers().schedule });
     expect(await limiter.settle(input('x'))).toBe(true);
     expect(await limiter.settle(input('x'))).toBe(false);
-    expect(limiter.pending()).toBe(0);
+    expect(limiter.pending()).toEqual({ queued: 0, journaled: 0 });
+  });
+});
+
+describe('withSettlementRetry with a journal', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xgw-journal-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes a failed settlement to disk, and a new instance on the same journal replays it exactly once', async () => {
+    const path = join(dir, 'a', 'settlements.jsonl');
+    const first = withSettlementRetry(flakyLimiter(), { schedule: manualTimers().schedule, journal: openSettlementJournal(path) });
+    await first.settle(input('r1'));
+    await first.settle(input('r2'));
+    expect(first.pending()).toEqual({ queued: 0, journaled: 2 });
+    expect(readFileSync(path, 'utf8').trim().split('\n')).toHaveLength(2);
+    first.stop();
+
+    // "The next start": a new journal object on the same file, with the store back.
+    const inner = flakyLimiter();
+    inner.down = false;
+    const second = withSettlementRetry(inner, { schedule: manualTimers().schedule, journal: openSettlementJournal(path) });
+    expect(second.pending()).toEqual({ queued: 0, journaled: 2 });
+    expect(await second.flush()).toEqual({ queued: 0, journaled: 0 });
+    expect(inner.settled).toEqual(['r1', 'r2']);
+    // Replayed again (a crash before the clean-up, say): nothing is settled twice.
+    expect(await second.settle(input('r1'))).toBe(false);
+    expect(inner.settled).toEqual(['r1', 'r2']);
+  });
+
+  it('a replay cut short by the store failing again keeps every line not yet taken, and the next one finishes', async () => {
+    const path = join(dir, 'b', 'settlements.jsonl');
+    const journal = openSettlementJournal(path);
+    const inner = flakyLimiter();
+    const limiter = withSettlementRetry(inner, { schedule: manualTimers().schedule, journal });
+    for (const id of ['r1', 'r2', 'r3']) await limiter.settle(input(id));
+    // Redis answers one settlement, then fails again.
+    inner.down = false;
+    let calls = 0;
+    const settleOnce = inner.settle.bind(inner);
+    inner.settle = (entry) => (++calls === 2 ? Promise.reject(new Error('Command timed out')) : settleOnce(entry));
+    expect((await limiter.flush()).journaled).toBe(3);
+    inner.settle = settleOnce;
+    // A settlement failing meanwhile lands in the fresh file, beside the one being replayed.
+    inner.down = true;
+    await limiter.settle(input('r4'));
+    inner.down = false;
+    expect(await limiter.flush()).toEqual({ queued: 0, journaled: 0 });
+    expect([...inner.settled].sort()).toEqual(['r1', 'r2', 'r3', 'r4']);
+  });
+
+  it('an admission that failed (it may have run in Redis) is released once the store answers', async () => {
+    const path = join(dir, 'c', 'settlements.jsonl');
+    const inner = flakyLimiter();
+    const limiter = withSettlementRetry(inner, { schedule: manualTimers().schedule, journal: openSettlementJournal(path) });
+    const request: AdmissionRequest = { requestId: 'adm-1', subjects: [{ keyId: 'key_a', limits: { concurrency: 1 } }], familyId: 'key_a', estimatedTokens: 5, estimatedCostTicks: 0, nowMs: 1, leaseMs: 1000 };
+    await expect(limiter.admit(request)).rejects.toThrow('Command timed out');
+    expect(limiter.pending().journaled).toBe(1);
+    inner.down = false;
+    await limiter.flush();
+    expect(inner.settled).toEqual(['adm-1']);
+  });
+
+  it('an admission refused for a reason that never reaches the store is not released', async () => {
+    const inner = flakyLimiter();
+    const limiter = withSettlementRetry(inner, { schedule: manualTimers().schedule, mayHaveRun: () => false });
+    const request: AdmissionRequest = { requestId: 'adm-2', subjects: [{ keyId: 'key_a', limits: {} }], familyId: 'key_a', estimatedTokens: 5, estimatedCostTicks: 0, nowMs: 1, leaseMs: 1000 };
+    await expect(limiter.admit(request)).rejects.toThrow();
+    expect(limiter.pending()).toEqual({ queued: 0, journaled: 0 });
+  });
+
+  it('keeps a settlement in memory when the journal cannot be written, and says so', async () => {
+    const events: string[] = [];
+    const broken = { path: '/nonexistent', append: () => { throw new Error('EACCES'); }, pending: () => 0, replay: () => Promise.resolve(0) };
+    const limiter = withSettlementRetry(flakyLimiter(), { schedule: manualTimers().schedule, journal: broken, onEvent: (e) => events.push(e.kind) });
+    await limiter.settle(input('r1'));
+    expect(limiter.pending()).toEqual({ queued: 1, journaled: 0 });
+    expect(events).toEqual(['queued']);
   });
 });
