@@ -12,6 +12,8 @@ import type { KeyStore } from './keys/types.js';
 import { createMemoryLimiter } from './limits/memory-limiter.js';
 import { createRedisLimiter } from './limits/redis-limiter.js';
 import type { Limiter } from './limits/types.js';
+import { withHeartbeats, type HeartbeatLimiter } from './limits/heartbeat.js';
+import { HEARTBEAT_INTERVAL_MS, RESERVATION_LEASE_MS } from './limits/semantics.js';
 import { createMemoryOwnershipStore } from './ownership/memory-ownership-store.js';
 import { createRedisOwnershipStore } from './ownership/redis-ownership-store.js';
 import type { OwnershipStore } from './ownership/types.js';
@@ -76,22 +78,41 @@ function clusterAuth(seed: string): RedisOptions {
   };
 }
 
+/** The limiter with heartbeats (src/limits/heartbeat.ts): short leases, renewed while a request runs. */
+function heartbeats(limiter: Limiter, logger: Logger): HeartbeatLimiter {
+  let lastError = '';
+  return withHeartbeats(limiter, {
+    intervalMs: HEARTBEAT_INTERVAL_MS,
+    leaseMs: RESERVATION_LEASE_MS,
+    now: Date.now,
+    onError: (err) => {
+      // Once per kind of failure: an outage fails every beat alike.
+      const message = err instanceof Error ? err.message : String(err);
+      if (message !== lastError) logger.warn({ err: { message } }, 'lease renewal failed; leases run on until the store answers');
+      lastError = message;
+    },
+  });
+}
+
 export function openStore(config: Omit<GatewayConfig['store'], 'journalPath'>, logger: Logger): Store {
   const { redisUrl, clusterNodes, keyPrefix } = config;
   if (redisUrl === '' && clusterNodes.length === 0) {
     const keyStore = createMemoryKeyStore();
+    const memoryLimiter = heartbeats(createMemoryLimiter(), logger);
     return {
       kind: 'memory',
       keyPrefix,
       keyStore,
-      limiter: createMemoryLimiter(),
+      limiter: memoryLimiter,
       keyChanges: createMemoryKeyChanges(),
       audit: createMemoryAuditLog(),
       ownership: createMemoryOwnershipStore(),
       rateLimitRedis: null,
       ping: () => keyStore.ping(),
       ready: async () => {},
-      close: async () => {},
+      close: async () => {
+        memoryLimiter.stop();
+      },
     };
   }
   const redis =
@@ -133,11 +154,12 @@ export function openStore(config: Omit<GatewayConfig['store'], 'journalPath'>, l
   });
   // Every store is wrapped once: a Redis failure is 503 store_unavailable wherever it surfaces, a bug is not.
   const guardedKeyStore = guardStore(keyStore);
+  const limiter = heartbeats(guardStore(createRedisLimiter({ redis, prefix: keyPrefix })), logger);
   return {
     kind: clusterNodes.length > 0 ? 'cluster' : 'redis',
     keyPrefix,
     keyStore: guardedKeyStore,
-    limiter: guardStore(createRedisLimiter({ redis, prefix: keyPrefix })),
+    limiter,
     keyChanges: guardStore(keyChanges),
     audit: guardStore(createRedisAuditLog({ redis, prefix: keyPrefix })),
     ownership: guardStore(createRedisOwnershipStore({ redis, prefix: keyPrefix })),
@@ -153,6 +175,7 @@ export function openStore(config: Omit<GatewayConfig['store'], 'journalPath'>, l
         });
       }),
     close: async () => {
+      limiter.stop();
       await Promise.all([redis.quit().catch(() => redis.disconnect()), subscriber.quit().catch(() => subscriber.disconnect())]);
     },
   };

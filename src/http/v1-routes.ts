@@ -6,6 +6,7 @@ import { errors } from '../errors.js';
 import type { KeyResolver } from '../keys/key-resolver.js';
 import type { AdmissionResult, Limiter, Reservation } from '../limits/types.js';
 import { resolveRoute, type RouteMatch } from '../policy/routes.js';
+import { RESERVATION_LEASE_MS } from '../limits/semantics.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ModelCatalog } from '../upstream/model-catalog.js';
 import type { UpstreamClient } from '../upstream/client.js';
@@ -99,7 +100,7 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
   const price = priceFor(config, prepared.model);
   const addressed = addressedObjects(lookup.match, prepared);
   const estimate = estimateOf(metered ? prepared : null, price, mediaReserveTicks(config, route, prepared));
-  const admitting = admit(deps, config, { client, subjects, estimate });
+  const admitting = admit(deps, { client, subjects, estimate });
   const reached =
     addressed.length === 0
       ? { admission: await admitting, owners: [] }
@@ -279,7 +280,6 @@ function estimateOf(metered: PreparedRequest | null, price: GatewayConfig['prici
 
 async function admit(
   deps: V1Deps,
-  config: GatewayConfig,
   input: { client: AuthenticatedClient; subjects: { keyId: string; limits: LimitSet }[]; estimate: Estimate },
 ): Promise<AdmissionResult> {
   const { client, estimate } = input;
@@ -290,8 +290,9 @@ async function admit(
     estimatedTokens: estimate.promptTokens + estimate.completionTokens,
     estimatedCostTicks: estimate.costTicks,
     nowMs: deps.now(),
-    // A reservation outlives the longest wait for xAI's first byte; past it, a crashed instance's hold expires.
-    leaseMs: config.upstream.headersTimeoutMs + 300_000,
+    // Renewed by the heartbeat while the request runs (src/limits/heartbeat.ts); it runs out only if this
+    // instance dies.
+    leaseMs: RESERVATION_LEASE_MS,
   });
 }
 

@@ -123,15 +123,28 @@ export function createMemoryLimiter(): Limiter {
         const fields = usage === null ? [] : usageFieldIncrements(model, usage);
         reservation.keyIds.forEach((keyId, keyIndex) => {
           const key = keyDataOf(family, keyId);
-          if (reservation.status === 'pending') {
-            adjustCounters({ key, reservation, keyIndex, tokens: tokens - reservation.tokens, costTicks: costTicks - reservation.costTicks, nowMs });
-            key.inFlight.delete(given.requestId);
-          } else {
-            adjustCounters({ key, reservation, keyIndex, tokens, costTicks, nowMs });
-          }
+          // Pending, or charged as reserved when its lease ran out: the usage replaces the reservation.
+          adjustCounters({ key, reservation, keyIndex, tokens: tokens - reservation.tokens, costTicks: costTicks - reservation.costTicks, nowMs });
+          if (reservation.status === 'pending') key.inFlight.delete(given.requestId);
           if (usage !== null) recordUsage(key, { dayId: periods.dayId, dayNumber: periods.dayNumber, fields });
         });
         return true;
+      });
+    },
+
+    renew(reservations, nowMs, leaseMs) {
+      return promised(() => {
+        assertCount('nowMs', nowMs);
+        assertCount('leaseMs', leaseMs);
+        let renewed = 0;
+        for (const given of reservations) {
+          const reservation = familyOf(given.familyId).reservations.get(given.requestId);
+          if (reservation?.status !== 'pending') continue;
+          // Never shortened, as on Redis (ZADD GT).
+          reservation.expiresAtMs = Math.max(reservation.expiresAtMs, nowMs + leaseMs);
+          renewed += 1;
+        }
+        return renewed;
       });
     },
 

@@ -167,8 +167,8 @@ export function isStaleMark(reservation: ReservationData, nowMs: number): boolea
 
 /**
  * Mirrors Lua reap: handles at most REAP_BATCH due reservations, oldest due first (ties by requestId, as a
- * Redis sorted set orders them): an expired pending one is reverted and kept as a reaped mark; a reaped mark
- * past its retention is dropped.
+ * Redis sorted set orders them): an expired pending one stays charged as reserved, leaves flight and is kept as
+ * a mark (a late settle replaces the charge); a mark past its retention is dropped.
  */
 export function reap(family: FamilyData, nowMs: number): void {
   const due = [...family.reservations.entries()]
@@ -180,11 +180,7 @@ export function reap(family: FamilyData, nowMs: number): void {
       family.reservations.delete(requestId);
       continue;
     }
-    reservation.keyIds.forEach((keyId, keyIndex) => {
-      const key = keyDataOf(family, keyId);
-      adjustCounters({ key, reservation, keyIndex, tokens: -reservation.tokens, costTicks: -reservation.costTicks, nowMs });
-      key.inFlight.delete(requestId);
-    });
+    for (const keyId of reservation.keyIds) keyDataOf(family, keyId).inFlight.delete(requestId);
     family.reservations.set(requestId, { ...reservation, status: 'reaped', reapedAtMs: nowMs });
   }
 }

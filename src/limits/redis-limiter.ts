@@ -172,6 +172,20 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
       return reply === 1;
     },
 
+    async renew(reservations, nowMs, leaseMs) {
+      assertCount('nowMs', nowMs);
+      assertCount('leaseMs', leaseMs);
+      const due = String(nowMs + leaseMs);
+      const replies = await Promise.all(
+        reservations.map((reservation) => {
+          assertRequestId(reservation.requestId);
+          assertId('familyId', reservation.familyId);
+          return batcher.call(reservation.familyId, 'r', [reservation.requestId, due]);
+        }),
+      );
+      return replies.filter((reply) => reply === 1).length;
+    },
+
     async remaining(subject, nowMs) {
       assertId('familyId', subject.familyId);
       assertId('keyId', subject.keyId);

@@ -15,7 +15,8 @@ import type { ScriptArg } from './packed-script.js';
  * different families never share a call: in a Redis Cluster each family is one slot.
  */
 
-export type ItemKind = 'a' | 's';
+/** 'a' admission, 's' settlement, 'r' lease renewal (heartbeat; off the client's path, like settlements). */
+export type ItemKind = 'a' | 's' | 'r';
 
 export interface ScriptBatcherOptions {
   /** Runs one batch: the family's KEYS and the flat item list; resolves with one reply per item. */

@@ -99,6 +99,15 @@ export const TPM_BUCKET_MS = 1000;
 export const TPM_WINDOW_BUCKETS = 61;
 /** At most this many due reservations / reaped marks are handled per admission: bounded work per call. */
 export const REAP_BATCH = 50;
+/**
+ * Reservation leases with heartbeats (src/limits/heartbeat.ts): every instance renews the leases of its
+ * reservations in flight every HEARTBEAT_INTERVAL_MS to RESERVATION_LEASE_MS ahead. A dead instance's last
+ * renewal was at most one interval before it died, so its reservations are due at most RESERVATION_LEASE_MS
+ * after its death, and reaped (charged as reserved, slots freed) by the next admission of their family: within
+ * 30 s of the death (SPEC §5), with one missed heartbeat (a GC pause, a slow Redis) to spare.
+ */
+export const RESERVATION_LEASE_MS = 20_000;
+export const HEARTBEAT_INTERVAL_MS = 5_000;
 /** How long a reaped reservation can still be settled (its real usage recorded). */
 export const REAPED_RETENTION_MS = 86_400_000;
 /** Days of per-day usage kept for reports. */

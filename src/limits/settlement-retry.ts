@@ -153,6 +153,7 @@ export function withSettlementRetry(inner: Limiter, options: SettlementRetryOpti
       }
     },
     remaining: (subject, nowMs) => inner.remaining(subject, nowMs),
+    renew: (reservations, nowMs, leaseMs) => inner.renew(reservations, nowMs, leaseMs),
     usageReport: (keyId, familyId, range) => inner.usageReport(keyId, familyId, range),
     drain: () => inner.drain?.() ?? Promise.resolve(),
     async settle(input) {

@@ -96,6 +96,12 @@ export interface Limiter {
   remaining(subject: AdmissionSubject & { familyId: string }, nowMs: number): Promise<Partial<Record<LimitName, number>>>;
   /** Usage by UTC day and model; from/to 'YYYY-MM-DD' inclusive. */
   usageReport(keyId: string, familyId: string, range: { from: string; to: string }): Promise<UsageReport>;
+  /**
+   * Heartbeat: extends the lease of each reservation still pending to nowMs + leaseMs, so that only an instance
+   * that stopped renewing (it died) has its reservations reaped — charged as reserved and out of flight
+   * (semantics.ts). Resolves with how many were renewed.
+   */
+  renew(reservations: readonly Reservation[], nowMs: number, leaseMs: number): Promise<number>;
   /** Writes whatever the limiter holds back to batch (settlements waiting for company); for shutdown. */
   drain?(): Promise<void>;
 }

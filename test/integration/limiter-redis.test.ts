@@ -138,15 +138,15 @@ describe('Redis limiter: counters left by the earlier layout', () => {
     await redis.zadd(`${base}udays`, Math.floor(T0 / 86_400_000), '2030-01-15');
 
     const subject = { keyId: familyId, familyId, limits: { requestsPerDay: 10, tokensPerMinute: 1000, tokensPerDay: 1000, tokensPerMonth: 2000, totalTokens: 9000 } };
-    // The expired one is reaped (its 50 tokens given back); the pending one still counts.
-    expect(await limiter.remaining(subject, T0)).toEqual({ requestsPerDay: 7, tokensPerMinute: 900, tokensPerDay: 750, tokensPerMonth: 1650, totalTokens: 4050 });
+    // The expired one is reaped (its slot freed, its 50 tokens charged as reserved); the pending one still counts.
+    expect(await limiter.remaining(subject, T0)).toEqual({ requestsPerDay: 7, tokensPerMinute: 900, tokensPerDay: 700, tokensPerMonth: 1600, totalTokens: 4000 });
     expect(await redis.zscore(`${base}conc`, expired.id)).toBeNull();
 
     const reservationOf = (old: typeof pending): Reservation => ({ requestId: old.id, familyId, keyIds: [familyId], tokens: old.tokens, costTicks: 1000, admittedAtMs: old.admittedAtMs });
     expect(await limiter.settle({ reservation: reservationOf(pending), usage: usage({ promptTokens: 30, totalTokens: 40, costTicks: 1 }), model: 'grok-4', nowMs: T0 + 1 })).toBe(true);
     expect(await limiter.settle({ reservation: reservationOf(pending), usage: usage({ totalTokens: 40 }), model: 'grok-4', nowMs: T0 + 2 })).toBe(false);
-    expect(await limiter.remaining(subject, T0 + 2)).toEqual({ requestsPerDay: 7, tokensPerMinute: 960, tokensPerDay: 810, tokensPerMonth: 1710, totalTokens: 4110 });
-    // The reaped one settles late: its real usage is added once.
+    expect(await limiter.remaining(subject, T0 + 2)).toEqual({ requestsPerDay: 7, tokensPerMinute: 960, tokensPerDay: 760, tokensPerMonth: 1660, totalTokens: 4060 });
+    // The reaped one settles late: its real usage replaces the charge, once.
     expect(await limiter.settle({ reservation: reservationOf(expired), usage: usage({ totalTokens: 20 }), model: 'grok-4', nowMs: T0 + 3 })).toBe(true);
     expect(await limiter.remaining(subject, T0 + 3)).toEqual({ requestsPerDay: 7, tokensPerMinute: 960, tokensPerDay: 790, tokensPerMonth: 1690, totalTokens: 4090 });
     expect(await redis.zcard(`${base}conc`)).toBe(0);

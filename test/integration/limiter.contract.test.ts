@@ -217,31 +217,54 @@ describe.each(implementations)('Limiter contract: %s', (_name, create) => {
     expect((await s.admit({ nowMs: T0 + 3 })).admitted).toBe(false);
   });
 
-  it('reaps an expired lease (slot and tokens) and still records a late settle once', async () => {
-    const s = scenario(limiter, { concurrency: 1, tokensPerDay: 1000 });
+  it('reaps an expired lease: the slot comes back, the reservation stays charged, and a late settle replaces the charge once', async () => {
+    const s = scenario(limiter, { concurrency: 1, tokensPerDay: 2000 });
     const subject = { ...s.subjects[0]!, familyId: s.familyId };
     const crashed = s.reservationOf(await s.admit({ estimatedTokens: 800, leaseMs: 30_000 }));
     const blocked = await s.admit({ estimatedTokens: 800, nowMs: T0 + 29_999, leaseMs: 30_000 });
-    expect(blocked).toMatchObject({ admitted: false, limit: 'tokensPerDay' }); // day wait beats concurrency's
+    expect(blocked).toMatchObject({ admitted: false, limit: 'concurrency' });
+    // Its instance died (no renewal): at the lease's end the next admission reaps it.
     const next = s.reservationOf(await s.admit({ estimatedTokens: 800, nowMs: T0 + 30_000, leaseMs: 30_000 }));
-    expect(await limiter.remaining(subject, T0 + 30_000)).toEqual({ concurrency: 0, tokensPerDay: 200 });
+    expect(await limiter.remaining(subject, T0 + 30_000)).toEqual({ concurrency: 0, tokensPerDay: 400 });
     expect(await limiter.settle({ reservation: crashed, usage: usage({ totalTokens: 100 }), model: 'grok-4', nowMs: T0 + 40_000 })).toBe(true);
     expect(await limiter.settle({ reservation: crashed, usage: usage({ totalTokens: 100 }), model: 'grok-4', nowMs: T0 + 40_001 })).toBe(false);
-    expect(await limiter.remaining(subject, T0 + 40_001)).toEqual({ concurrency: 0, tokensPerDay: 100 });
+    // 100 used + 800 reserved; the slot is not freed a second time.
+    expect(await limiter.remaining(subject, T0 + 40_001)).toEqual({ concurrency: 0, tokensPerDay: 1100 });
     expect(await limiter.settle({ reservation: next, usage: null, model: 'grok-4', nowMs: T0 + 41_000 })).toBe(true);
-    expect(await limiter.remaining(subject, T0 + 41_000)).toEqual({ concurrency: 1, tokensPerDay: 900 });
+    expect(await limiter.remaining(subject, T0 + 41_000)).toEqual({ concurrency: 1, tokensPerDay: 1900 });
     const report = await limiter.usageReport(s.familyId, s.familyId, { from: '2030-01-15', to: '2030-01-15' });
     expect(report.totals).toMatchObject({ requests: 1, totalTokens: 100 });
   });
 
-  it('a reaped reservation released late adds nothing and is not subtracted twice', async () => {
-    const s = scenario(limiter, { tokensPerDay: 1000 });
+  it('a reaped reservation released late gives its charge back once and frees no slot twice', async () => {
+    const s = scenario(limiter, { tokensPerDay: 1000, concurrency: 3 });
     const subject = { ...s.subjects[0]!, familyId: s.familyId };
     const crashed = s.reservationOf(await s.admit({ estimatedTokens: 600, leaseMs: 1000 }));
     s.reservationOf(await s.admit({ estimatedTokens: 300, nowMs: T0 + 1000 }));
-    expect(await limiter.remaining(subject, T0 + 1000)).toEqual({ tokensPerDay: 700 });
+    expect(await limiter.remaining(subject, T0 + 1000)).toEqual({ tokensPerDay: 100, concurrency: 2 });
     expect(await limiter.settle({ reservation: crashed, usage: null, model: 'grok-4', nowMs: T0 + 2000 })).toBe(true);
-    expect(await limiter.remaining(subject, T0 + 2000)).toEqual({ tokensPerDay: 700 });
+    expect(await limiter.remaining(subject, T0 + 2000)).toEqual({ tokensPerDay: 700, concurrency: 2 });
+    expect(await limiter.settle({ reservation: crashed, usage: null, model: 'grok-4', nowMs: T0 + 2001 })).toBe(false);
+    expect(await limiter.remaining(subject, T0 + 2001)).toEqual({ tokensPerDay: 700, concurrency: 2 });
+  });
+
+  it('renew extends a pending lease, never shortens one, and leaves settled and reaped ones alone', async () => {
+    const s = scenario(limiter, { concurrency: 3 });
+    const subject = { ...s.subjects[0]!, familyId: s.familyId };
+    const alive = s.reservationOf(await s.admit({ leaseMs: 20_000 }));
+    const dead = s.reservationOf(await s.admit({ leaseMs: 20_000 }));
+    const done = s.reservationOf(await s.admit({ leaseMs: 20_000 }));
+    await limiter.settle({ reservation: done, usage: null, model: 'grok-4', nowMs: T0 + 1 });
+    // Heartbeats of the live instance only, every 5 s.
+    expect(await limiter.renew([alive, done], T0 + 5_000, 20_000)).toBe(1);
+    expect(await limiter.renew([alive], T0 + 10_000, 20_000)).toBe(1);
+    // A renewal from a clock far behind changes nothing.
+    expect(await limiter.renew([alive], T0 - 60_000, 20_000)).toBe(1);
+    // At T0 + 20 s the dead one's lease ran out; the live one runs until T0 + 30 s.
+    expect(await limiter.remaining(subject, T0 + 20_000)).toEqual({ concurrency: 2 });
+    expect(await limiter.renew([dead], T0 + 20_001, 20_000)).toBe(0);
+    expect(await limiter.remaining(subject, T0 + 29_999)).toEqual({ concurrency: 2 });
+    expect(await limiter.remaining(subject, T0 + 30_000)).toEqual({ concurrency: 3 });
   });
 
   it("refuses a child's request on its parent's limit and records usage under both", async () => {

@@ -204,6 +204,46 @@ describe('Redis outage', () => {
     }
   });
 
+  it('after kill -9 of an instance, the key has its full concurrency back within 30 s on another, and the dead one\'s requests stay charged', async () => {
+    const own = await startPrivateRedis();
+    try {
+      const [a, b] = await Promise.all([gateway({ REDIS_URL: own.url }), gateway({ REDIS_URL: own.url })]);
+      const { key } = await createKey(a.url, { name: 'crash', models: ['*'], endpoints: ['*'], limits: { concurrency: 3, tokensPerDay: 1_000_000 } });
+      const apiKey = async (url: string): Promise<{ status: number; remaining: { concurrency?: number; tokensPerDay?: number } }> => {
+        const response = await fetch(`${url}/v1/api-key`, { headers: { authorization: `Bearer ${key}` } });
+        return { status: response.status, remaining: ((await response.json()) as { remaining?: { concurrency?: number; tokensPerDay?: number } }).remaining ?? {} };
+      };
+      // Two streams held open on A; a third request (this one) sees what they hold.
+      const held = await Promise.all(
+        Array.from({ length: 2 }, () => postJson(`${a.url}/v1/chat/completions`, chatBody({ stream: true }), { authorization: `Bearer ${key}`, 'x-fake-scenario': 'hold' })),
+      );
+      expect(held.map((r) => r.status)).toEqual([200, 200]);
+      const during = await apiKey(b.url);
+      expect(during.remaining.concurrency).toBe(0);
+      const charged = during.remaining.tokensPerDay ?? 0;
+      expect(charged).toBeLessThan(1_000_000);
+
+      a.child.kill('SIGKILL');
+      await a.exited;
+      const killedAt = Date.now();
+      // B's own requests do the reaping, as any admission of the family would.
+      let back: { concurrency?: number; tokensPerDay?: number } = {};
+      for (;;) {
+        back = (await apiKey(b.url)).remaining;
+        if (back.concurrency === 2 || Date.now() - killedAt > 40_000) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      const recoveredMs = Date.now() - killedAt;
+      expect(back.concurrency).toBe(2);
+      expect(recoveredMs).toBeLessThanOrEqual(30_000);
+      // Charged as reserved: nothing of the two reservations came back to the budget.
+      expect(back.tokensPerDay).toBe(charged);
+      fake.release();
+    } finally {
+      await own.destroy();
+    }
+  }, 60_000);
+
   it('answers 503 store_unavailable on every admin route while Redis is down, and logs no stack for it', async () => {
     const own = await startPrivateRedis();
     try {

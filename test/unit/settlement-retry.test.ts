@@ -19,6 +19,7 @@ function flakyLimiter(): Limiter & { down: boolean; settled: string[]; admitted:
       return Promise.reject(new Error('Command timed out'));
     },
     remaining: () => Promise.resolve({}),
+    renew: () => Promise.resolve(0),
     usageReport: () => Promise.reject(new Error('unused')),
     settle(input: SettleInput): Promise<boolean> {
       if (state.down) return Promise.reject(new Error('store down'));

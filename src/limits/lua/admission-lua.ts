@@ -15,8 +15,9 @@ local function encodeRecord(rec)
 end
 
 -- Processes at most REAP_BATCH due entries of resexp in due order: a pending reservation whose lease expired
--- (counters -= reserved, no longer in flight, kept as a reaped mark due REAPED_RETENTION_MS later, so a late
--- settle records its real usage once) or a reaped mark past its retention (dropped). One ZRANGEBYSCORE when
+-- — its instance stopped renewing it: it died — is charged as reserved (the counters keep it) and no longer
+-- in flight, kept as a charged mark 'c' due REAPED_RETENTION_MS later, so a late settle replaces the charge by
+-- the real usage once; or a mark past its retention (dropped). One ZRANGEBYSCORE when
 -- nothing is due, which is the common case. now: nowMs as the caller's decimal string; p: current periods.
 local function reap(base, resKey, expKey, nowMs, now, p)
   local due = redis.call('ZRANGEBYSCORE', expKey, '-inf', now, 'LIMIT', '0', REAP_BATCH_S)
@@ -36,9 +37,9 @@ local function reap(base, resKey, expKey, nowMs, now, p)
     local requestId = rec and rec.requestId
     if rec and rec.status == 'p' then
       for index, keyId in ipairs(rec.keyIds) do
-        adjustKey(base, keyId, rec, index, -rec.tokens, -rec.costTicks, nowMs, p, true, nil)
+        adjustKey(base, keyId, rec, index, 0, 0, nowMs, p, true, nil)
       end
-      rec.status, rec.reapedAtMs = 'r', nowMs
+      rec.status, rec.reapedAtMs = 'c', nowMs
       local record = encodeRecord(rec)
       redis.call('HSET', resKey, requestId, record)
       redis.call('ZADD', expKey, fmt(nowMs + REAPED_RETENTION_MS), record)

@@ -6,7 +6,8 @@
 export const ADMIT_DOC = `
 -- ADMIT one request (atomic check-and-reserve of every limit of every subject).
 --
--- KEYS[1]  <base>res     HASH requestId -> reservation record (pending 'p' / reaped 'r')
+-- KEYS[1]  <base>res     HASH requestId -> reservation record (pending 'p' / charged 'c'; reaped 'r' by an
+--                        earlier version)
 -- KEYS[2]  <base>resexp  ZSET reservation record -> when it is due: lease expiry ms of a pending
 --                        reservation, reaped-at + REAPED_RETENTION_MS of a reaped mark
 -- ARGV[1]  base: '<prefix>v1:{<familyId>}:' (every key derived from it shares KEYS[1]'s hash tag / slot)

@@ -29,8 +29,9 @@ export const SETTLE_DOC = `
 --          unknown, or reaped more than REAPED_RETENTION_MS ago).
 --
 -- Semantics: a pending reservation's counters (its admission day/month, lifetime, its tokensPerMinute
--- bucket) get actual - reserved, and it stops counting as in flight. A reaped one (lease expired, already
--- reverted) gets actual added, nothing subtracted. Counters of an ended period are not recreated.
+-- bucket) get actual - reserved, and it stops counting as in flight. A charged mark (lease expired: charged
+-- as reserved, no longer in flight) gets actual - reserved too. A reaped mark of the earlier layout (lease
+-- expired, reverted) gets actual added, nothing subtracted. Counters of an ended period are not recreated.
 -- With usage, each of the reservation's keys records the usage under the settlement's UTC day: the hash
 -- u:<day> holds one field per model whose value packs its totals (one HGET + one HSET); the record's TTL
 -- (${USAGE_RETENTION_DAYS} days) and the days index are maintained on a key's first usage of a day (counters field 'ud').
@@ -52,8 +53,10 @@ rec.requestId = requestId
 redis.call('HDEL', KEYS[1], requestId)
 if rec.legacy then redis.call('ZREM', KEYS[2], requestId) else redis.call('ZREM', KEYS[2], raw) end
 if rec.status ~= 'p' and rec.reapedAtMs <= nowMs - REAPED_RETENTION_MS then return 0 end
+-- pending, or charged as reserved when its lease ran out ('c'): the usage replaces the reservation; a mark an
+-- earlier version reaped by reverting it ('r'): the usage is added
 local dTok, dCost = actualTok, actualCost
-if rec.status == 'p' then dTok, dCost = actualTok - rec.tokens, actualCost - rec.costTicks end
+if rec.status == 'p' or rec.status == 'c' then dTok, dCost = actualTok - rec.tokens, actualCost - rec.costTicks end
 
 local u
 if hasUsage then u = { struct.unpack('${USAGE_FORMAT}', ARGV[4]) } end
