@@ -44,23 +44,26 @@
  * bucket leaving the window, or the period's end; 0 when nothing is counted.
  *
  * Reservations and leases: admission stores a reservation (amounts, admission ms, UTC day/month, key ids,
- * which keys got a tokensPerMinute bucket entry) with expiry now + leaseMs. Settlement replaces it by the
- * real usage in the same buckets/periods it was made in (the admission's day and month, even after
+ * which keys got a tokensPerMinute bucket entry) with expiry now + leaseMs; `renew` (the heartbeat,
+ * src/limits/heartbeat.ts) moves a pending one's expiry to now + leaseMs, never earlier. Settlement replaces it
+ * by the real usage in the same buckets/periods it was made in (the admission's day and month, even after
  * midnight): counters += actual − reserved (a bucket only if admission wrote to it and it is still in the
- * window), and it stops counting as in flight. usage null = release (adds nothing). Each admission (and remaining()) first
- * handles at most REAP_BATCH due entries, oldest due first (ties by requestId): a reservation whose lease
- * expired is reaped (counters −= reserved, no longer in flight) and kept as a reaped mark, due again
- * REAPED_RETENTION_MS later, when it is dropped. A late settle of a reaped one adds its real usage once
- * (without subtracting again). A settle more than REAPED_RETENTION_MS after the reaping, or a second
- * settle, is a no-op returning false. leaseMs must exceed the longest request (a stream outliving its lease
- * stops counting toward concurrency early).
+ * window), and it stops counting as in flight. usage null = release (adds nothing). Each admission (and
+ * remaining()) first handles at most REAP_BATCH due entries, oldest due first (ties by requestId): a
+ * reservation whose lease expired — its instance stopped renewing it — is reaped: it stays charged as reserved
+ * (the counters keep it), stops counting as in flight, and is kept as a charged mark, due again
+ * REAPED_RETENTION_MS later, when it is dropped. A late settle of a charged mark replaces the charge by the real
+ * usage once (counters += actual − reserved, no slot freed again). A settle more than REAPED_RETENTION_MS after
+ * the reaping, or a second settle, is a no-op returning false. (Marks an earlier version reaped by reverting
+ * them get the real usage added instead.) A request outliving its lease without renewals stops counting toward
+ * concurrency early.
  *
  * Usage recording (SPEC §5/§6): on settle with usage ≠ null, for each of the reservation's keys (a child
  * and its parent), per UTC day of the settlement and model: requests + 1 and the token/cost fields.
  * Kept USAGE_RETENTION_DAYS days.
  *
  * Guarantees (SPEC §5): requestsPerMinute, requestsPerDay and concurrency are never exceeded (concurrency:
- * as long as no request outlives its lease). Token and cost limits: at every admission counter + estimate ≤
+ * as long as every instance holding a request renews its lease). Token and cost limits: at every admission counter + estimate ≤
  * limit, the counters holding settled actuals plus pending estimates, so a window or period ends at most at
  * limit + Σ max(0, actual − estimate) over the requests in flight at its last admission, plus the real usage
  * of reservations settled after their lease was reaped. Settlement never spills into a later period.

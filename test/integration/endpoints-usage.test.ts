@@ -12,6 +12,7 @@ const PRICE = { input: 0.2, cachedInput: 0.05, output: 0.5 };
 const YAML = `
 pricing:
   grok-4-fast-reasoning: { input: ${PRICE.input}, cachedInput: ${PRICE.cachedInput}, output: ${PRICE.output} }
+  grok-imagine-video: { perVideoSecond: 0.06 }
 `;
 
 let h: Harness;
@@ -165,7 +166,7 @@ describe('embeddings, images, videos', () => {
     expect(await settled(id, 1)).toEqual({ requests: 1, promptTokens: 0, completionTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: 0, costUsd: (3 * IMAGE_PRICE_TICKS) / 1e10 });
   });
 
-  it('videos: the POST and a 202 poll count as requests without usage; the GET that fetches the video carries its cost', async () => {
+  it('videos: the POST is charged its reservation, a 202 poll nothing; the GET that fetches the video replaces the charge by its cost', async () => {
     const { id, auth } = await newKey('vid');
     h.fake.reset();
     const { request_id: requestId } = (await (await postJson(url('/v1/videos/generations'), { model: 'grok-imagine-video', prompt: 'waves', duration: 3 }, auth)).json()) as { request_id: string };
@@ -173,7 +174,8 @@ describe('embeddings, images, videos', () => {
     expect(pending.status).toBe(202);
     await pending.arrayBuffer();
     await settled(id, 2);
-    expect((await totals(id)).costUsd).toBe(0);
+    // 3 s × the configured $0.06 (above what the fake will bill: $0.05 a second).
+    expect((await totals(id)).costUsd).toBeCloseTo(0.18, 9);
     const done = await fetch(url(`/v1/videos/${requestId}`), { headers: auth });
     expect(done.status).toBe(200);
     const video = (await done.json()) as { status: string; usage: { cost_in_usd_ticks: number } };
@@ -189,21 +191,23 @@ describe('embeddings, images, videos', () => {
 });
 
 describe('deferred completions', () => {
-  it('POST deferred → {request_id} with no usage; a 202 poll → nothing; the fetched result → its usage', async () => {
+  it('POST deferred → {request_id}, charged its reservation; a 202 poll → nothing; the fetched result → exactly its usage', async () => {
     const { key, id } = await h.createKey({ name: 'deferred', models: ['grok-3-mini'], endpoints: ['chat.completions', 'deferred', 'api-key'], limits: { tokensPerDay: 100_000 } });
     const auth = { authorization: `Bearer ${key}` };
     h.fake.reset();
     const posted = await postJson(url('/v1/chat/completions'), { model: 'grok-3-mini', messages: [{ role: 'user', content: 'later please' }], deferred: true, max_tokens: 50 }, auth);
     const { request_id: requestId } = (await posted.json()) as { request_id: string };
     expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    // Reserved like a chat and charged at once: the prompt estimate plus max_tokens 50.
     let t = await settled(id, 1);
-    expect(t.totalTokens).toBe(0);
+    const upFront = t.totalTokens;
+    expect(upFront).toBeGreaterThan(50);
 
     const pending = await fetch(url(`/v1/chat/deferred-completion/${requestId}`), { headers: auth });
     expect(pending.status).toBe(202);
     expect(await pending.text()).toBe('');
     t = await settled(id, 2);
-    expect(t.totalTokens).toBe(0);
+    expect(t.totalTokens).toBe(upFront);
 
     const result = await fetch(url(`/v1/chat/deferred-completion/${requestId}`), { headers: auth });
     expect(result.status).toBe(200);
