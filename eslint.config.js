@@ -30,6 +30,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // Plain Node scripts run against the build (no TypeScript project): linted without type information.
+  {
+    files: ['scripts/**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { parserOptions: { projectService: false, project: null }, globals: { process: 'readonly' } },
+  },
   {
     files: ['src/config/**', 'src/keys/**', 'src/policy/**', 'src/limits/**', 'src/usage/**', 'src/upstream/**', 'src/errors.ts'],
     rules: { 'no-restricted-imports': ['error', domainRestrictions] },

@@ -23,7 +23,7 @@ import { tpmSecondOf } from './window-math.js';
  * limiter (src/limits/semantics.ts), step for step: each method runs synchronously to completion, which
  * makes it atomic within the process.
  */
-/** Mirrors the write half of the ADMIT script: log entry, bucket, in flight, counters, reservation record. */
+/** Mirrors the write half of the ADMIT script: buckets, in flight, counters, reservation record. */
 function reserve(input: {
   family: FamilyData;
   request: AdmissionRequest;
@@ -34,7 +34,7 @@ function reserve(input: {
   const { nowMs } = request;
   const expiresAtMs = nowMs + request.leaseMs;
   for (const { key, limits } of subjects) {
-    if (limits.requestsPerMinute !== undefined) key.rpm = [...key.rpm, nowMs].sort((a, b) => a - b);
+    if (limits.requestsPerMinute !== undefined) key.rpm.set(tpmSecondOf(nowMs), (key.rpm.get(tpmSecondOf(nowMs)) ?? 0) + 1);
     if (limits.tokensPerMinute !== undefined) {
       const second = tpmSecondOf(nowMs);
       key.tpm.set(second, (key.tpm.get(second) ?? 0) + request.estimatedTokens);

@@ -3,8 +3,7 @@ import type { SubjectState } from './evaluate-admission.js';
 import { nextUtcDayStartMs, nextUtcMonthStartMs, type Periods } from './periods.js';
 import { PERIOD_KEY_GRACE_MS, REAP_BATCH, REAPED_RETENTION_MS } from './semantics.js';
 import {
-  rpmCutoffMs,
-  rpmReleaseMs,
+  rpmBucketMs,
   tpmOldestSecond,
   tpmReleaseSecond,
   tpmSecondOf,
@@ -28,7 +27,8 @@ export interface PeriodCounters {
 
 export interface KeyData {
   /** requestsPerMinute log: admission ms, ascending. */
-  rpm: number[];
+  /** requestsPerMinute: requests admitted per second (the window's buckets, as tpm's). */
+  rpm: Map<number, number>;
   /** tokensPerMinute buckets: second → tokens. */
   tpm: Map<number, number>;
   /** Reservations in flight (neither settled nor reaped): what concurrency counts. */
@@ -60,7 +60,7 @@ export interface FamilyData {
 }
 
 export function newKeyData(): KeyData {
-  return { rpm: [], tpm: new Map(), inFlight: new Set(), days: new Map(), months: new Map(), total: { tokens: 0, costTicks: 0 }, usage: new Map() };
+  return { rpm: new Map(), tpm: new Map(), inFlight: new Set(), days: new Map(), months: new Map(), total: { tokens: 0, costTicks: 0 }, usage: new Map() };
 }
 
 export function keyDataOf(family: FamilyData, keyId: string): KeyData {
@@ -108,11 +108,15 @@ export function readState(input: { key: KeyData; limits: NormalizedLimits; nowMs
     totalTokens: key.total.tokens, totalCostTicks: key.total.costTicks,
   };
   if (limits.requestsPerMinute !== undefined) {
-    const cutoff = rpmCutoffMs(nowMs);
-    key.rpm = key.rpm.filter((ts) => ts > cutoff);
-    state.rpmCount = key.rpm.length;
-    state.rpmOldestMs = key.rpm[0] ?? null;
-    state.rpmReleaseMs = rpmReleaseMs(key.rpm, limits.requestsPerMinute);
+    const start = tpmWindowStartSecond(nowMs);
+    for (const second of [...key.rpm.keys()]) if (second < start) key.rpm.delete(second);
+    const buckets = sortedBuckets(key.rpm);
+    state.rpmCount = buckets.reduce((sum, bucket) => sum + bucket.tokens, 0);
+    const oldest = tpmOldestSecond(buckets);
+    state.rpmOldestMs = oldest === null ? null : rpmBucketMs(oldest);
+    // A limit of 0 never has room: no bucket's leaving opens it.
+    const release = limits.requestsPerMinute > 0 ? tpmReleaseSecond(buckets, state.rpmCount + 1 - limits.requestsPerMinute) : null;
+    state.rpmReleaseMs = release === null ? null : rpmBucketMs(release);
   }
   if (limits.tokensPerMinute !== undefined) {
     const start = tpmWindowStartSecond(nowMs);

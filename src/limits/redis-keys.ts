@@ -6,7 +6,7 @@
  *
  * Per key (`<base><keyId>:<part>`). Numbers the scripts compute with are stored as little-endian doubles
  * (struct.pack; decoding helpers in src/limits/redis-args.ts), not decimals: see src/limits/lua/common-lua.ts.
- *   rpm            ZSET requestId → admission ms (requestsPerMinute log; trimmed at most once a second)
+ *   rpmw           HASH requestsPerMinute window: requests per second, laid out as tpm below
  *   tpm            HASH tokensPerMinute window (src/limits/lua/tpm-lua.ts):
  *                    <second>   <d tokens of that second's bucket (> 0)
  *                    w          <ddd sum of the buckets, lowest second kept, lowest bucket present (-1 unknown)
@@ -14,7 +14,6 @@
  *                    d:<day>    <ddd requests, tokens, cost of that UTC day (used + reserved)
  *                    m:<month>  <dd tokens, cost of that UTC month
  *                    l          <ddd lifetime tokens, lifetime cost, reservations in flight (concurrency)
- *                    rs         <d nowMs of the rpm log's last trim
  *                    d pd m pm  the current and previous day / month that have fields (older ones deleted)
  *                    ud         newest UTC day with recorded usage (days index maintained)
  *   u:YYYY-MM-DD   HASH model → <7 doubles> its usage totals in USAGE_METRICS order, recorded on settlements
@@ -29,7 +28,7 @@
  */
 
 export type KeyPart =
-  | 'rpm'
+  | 'rpmw'
   | 'tpm'
   | 'conc'
   | 'ctr'

@@ -9,7 +9,7 @@ import { packDoubles, packedLimits, packedUsage, pendingRecord } from './redis-a
 import { assertKeyPrefix, limiterKeyBase, limiterRedisKey } from './redis-keys.js';
 import { packedScript, type ScriptArg } from './packed-script.js';
 import { createScriptBatcher, DUPLICATE_REPLY } from './script-batcher.js';
-import { TPM_BUCKET_MS, USAGE_RETENTION_DAYS, WINDOW_MS } from './semantics.js';
+import { TPM_BUCKET_MS, USAGE_RETENTION_DAYS } from './semantics.js';
 import type { AdmissionRequest, Limiter } from './types.js';
 import { buildUsageReport, modelsOfStoredDayRecord, parseUsageRange, recordedModelName } from './usage-totals.js';
 import { assertAdmissionRequest, assertCount, assertId, assertRequestId, assertUsage } from './validate-input.js';
@@ -62,7 +62,7 @@ const NO_STATE = subjectStateOfVector([]);
 /** The probe always reads a state: a subject without limits is sent as "every limit absent". */
 const NO_LIMITS = packDoubles(ENFORCED_LIMITS.map(() => -1));
 
-/** A state vector: numbers, or decimal strings (the rpm log's scores). */
+/** A state vector of numbers (decimal strings are read too). */
 function numbersOf(reply: unknown, length: number): number[] {
   if (!Array.isArray(reply) || reply.length !== length) throw new Error('limiter: unexpected script reply');
   return reply.map((item: unknown) => {
@@ -72,9 +72,9 @@ function numbersOf(reply: unknown, length: number): number[] {
   });
 }
 
-/** Decimal strings the scripts hand to Redis as they are (window bounds, the current bucket's field). */
+/** Decimal strings the scripts hand to Redis as they are: an unused slot, the current second's bucket field. */
 function windowArgs(nowMs: number): [string, string] {
-  return [`(${nowMs - WINDOW_MS}`, String(Math.floor(nowMs / TPM_BUCKET_MS))];
+  return ['', String(Math.floor(nowMs / TPM_BUCKET_MS))];
 }
 
 export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
@@ -109,14 +109,14 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
         if (hasLimits(prepared.normalized)) limited += 1;
       }
       const periods = periodsAt(request.nowMs);
-      const [rpmAfter, tpmSecond] = windowArgs(request.nowMs);
+      const [unused, tpmSecond] = windowArgs(request.nowMs);
       const reply = await batcher.call(request.familyId, 'a', [
         limiterKeyBase(prefix, request.familyId),
         request.requestId,
         packDoubles([request.nowMs, request.estimatedTokens, request.estimatedCostTicks]),
         String(request.nowMs),
         String(request.nowMs + request.leaseMs),
-        rpmAfter,
+        unused,
         tpmSecond,
         periods.dayId,
         periods.monthId,

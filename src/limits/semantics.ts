@@ -3,8 +3,10 @@
  * follow exactly this; the shared contract suite and a randomised differential test hold them to it.
  *
  * Admission (one atomic step per request, across every subject: the key, and its parent for a child key):
- * - requestsPerMinute N: exact sliding log (requestId → admission ms). Admit iff (entries with
- *   ts > now − 60 000) + 1 ≤ N. Never more than N admissions in any rolling 60 s of `nowMs`.
+ * - requestsPerMinute N: per-second buckets of admitted requests, the same window as tokensPerMinute (below):
+ *   admit iff window count + 1 ≤ N. Never more than N admissions in any rolling 60 s of `nowMs`, refusing at
+ *   most 1 s earlier than an exact log would; memory per key ≤ 61 buckets whatever N (an exact log held one
+ *   entry per request in the window, so a 1,000,000-rpm key could hold a million).
  * - requestsPerDay N: counter of the admission's UTC day; admit iff count + 1 ≤ N.
  *   Every admitted request counts toward both, also ones later released or failed upstream.
  * - tokensPerMinute L: per-second buckets (second = floor(ms / 1000)); the window at `now` is the current
@@ -26,7 +28,8 @@
  *
  * Refusal: code 'rate_limit_exceeded' for the per-minute limits, 'quota_exceeded' for all others.
  * retryAfterSeconds (whole seconds, rounded up, ≥ 1):
- * - requestsPerMinute: until the (count + 1 − N)-th oldest entry leaves the window.
+ * - requestsPerMinute: until enough of the oldest buckets have left the window for one more request (as
+ *   tokensPerMinute, with an estimate of 1).
  * - tokensPerMinute: until enough of the oldest buckets have left the window (bucket s leaves at
  *   (s + 61) · 1000 ms) for the estimate to fit.
  * - …PerDay: until the next UTC midnight; …PerMonth: until the next UTC month.
@@ -120,7 +123,5 @@ export const USAGE_RETENTION_DAYS = 400;
  * Redis limiter keeps the previous period until the next one starts, which is longer).
  */
 export const PERIOD_KEY_GRACE_MS = 3_600_000;
-/** The requestsPerMinute log is trimmed (and its TTL renewed) at most this often per key. */
-export const RPM_TRIM_INTERVAL_MS = 1000;
 /** Model names longer than this are truncated in usage records (bounded hash fields). */
 export const MAX_MODEL_NAME_LENGTH = 200;

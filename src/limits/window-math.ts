@@ -2,24 +2,8 @@ import { TPM_BUCKET_MS, TPM_WINDOW_BUCKETS, WINDOW_MS } from './semantics.js';
 
 /**
  * Rolling-window arithmetic of the per-minute limits (src/limits/semantics.ts). The in-process limiter uses
- * these directly; the Lua script mirrors them line for line (src/limits/lua/common-lua.ts).
+ * these directly; the Lua script mirrors them line for line (src/limits/lua/tpm-lua.ts, read-state-lua.ts).
  */
-
-/** Log entries with ts ≤ this are outside the requestsPerMinute window at nowMs. */
-export function rpmCutoffMs(nowMs: number): number {
-  return nowMs - WINDOW_MS;
-}
-
-/**
- * Admission ms of the log entry whose leaving the window makes room for one more request: the
- * (count + 1 − limit)-th oldest. null when there is room already, or the limit is 0 (never room).
- */
-export function rpmReleaseMs(sortedTimestampsMs: readonly number[], limit: number | undefined): number | null {
-  if (limit === undefined || limit <= 0) return null;
-  const mustLeave = sortedTimestampsMs.length + 1 - limit;
-  if (mustLeave <= 0) return null;
-  return sortedTimestampsMs[mustLeave - 1] ?? null;
-}
 
 export function tpmSecondOf(nowMs: number): number {
   return Math.floor(nowMs / TPM_BUCKET_MS);
@@ -52,6 +36,15 @@ export function tpmReleaseSecond(sortedBuckets: readonly TpmBucket[], need: numb
     if (freed >= need) return bucket.second;
   }
   return null;
+}
+
+/**
+ * requestsPerMinute counts requests in the same per-second buckets as tokensPerMinute (a request is 1). Its state
+ * speaks in "log" milliseconds (evaluate-admission.ts adds WINDOW_MS to find when room opens): a bucket's is the
+ * moment that plus WINDOW_MS is when the bucket leaves the window.
+ */
+export function rpmBucketMs(second: number): number {
+  return tpmBucketLeavesAtMs(second) - WINDOW_MS;
 }
 
 /** Oldest bucket holding tokens (> 0), or null. */

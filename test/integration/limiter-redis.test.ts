@@ -84,7 +84,7 @@ describe('Redis limiter: commands per call', () => {
     [
       'every limit',
       ALL_LIMITS,
-      ['hsetnx', 'zrangebyscore', 'hmget', 'zcount', 'zrangebyscore', 'hmget', 'zadd', 'hset', 'hset', 'zadd'],
+      ['hsetnx', 'zrangebyscore', 'hmget', 'hmget', 'hmget', 'hset', 'hset', 'hset', 'zadd'],
       ['hget', 'hdel', 'zrem', 'hmget', 'hset', 'hmget', 'hset', 'hget', 'hset'],
     ],
   ] as const)('%s: admission and settlement in steady state', async (_name, limits, admitCommands, settleCommands) => {
@@ -110,6 +110,24 @@ describe('Redis limiter: commands per call', () => {
     admitted(await limiter.admit(request(subjects, familyId, { nowMs: T0 })));
     const commands = await scriptCommands(() => limiter.admit(request(subjects, familyId, { nowMs: T0 + 1 })));
     expect(commands).toEqual(['hsetnx', 'zrangebyscore', 'hmget', 'hmget', 'hset', 'hset', 'zadd']);
+  });
+});
+
+describe('Redis limiter: memory per key does not grow with a limit', () => {
+  it('2,000 requests over 20 s leave at most 61 buckets, for a requestsPerMinute of 1,000,000 as for one of 10', async () => {
+    const limiter = createRedisLimiter({ redis, prefix: PREFIX });
+    const sizes: number[] = [];
+    for (const limit of [1_000_000, 10]) {
+      const familyId = keyId();
+      const subjects = [{ keyId: familyId, limits: { requestsPerMinute: limit } }];
+      for (let i = 0; i < 2000; i += 1) await limiter.admit(request(subjects, familyId, { nowMs: T0 + i * 10 }));
+      sizes.push(await redis.hlen(`${PREFIX}v1:{${familyId}}:${familyId}:rpmw`));
+    }
+    // 20 seconds of traffic: 20 buckets and the summary field, whatever the limit (the 10-rpm key was refused
+    // after its first 10, so it holds one bucket).
+    expect(sizes[0]).toBe(21);
+    expect(sizes[0]).toBeLessThanOrEqual(62);
+    expect(sizes[1]).toBe(2);
   });
 });
 

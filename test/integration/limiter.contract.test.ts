@@ -96,23 +96,34 @@ describe.each(implementations)('Limiter contract: %s', (_name, create) => {
     for (const r of refused) {
       expect(r).toMatchObject({ admitted: false, code: 'rate_limit_exceeded', limit: 'requestsPerMinute', keyId: s.familyId });
       if (r.admitted) continue;
-      expect(r.retryAfterSeconds).toBeGreaterThanOrEqual(59);
-      expect(r.retryAfterSeconds).toBeLessThanOrEqual(60);
+      // All in T0's second, which leaves the window at T0 + 61 s.
+      expect(r.retryAfterSeconds).toBe(61);
       expect(r.rate.requests).toMatchObject({ limit: 5, remaining: 0 });
     }
   });
 
-  it('rolls the requestsPerMinute window after 60 s, with an exact Retry-After', async () => {
+  it('rolls the requestsPerMinute window by whole seconds, refusing at most 1 s early, with its Retry-After', async () => {
     const s = scenario(limiter, { requestsPerMinute: 3 });
     for (const offset of [0, 1000, 2000]) expect((await s.admit({ nowMs: T0 + offset })).admitted).toBe(true);
+    // T0's second leaves the window at T0 + 61 s (the window is the current second and the 60 before it).
     const early = await s.admit({ nowMs: T0 + 10_000 });
-    expect(early).toMatchObject({ admitted: false, retryAfterSeconds: 50 });
-    expect(early.rate.requests).toEqual({ limit: 3, remaining: 0, resetSeconds: 50 });
-    expect((await s.admit({ nowMs: T0 + 59_999 })).admitted).toBe(false);
-    const rolled = await s.admit({ nowMs: T0 + 60_000 });
+    expect(early).toMatchObject({ admitted: false, retryAfterSeconds: 51 });
+    expect(early.rate.requests).toEqual({ limit: 3, remaining: 0, resetSeconds: 51 });
+    expect((await s.admit({ nowMs: T0 + 60_999 })).admitted).toBe(false);
+    const rolled = await s.admit({ nowMs: T0 + 61_000 });
     expect(rolled.admitted).toBe(true);
     expect(rolled.rate.requests).toEqual({ limit: 3, remaining: 0, resetSeconds: 1 });
-    expect((await s.admit({ nowMs: T0 + 60_001 })).admitted).toBe(false);
+    expect((await s.admit({ nowMs: T0 + 61_001 })).admitted).toBe(false);
+  });
+
+  it('keeps a requestsPerMinute of 1,000,000 in as little room as one of 10', async () => {
+    const big = scenario(limiter, { requestsPerMinute: 1_000_000 });
+    const small = scenario(limiter, { requestsPerMinute: 10 });
+    for (let i = 0; i < 2000; i += 1) expect((await big.admit({ nowMs: T0 + (i % 1000) })).admitted).toBe(true);
+    for (let i = 0; i < 10; i += 1) expect((await small.admit({ nowMs: T0 + i })).admitted).toBe(true);
+    // 2,000 requests in one second: one bucket holding 2,000, as the 10 requests are one bucket holding 10.
+    expect((await limiter.remaining({ ...big.subjects[0]!, familyId: big.familyId }, T0 + 999)).requestsPerMinute).toBe(998_000);
+    expect((await limiter.remaining({ ...small.subjects[0]!, familyId: small.familyId }, T0 + 999)).requestsPerMinute).toBe(0);
   });
 
   it('resets requestsPerDay at UTC midnight', async () => {
@@ -316,7 +327,7 @@ describe.each(implementations)('Limiter contract: %s', (_name, create) => {
     const toNextMonthSeconds = (Date.UTC(2030, 1, 1) - (T0 + 1000)) / 1000;
     expect(refused).toMatchObject({ admitted: false, code: 'quota_exceeded', limit: 'tokensPerMonth', retryAfterSeconds: toNextMonthSeconds });
     const small = await s.admit({ estimatedTokens: 10, nowMs: T0 + 2000 });
-    expect(small).toMatchObject({ admitted: false, code: 'rate_limit_exceeded', limit: 'requestsPerMinute', retryAfterSeconds: 58 });
+    expect(small).toMatchObject({ admitted: false, code: 'rate_limit_exceeded', limit: 'requestsPerMinute', retryAfterSeconds: 59 });
   });
 
   it('gives the tightest request and token limits as rate state', async () => {
@@ -478,11 +489,11 @@ describe('Limiter on Redis: key layout', () => {
     const base = `${PREFIX}v1:{${familyId}}:`;
     // Settled: no reservation (res, resexp) is left.
     expect(keys.sort()).toEqual(
-      [`${childId}:rpm`, `${childId}:tpm`, `${childId}:ctr`, `${childId}:u:2030-01-15`, `${childId}:udays`,
+      [`${childId}:rpmw`, `${childId}:tpm`, `${childId}:ctr`, `${childId}:u:2030-01-15`, `${childId}:udays`,
         `${familyId}:ctr`, `${familyId}:u:2030-01-15`, `${familyId}:udays`].map((part) => `${base}${part}`).sort(),
     );
     const ttl = async (part: string): Promise<number> => redis.pttl(`${base}${part}`);
-    for (const part of [`${childId}:rpm`, `${childId}:tpm`]) {
+    for (const part of [`${childId}:rpmw`, `${childId}:tpm`]) {
       expect(await ttl(part)).toBeGreaterThan(55_000);
       expect(await ttl(part)).toBeLessThanOrEqual(62_000);
     }
@@ -497,12 +508,14 @@ describe('Limiter on Redis: key layout', () => {
     // l: lifetime tokens, cost, reservations in flight; d:<day>: requests, tokens, cost; m:<month>: tokens, cost.
     const counters = { d: '2030-01-15', m: '2030-01', 'd:2030-01-15': [1, 7, 2], 'm:2030-01': [7, 2], l: [7, 2, 0], ud: '2030-01-15' };
     expect(await decoded(`${familyId}:ctr`)).toEqual(counters);
-    expect(await decoded(`${childId}:ctr`)).toEqual({ ...counters, rs: [nowMs] });
+    expect(await decoded(`${childId}:ctr`)).toEqual(counters);
     // Usage: one field per model, its totals packed in USAGE_METRICS order.
     expect(await decoded(`${familyId}:u:2030-01-15`)).toEqual({ 'grok-4': [1, 4, 3, 0, 0, 7, 2] });
     // tokensPerMinute: a bucket per second and w = (sum, lowest second kept, lowest bucket present).
     const second = nowMs / 1000;
     expect(await decoded(`${childId}:tpm`)).toEqual({ [String(second)]: [7], w: [7, second - 60, second] });
+    // requestsPerMinute: the same layout, a request counting 1.
+    expect(await decoded(`${childId}:rpmw`)).toEqual({ [String(second)]: [1], w: [1, second - 60, second] });
   });
 });
 

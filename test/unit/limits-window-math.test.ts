@@ -1,28 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { limiterRedisKey, limiterKeyBase, assertKeyPrefix } from '../../src/limits/redis-keys.js';
 import {
-  rpmCutoffMs,
-  rpmReleaseMs,
+  rpmBucketMs,
   tpmBucketLeavesAtMs,
   tpmOldestSecond,
   tpmReleaseSecond,
   tpmWindowStartSecond,
 } from '../../src/limits/window-math.js';
 
-describe('requestsPerMinute log', () => {
-  it('keeps entries strictly newer than now - 60 s', () => {
-    expect(rpmCutoffMs(100_000)).toBe(40_000);
-  });
-
-  it.each([
-    [[], 3, null],
-    [[1, 2], 3, null],
-    [[1, 2, 3], 3, 1],
-    [[1, 2, 3, 4, 5], 3, 3], // limit lowered below the log: three must leave
-    [[1, 2, 3], 0, null], // a limit of 0 never has room
-    [[1, 2, 3], undefined, null],
-  ])('log %j, limit %s: room after entry %s leaves', (log, limit, expected) => {
-    expect(rpmReleaseMs(log, limit)).toBe(expected);
+describe('requestsPerMinute buckets', () => {
+  it('speak in "log" ms: a bucket\'s plus the window is when it leaves', () => {
+    expect(rpmBucketMs(940) + 60_000).toBe(tpmBucketLeavesAtMs(940));
+    expect(rpmBucketMs(940)).toBe(941_000);
   });
 });
 
@@ -60,7 +49,7 @@ describe('tokensPerMinute buckets', () => {
 describe('Redis key names', () => {
   it('hash-tag every key with the family (one Cluster slot)', () => {
     expect(limiterKeyBase('xgw:', 'key_root')).toBe('xgw:v1:{key_root}:');
-    expect(limiterRedisKey({ prefix: 'xgw:', familyId: 'key_root', keyId: 'key_child', part: 'rpm' })).toBe('xgw:v1:{key_root}:key_child:rpm');
+    expect(limiterRedisKey({ prefix: 'xgw:', familyId: 'key_root', keyId: 'key_child', part: 'rpmw' })).toBe('xgw:v1:{key_root}:key_child:rpmw');
     expect(limiterRedisKey({ prefix: 'xgw:', familyId: 'key_root', keyId: 'key_root', part: 'd:2030-01-15' })).toBe(
       'xgw:v1:{key_root}:key_root:d:2030-01-15',
     );

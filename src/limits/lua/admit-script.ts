@@ -15,25 +15,25 @@ export const ADMIT_DOC = `
 -- ARGV[3]  <ddd packed: nowMs, estimated tokens, estimated cost in ticks (1 USD = 1e10)
 -- ARGV[4]  nowMs as a decimal string (time comes from the caller, never TIME)
 -- ARGV[5]  nowMs + leaseMs as a decimal string: when the reservation (and its place in concurrency) expires
--- ARGV[6]  '(' .. (nowMs - WINDOW_MS): lower bound of the requestsPerMinute window (exclusive)
--- ARGV[7]  floor(nowMs / TPM_BUCKET_MS) as a decimal string: the current tokensPerMinute bucket
+-- ARGV[6]  unused ('')
+-- ARGV[7]  floor(nowMs / TPM_BUCKET_MS) as a decimal string: the current second's bucket (both windows)
 -- ARGV[8]  UTC day id 'YYYY-MM-DD'   ARGV[9]  UTC month id 'YYYY-MM'
 -- ARGV[10] the reservation record to store (format in COMMON_LUA; it ends with the requestId)
 -- ARGV[11] n subjects (the key, then its parent for a child key); then per subject two entries: keyId, and
 --          its limits packed as N_LIMITS little-endian doubles in ENFORCED_LIMITS order (integers, cost
 --          limits in ticks, -1 = no such limit), or '' when it has none
 -- Returns: { admitted (1|0), then for each subject with limits its N_STATE state values
---          (SUBJECT_STATE_FIELDS order, -1 = null; rpmOldestMs/rpmReleaseMs as decimal strings) as they were
+--          (SUBJECT_STATE_FIELDS order, -1 = null) as they were
 --          BEFORE this request } — the caller derives limit, Retry-After and rate (a subject without limits
 --          has nothing to derive them from).
 --
 -- Semantics: first reap <= REAP_BATCH due reservations / reaped marks. Then a subject's limit L has room iff
 -- used + demand <= L, where used is its counter (reservations included) and demand is 1 for
 -- requestsPerMinute/requestsPerDay/concurrency, the token estimate for token limits, the cost estimate for
--- cost limits. requestsPerMinute: exact log, entries with ts > now - 60000. tokensPerMinute: buckets of the
--- current second and the 60 before it. concurrency: the subject's reservations in flight (neither settled
--- nor reaped). Admitted iff every limit of every subject has room; then for each subject: log entry (if rpm
--- limited), bucket (if tpm limited), in flight +1, day req+1/tok/cost, month tok/cost, lifetime tok/cost;
+-- cost limits. requestsPerMinute and tokensPerMinute: buckets of the current second and the 60 before it.
+-- concurrency: the subject's reservations in flight (neither settled nor reaped). Admitted iff every limit of
+-- every subject has room; then for each subject: +1 in its requests bucket (if rpm limited), the estimate in
+-- its tokens bucket (if tpm limited), in flight +1, day req+1/tok/cost, month tok/cost, lifetime tok/cost;
 -- and the reservation's expiry.
 --
 -- Cost: the record is written first with HSETNX (that is the duplicate check; deleted again on refusal);
@@ -46,7 +46,7 @@ export const ADMIT_BODY = `
 local base, requestId = ARGV[1], ARGV[2]
 local nowMs, estTokens, estCost = struct.unpack('<ddd', ARGV[3])
 local now, expiresAt = ARGV[4], ARGV[5]
-local t = { rpmAfter = ARGV[6], sec = ARGV[7] }
+local t = { sec = ARGV[7] }
 local p = periodFields(ARGV[8], ARGV[9])
 
 if redis.call('HSETNX', KEYS[1], requestId, ARGV[10]) == 0 then return redis.error_reply('XGW_DUPLICATE_REQUEST_ID') end
@@ -72,7 +72,7 @@ for i = 1, tonumber(ARGV[11]) do
       end
     end
     for j = 1, N_STATE do reply[#reply + 1] = state[j] end
-    s.ckey, s.v, s.tpm, s.lim = ctx.ckey, ctx.v, ctx.tpm, lim
+    s.ckey, s.v, s.rpm, s.tpm, s.lim = ctx.ckey, ctx.v, ctx.rpm, ctx.tpm, lim
   end
   subjects[i] = s
 end
@@ -92,18 +92,8 @@ for _, s in ipairs(subjects) do
   if not v[1] then dayOk, monthOk = rollover(s.ckey, p, a) end
   if dayOk then a[#a + 1] = p.d; a[#a + 1] = struct.pack('<ddd', dr + 1, dt + estTokens, dc + estCost) end
   if monthOk then a[#a + 1] = p.m; a[#a + 1] = struct.pack('<dd', mt + estTokens, mc + estCost) end
-  if lim and lim[L_RPM] >= 0 then
-    local key = keyOf(base, s.keyId, 'rpm')
-    if not v[4] or struct.unpack('<d', v[4]) <= nowMs - RPM_TRIM_INTERVAL_MS then
-      redis.call('ZREMRANGEBYSCORE', key, '-inf', string.sub(t.rpmAfter, 2))
-      redis.call('ZADD', key, now, requestId)
-      redis.call('PEXPIRE', key, RPM_TTL_MS)
-      a[#a + 1] = 'rs'; a[#a + 1] = struct.pack('<d', nowMs)
-    else
-      redis.call('ZADD', key, now, requestId)
-    end
-  end
   redis.call(unpack(a))
+  if lim and lim[L_RPM] >= 0 then tpmAdd(keyOf(base, s.keyId, 'rpmw'), s.rpm, 1) end
   if lim and lim[L_TPM] >= 0 then tpmAdd(keyOf(base, s.keyId, 'tpm'), s.tpm, estTokens) end
 end
 redis.call('ZADD', KEYS[2], expiresAt, ARGV[10])

@@ -3,7 +3,6 @@ import { DEMAND_KIND, SUBJECT_STATE_FIELDS, USED_FIELD } from '../evaluate-admis
 import {
   REAP_BATCH,
   REAPED_RETENTION_MS,
-  RPM_TRIM_INTERVAL_MS,
   TPM_BUCKET_MS,
   TPM_WINDOW_BUCKETS,
   WINDOW_MS,
@@ -42,11 +41,8 @@ local WINDOW_MS = ${WINDOW_MS}
 local TPM_BUCKET_MS = ${TPM_BUCKET_MS}
 local TPM_WINDOW_BUCKETS = ${TPM_WINDOW_BUCKETS}
 local REAPED_RETENTION_MS = ${REAPED_RETENTION_MS}
-local RPM_TRIM_INTERVAL_MS = ${RPM_TRIM_INTERVAL_MS}
--- The rpm log is trimmed (and its TTL renewed) at most every RPM_TRIM_INTERVAL_MS: its TTL outlasts the
--- window of every entry added in between. The tpm hash's TTL is renewed whenever its window moves on.
+-- The per-minute window hashes' TTL is renewed whenever their window moves on.
 -- (as strings: a Lua number passed to redis.call is formatted with %.17g on every call)
-local RPM_TTL_MS = '${WINDOW_MS + 2 * RPM_TRIM_INTERVAL_MS}'
 local TPM_TTL_MS = '${(TPM_WINDOW_BUCKETS + 1) * TPM_BUCKET_MS}'
 local REAP_BATCH_S = '${REAP_BATCH}'
 local N_STATE = ${SUBJECT_STATE_FIELDS.length}

@@ -8,7 +8,7 @@ export const PROBE_LUA = `
 -- KEYS[1]  <base>res   KEYS[2] <base>resexp   (as in ADMIT)
 -- ARGV[1]  base: '<prefix>v1:{<familyId>}:'
 -- ARGV[2]  <d packed: nowMs        ARGV[3] nowMs as a decimal string
--- ARGV[4]  '(' .. (nowMs - WINDOW_MS)   ARGV[5] floor(nowMs / TPM_BUCKET_MS) as a decimal string (as in ADMIT)
+-- ARGV[4]  unused ('')                  ARGV[5] floor(nowMs / TPM_BUCKET_MS) as a decimal string (as in ADMIT)
 -- ARGV[6]  UTC day id 'YYYY-MM-DD'      ARGV[7] UTC month id 'YYYY-MM'
 -- ARGV[8]  keyId      ARGV[9] its limits packed as in ADMIT (never '')
 -- Returns: the subject's N_STATE state values (SUBJECT_STATE_FIELDS order, -1 = null; as in ADMIT), estimate 0.
@@ -18,6 +18,6 @@ local nowMs = struct.unpack('<d', ARGV[2])
 local p = periodFields(ARGV[6], ARGV[7])
 reap(base, KEYS[1], KEYS[2], nowMs, ARGV[3], p)
 local lim = { struct.unpack(LIMITS_FORMAT, ARGV[9]) }
-local state = readState(base, ARGV[8], lim, nowMs, p, { rpmAfter = ARGV[4], sec = ARGV[5] }, 0)
+local state = readState(base, ARGV[8], lim, nowMs, p, { sec = ARGV[5] }, 0)
 return state
 `;

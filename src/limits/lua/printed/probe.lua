@@ -1,0 +1,406 @@
+-- xai-gateway limiter: PROBE (one subject's counters now; reaps and trims like an admission, reserves nothing).
+--
+-- KEYS[1]  <base>res   KEYS[2] <base>resexp   (as in ADMIT)
+-- ARGV[1]  base: '<prefix>v1:{<familyId>}:'
+-- ARGV[2]  <d packed: nowMs        ARGV[3] nowMs as a decimal string
+-- ARGV[4]  unused ('')                  ARGV[5] floor(nowMs / TPM_BUCKET_MS) as a decimal string (as in ADMIT)
+-- ARGV[6]  UTC day id 'YYYY-MM-DD'      ARGV[7] UTC month id 'YYYY-MM'
+-- ARGV[8]  keyId      ARGV[9] its limits packed as in ADMIT (never '')
+-- Returns: the subject's N_STATE state values (SUBJECT_STATE_FIELDS order, -1 = null; as in ADMIT), estimate 0.
+
+local WINDOW_MS = 60000
+local TPM_BUCKET_MS = 1000
+local TPM_WINDOW_BUCKETS = 61
+local REAPED_RETENTION_MS = 86400000
+-- The per-minute window hashes' TTL is renewed whenever their window moves on.
+-- (as strings: a Lua number passed to redis.call is formatted with %.17g on every call)
+local TPM_TTL_MS = '62000'
+local REAP_BATCH_S = '50'
+local N_STATE = 14
+-- a subject's limits travel packed: N_LIMITS little-endian doubles in ENFORCED_LIMITS order, -1 = none
+local LIMITS_FORMAT = '<dddddddddd'
+local L_RPM = 1
+local L_TPM = 3
+-- state vector index of the counter each limit compares, and what a request adds (0 one, 1 tokens, 2 cost)
+local USED_FIELD = { 1, 8, 4, 9, 11, 10, 12, 13, 14, 7 }
+local DEMAND = { 0, 0, 1, 1, 1, 2, 2, 1, 2, 0 }
+
+local function fmt(n) return string.format('%.0f', n) end
+
+-- a decimal reply value (false = nil bulk) as a number, 0 when absent
+local function num(v)
+  if not v then return 0 end
+  return tonumber(v) or 0
+end
+
+local function keyOf(base, keyId, part) return base .. keyId .. ':' .. part end
+
+-- Reservation record: the value of HASH res (field requestId) and the member of ZSET resexp (so resexp is a
+-- skiplist, and the reaper reads records without a lookup); an admission's is built by the caller
+-- (redis-args.ts pendingRecord):
+--   '3' status(1 byte: p pending / r reaped) <dddd(admittedAtMs, tokens, costTicks, reapedAtMs)
+--   'dayId|monthId|tpmMask|keyId|...|keyId|requestId'
+-- tpmMask: one '1'/'0' per keyId (so it also counts them), whether admission counted the request in that
+-- key's tokensPerMinute window (only then does settlement correct its bucket); the requestId comes last (it
+-- may contain '|'). Records of the earlier decimal format ('status|admittedAtMs|tokens|costTicks|dayId|
+-- monthId|keyId...', resexp member = requestId) are still read: mask '?' (the bucket is corrected if it
+-- exists, as that format did), the admission time standing in for the reaped-at time, and a pending one
+-- holding a slot in the 'conc' sorted set instead of counting in 'l'.
+-- nil when raw is not a record.
+local function parseRecord(raw)
+  local rec = { keyIds = {} }
+  if string.sub(raw, 1, 1) == '3' and #raw > 34 then
+    rec.status = string.sub(raw, 2, 2)
+    rec.admittedAtMs, rec.tokens, rec.costTicks, rec.reapedAtMs = struct.unpack('<dddd', raw, 3)
+    local pos, parts = 35, {}
+    for k = 1, 3 do
+      local bar = string.find(raw, '|', pos, true)
+      if not bar then return nil end
+      parts[k] = string.sub(raw, pos, bar - 1)
+      pos = bar + 1
+    end
+    rec.day, rec.month, rec.tpmMask = parts[1], parts[2], parts[3]
+    for k = 1, #rec.tpmMask do
+      local bar = string.find(raw, '|', pos, true)
+      if not bar then return nil end
+      rec.keyIds[k] = string.sub(raw, pos, bar - 1)
+      pos = bar + 1
+    end
+    rec.requestId = string.sub(raw, pos)
+    return rec
+  end
+  local f, n = {}, 0
+  for part in string.gmatch(raw, '[^|]+') do n = n + 1; f[n] = part end
+  if n < 7 or (f[1] ~= 'p' and f[1] ~= 'r') then return nil end
+  rec.status, rec.admittedAtMs, rec.tokens, rec.costTicks = f[1], num(f[2]), num(f[3]), num(f[4])
+  rec.day, rec.month, rec.reapedAtMs, rec.legacy = f[5], f[6], num(f[2]), true
+  for i = 7, n do rec.keyIds[#rec.keyIds + 1] = f[i] end
+  rec.tpmMask = string.rep('?', #rec.keyIds)
+  return rec
+end
+
+local function periodFields(dayId, monthId)
+  return { day = dayId, month = monthId, d = 'd:' .. dayId, m = 'm:' .. monthId }
+end
+
+-- The counters an earlier layout kept in separate keys ('total', 'd:<day>', 'm:<month>': hashes of decimal
+-- req/tok/cost) are taken over once, when a key's counters hash has no lifetime field yet. Returns true
+-- when it wrote them.
+local function seedLegacy(base, keyId, ckey, p)
+  local total = redis.call('HMGET', keyOf(base, keyId, 'total'), 'tok', 'cost')
+  if not total[1] and not total[2] then return false end
+  local d = redis.call('HMGET', keyOf(base, keyId, 'd:' .. p.day), 'req', 'tok', 'cost')
+  local m = redis.call('HMGET', keyOf(base, keyId, 'm:' .. p.month), 'tok', 'cost')
+  redis.call('HSET', ckey, 'l', struct.pack('<ddd', num(total[1]), num(total[2]), 0),
+    p.d, struct.pack('<ddd', num(d[1]), num(d[2]), num(d[3])), p.m, struct.pack('<dd', num(m[1]), num(m[2])),
+    'd', p.day, 'm', p.month)
+  return true
+end
+
+-- HMGET of a key's counters hash; takes over an earlier layout's counters first if needed (fields[at] = 'l').
+local function readCounters(base, keyId, ckey, p, fields, at)
+  local v = redis.call('HMGET', ckey, unpack(fields))
+  if not v[at] and seedLegacy(base, keyId, ckey, p) then v = redis.call('HMGET', ckey, unpack(fields)) end
+  return v
+end
+
+
+-- Settlement / reaping: delta into bucket second (field name sec) if the hash still has it in its window
+-- (a trimmed bucket is never recreated; one that reaches 0 is removed).
+local function tpmAdjust(key, second, sec, delta)
+  local v = redis.call('HMGET', key, 'w', sec)
+  if not v[1] then return end
+  local s, ts, lo = struct.unpack('<ddd', v[1])
+  if second < ts then return end
+  local cur = 0
+  if v[2] then cur = struct.unpack('<d', v[2]) end
+  local new = cur + delta
+  if new > 0 then
+    if cur <= 0 and lo >= 0 and second < lo then lo = second end
+    redis.call('HSET', key, sec, struct.pack('<d', new), 'w', struct.pack('<ddd', s + delta, ts, lo))
+  else
+    if lo == second then lo = -1 end
+    redis.call('HSET', key, 'w', struct.pack('<ddd', s - cur, ts, lo))
+    if v[2] then redis.call('HDEL', key, sec) end
+  end
+end
+
+-- Corrects one key's counters for a reservation (settlement or reaping): dTok/dCost into its own day and
+-- month (only while the counters hash still keeps them: an ended period is never recreated) and lifetime
+-- totals, and into its tokensPerMinute bucket if admission counted it there and the bucket is still in the
+-- window at nowMs; release: it stops counting as in flight (a record of the earlier format freed its slot in
+-- the 'conc' sorted set instead). p: the current periods (periodFields). usageDay: when given, recorded as
+-- the key's newest day with usage ('ud'). Returns the key's 'ud' as it was.
+local function adjustKey(base, keyId, rec, index, dTok, dCost, nowMs, p, release, usageDay)
+  local ckey = keyOf(base, keyId, 'ctr')
+  local df, mf = 'd:' .. rec.day, 'm:' .. rec.month
+  local v = readCounters(base, keyId, ckey, p, { df, mf, 'l', 'ud' }, 3)
+  local a = { 'HSET', ckey }
+  if v[1] and (dTok ~= 0 or dCost ~= 0) then
+    local r, t, c = struct.unpack('<ddd', v[1])
+    a[#a + 1] = df; a[#a + 1] = struct.pack('<ddd', r, t + dTok, c + dCost)
+  end
+  if v[2] and (dTok ~= 0 or dCost ~= 0) then
+    local t, c = struct.unpack('<dd', v[2])
+    a[#a + 1] = mf; a[#a + 1] = struct.pack('<dd', t + dTok, c + dCost)
+  end
+  if v[3] then
+    local t, c, n = struct.unpack('<ddd', v[3])
+    if release and not rec.legacy and n > 0 then n = n - 1 end
+    a[#a + 1] = 'l'; a[#a + 1] = struct.pack('<ddd', t + dTok, c + dCost, n)
+  end
+  if release and rec.legacy then redis.call('ZREM', keyOf(base, keyId, 'conc'), rec.requestId) end
+  if usageDay and (not v[4] or usageDay > v[4]) then a[#a + 1] = 'ud'; a[#a + 1] = usageDay end
+  if #a > 2 then redis.call(unpack(a)) end
+  local mask = string.sub(rec.tpmMask, index, index)
+  local second = math.floor(rec.admittedAtMs / TPM_BUCKET_MS)
+  if dTok ~= 0 and mask ~= '0' and second > math.floor(nowMs / TPM_BUCKET_MS) - TPM_WINDOW_BUCKETS then
+    local tpm, sec = keyOf(base, keyId, 'tpm'), fmt(second)
+    if mask == '1' or redis.call('HEXISTS', tpm, sec) == 1 then tpmAdjust(tpm, second, sec, dTok) end
+  end
+  return v[4]
+end
+
+
+-- A reservation record (format in COMMON_LUA) as stored.
+local function encodeRecord(rec)
+  return '3' .. rec.status .. struct.pack('<dddd', rec.admittedAtMs, rec.tokens, rec.costTicks, rec.reapedAtMs)
+    .. rec.day .. '|' .. rec.month .. '|' .. rec.tpmMask .. '|' .. table.concat(rec.keyIds, '|') .. '|' .. rec.requestId
+end
+
+-- Processes at most REAP_BATCH due entries of resexp in due order: a pending reservation whose lease expired
+-- — its instance stopped renewing it: it died — is charged as reserved (the counters keep it) and no longer
+-- in flight, kept as a charged mark 'c' due REAPED_RETENTION_MS later, so a late settle replaces the charge by
+-- the real usage once; or a mark past its retention (dropped). One ZRANGEBYSCORE when
+-- nothing is due, which is the common case. now: nowMs as the caller's decimal string; p: current periods.
+local function reap(base, resKey, expKey, nowMs, now, p)
+  local due = redis.call('ZRANGEBYSCORE', expKey, '-inf', now, 'LIMIT', '0', REAP_BATCH_S)
+  for _, member in ipairs(due) do
+    redis.call('ZREM', expKey, member)
+    -- the member is the record res holds under its requestId (in the earlier format: the requestId itself)
+    local rec = nil
+    local raw = redis.call('HGET', resKey, member)
+    if raw and string.sub(raw, 1, 1) ~= '3' then
+      rec = parseRecord(raw)
+      if rec then rec.requestId = member end
+    else
+      rec = parseRecord(member)
+      if rec and rec.legacy then rec = nil end
+      if rec and redis.call('HGET', resKey, rec.requestId) ~= member then rec = nil end
+    end
+    local requestId = rec and rec.requestId
+    if rec and rec.status == 'p' then
+      for index, keyId in ipairs(rec.keyIds) do
+        adjustKey(base, keyId, rec, index, 0, 0, nowMs, p, true, nil)
+      end
+      rec.status, rec.reapedAtMs = 'c', nowMs
+      local record = encodeRecord(rec)
+      redis.call('HSET', resKey, requestId, record)
+      redis.call('ZADD', expKey, fmt(nowMs + REAPED_RETENTION_MS), record)
+    elseif rec then
+      redis.call('HDEL', resKey, requestId)
+    end
+  end
+end
+
+local function day3(raw)
+  if not raw then return 0, 0, 0 end
+  local r, t, c = struct.unpack('<ddd', raw)
+  return r, t, c
+end
+
+local function month2(raw)
+  if not raw then return 0, 0 end
+  local t, c = struct.unpack('<dd', raw)
+  return t, c
+end
+
+local function life3(raw)
+  if not raw then return 0, 0, 0 end
+  local t, c, n = struct.unpack('<ddd', raw)
+  return t, c, n
+end
+
+-- First admission of day p.day for this key (its field is absent): keeps the two most recent days (and
+-- months) seen — moving the markers and deleting the fields of the one that drops out — and appends the
+-- marker fields to the HSET argument list a. Returns whether the day and the month may be counted (false
+-- for one older than both kept ones).
+local function keepRecent(id, current, previous, name, a, del)
+  if not current or id > current then
+    if previous then del[#del + 1] = name .. ':' .. previous end
+    if current then a[#a + 1] = 'p' .. name; a[#a + 1] = current end
+    a[#a + 1] = name; a[#a + 1] = id
+  elseif id ~= current and id ~= previous then
+    if previous and id < previous then return false end
+    if previous then del[#del + 1] = name .. ':' .. previous end
+    a[#a + 1] = 'p' .. name; a[#a + 1] = id
+  end
+  return true
+end
+
+local function rollover(ckey, p, a)
+  local mk = redis.call('HMGET', ckey, 'd', 'pd', 'm', 'pm')
+  local del = {}
+  local dayOk = keepRecent(p.day, mk[1], mk[2], 'd', a, del)
+  local monthOk = keepRecent(p.month, mk[3], mk[4], 'm', a, del)
+  if #del > 0 then redis.call('HDEL', ckey, unpack(del)) end
+  return dayOk, monthOk
+end
+
+-- Recomputes w (s, ts, lo) and the current bucket from every field: a new hash, an earlier layout's
+-- (decimal buckets, converted here), or a clock jump.
+local function tpmRebuild(key, w, startSecond)
+  local flat = redis.call('HGETALL', key)
+  local legacy = true
+  for i = 1, #flat, 2 do
+    if flat[i] == 'w' then legacy = false end
+  end
+  local s, lo, stale, convert = 0, -1, {}, { 'HSET', key }
+  w.cur = 0
+  for i = 1, #flat, 2 do
+    local second = tonumber(flat[i])
+    if second then
+      local tokens
+      if legacy then tokens = tonumber(flat[i + 1]) else tokens = struct.unpack('<d', flat[i + 1]) end
+      if second < startSecond or tokens <= 0 then
+        stale[#stale + 1] = flat[i]
+      else
+        s = s + tokens
+        if lo < 0 or second < lo then lo = second end
+        if second == w.nowSecond then w.cur = tokens end
+        if legacy then convert[#convert + 1] = flat[i]; convert[#convert + 1] = struct.pack('<d', tokens) end
+      end
+    end
+  end
+  if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
+  if #convert > 2 then redis.call(unpack(convert)) end
+  w.s, w.ts, w.lo, w.dirty, w.trimmed = s, startSecond, lo, true, true
+end
+
+-- The window at nowSecond (its field name sec): { s, ts, lo, cur (the current bucket) }, after dropping the
+-- buckets that left it; changes are written at once (a refused admission or a probe must leave s right).
+local function tpmWindow(key, nowSecond, sec)
+  local v = redis.call('HMGET', key, 'w', sec)
+  local w = { s = 0, ts = 0, lo = -1, cur = 0, nowSecond = nowSecond, sec = sec, dirty = false, trimmed = false }
+  local startSecond = nowSecond - (TPM_WINDOW_BUCKETS - 1)
+  if v[1] then w.s, w.ts, w.lo = struct.unpack('<ddd', v[1]) end
+  if not v[1] or startSecond - w.ts >= 2 * TPM_WINDOW_BUCKETS then
+    tpmRebuild(key, w, startSecond)
+  else
+    if v[2] then w.cur = struct.unpack('<d', v[2]) end
+    if startSecond > w.ts then
+      local seconds = {}
+      for second = w.ts, startSecond - 1 do seconds[#seconds + 1] = second end
+      local values = redis.call('HMGET', key, unpack(seconds))
+      local gone, removed = {}, 0
+      for i = 1, #seconds do
+        if values[i] then
+          gone[#gone + 1] = seconds[i]
+          removed = removed + struct.unpack('<d', values[i])
+        end
+      end
+      if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
+      w.s, w.ts, w.dirty, w.trimmed = w.s - removed, startSecond, true, true
+    end
+  end
+  if w.lo >= 0 and w.lo < w.ts then w.lo = -1 end
+  if w.s > 0 and w.lo < 0 then
+    -- the lowest bucket present, 16 seconds per HMGET (under steady traffic the first one is it)
+    local from = w.ts
+    while w.lo < 0 and from <= nowSecond do
+      local seconds = {}
+      for second = from, math.min(from + 15, nowSecond) do seconds[#seconds + 1] = second end
+      local values = redis.call('HMGET', key, unpack(seconds))
+      for i = 1, #seconds do
+        if values[i] then w.lo = seconds[i]; break end
+      end
+      from = from + 16
+    end
+    if w.lo < 0 then tpmRebuild(key, w, startSecond) end -- only buckets ahead of the clock, or s drifted
+    w.dirty = true
+  end
+  if w.dirty then
+    redis.call('HSET', key, 'w', struct.pack('<ddd', w.s, w.ts, w.lo))
+    if w.trimmed then redis.call('PEXPIRE', key, TPM_TTL_MS) end
+  end
+  return w
+end
+
+-- The bucket whose leaving frees at least need tokens, counting every older one (window-math.ts
+-- tpmReleaseSecond); -1 if the whole window is not enough. Reads buckets upward from ts (refusals only).
+local function tpmRelease(key, w, need)
+  local freed, seen, from = 0, 0, w.ts
+  while seen < w.s and from <= w.nowSecond + TPM_WINDOW_BUCKETS do
+    local seconds = {}
+    for second = from, from + 15 do seconds[#seconds + 1] = second end
+    local values = redis.call('HMGET', key, unpack(seconds))
+    for i = 1, #seconds do
+      if values[i] then
+        local tokens = struct.unpack('<d', values[i])
+        freed, seen = freed + tokens, seen + tokens
+        if freed >= need then return seconds[i] end
+      end
+    end
+    from = from + 16
+  end
+  return -1
+end
+
+-- Admission's write: tokens into the current second's bucket (one HSET of the bucket and w).
+local function tpmAdd(key, w, tokens)
+  if tokens <= 0 then return end
+  if w.lo < 0 or w.nowSecond < w.lo then w.lo = w.nowSecond end
+  redis.call('HSET', key, w.sec, struct.pack('<d', w.cur + tokens), 'w', struct.pack('<ddd', w.s + tokens, w.ts, w.lo))
+end
+
+
+-- One subject's state vector (SUBJECT_STATE_FIELDS order, -1 = null) before this request, and a context for
+-- the admission's writes (ckey, v: its counters hash and the fields read — d:<day>, m:<month>, l —, rpm and
+-- tpm: its requestsPerMinute and tokensPerMinute windows). lim: limits by ENFORCED_LIMITS index (-1 = none);
+-- t: the caller's decimal strings (sec: the current second's field name). Reads only what the subject's
+-- limits need besides its counters.
+local function readState(base, keyId, lim, nowMs, p, t, estTokens)
+  local ckey = keyOf(base, keyId, 'ctr')
+  local v = readCounters(base, keyId, ckey, p, { p.d, p.m, 'l' }, 3)
+  local ctx = { ckey = ckey, v = v }
+  local nowSecond = math.floor(nowMs / TPM_BUCKET_MS)
+  local rpmCount, rpmOldest, rpmRelease = 0, -1, -1
+  local limit = lim[L_RPM]
+  if limit >= 0 then
+    -- requests per second, in a window hash like tokensPerMinute's (a request is 1); state in "log" ms, the
+    -- bucket's leaving time minus WINDOW_MS (window-math.ts rpmBucketMs)
+    local key = keyOf(base, keyId, 'rpmw')
+    local w = tpmWindow(key, nowSecond, t.sec)
+    ctx.rpm = w
+    rpmCount = w.s
+    if w.s > 0 then rpmOldest = (w.lo + TPM_WINDOW_BUCKETS) * TPM_BUCKET_MS - WINDOW_MS end
+    local need = w.s + 1 - limit
+    if limit > 0 and need > 0 then
+      local released = tpmRelease(key, w, need)
+      if released >= 0 then rpmRelease = (released + TPM_WINDOW_BUCKETS) * TPM_BUCKET_MS - WINDOW_MS end
+    end
+  end
+  local tpmTokens, tpmOldest, tpmReleased = 0, -1, -1
+  limit = lim[L_TPM]
+  if limit >= 0 then
+    local key = keyOf(base, keyId, 'tpm')
+    local w = tpmWindow(key, nowSecond, t.sec)
+    ctx.tpm = w
+    tpmTokens = w.s
+    if w.s > 0 then tpmOldest = w.lo end
+    local need = w.s + estTokens - limit
+    if need > 0 then tpmReleased = tpmRelease(key, w, need) end
+  end
+  local dr, dt, dc = day3(v[1])
+  local mt, mc = month2(v[2])
+  local lt, lc, n = life3(v[3])
+  return { rpmCount, rpmOldest, rpmRelease, tpmTokens, tpmOldest, tpmReleased, n, dr, dt, dc, mt, mc, lt, lc }, ctx
+end
+
+local base = ARGV[1]
+local nowMs = struct.unpack('<d', ARGV[2])
+local p = periodFields(ARGV[6], ARGV[7])
+reap(base, KEYS[1], KEYS[2], nowMs, ARGV[3], p)
+local lim = { struct.unpack(LIMITS_FORMAT, ARGV[9]) }
+local state = readState(base, ARGV[8], lim, nowMs, p, { sec = ARGV[5] }, 0)
+return state
