@@ -1,5 +1,6 @@
 /**
- * Names of every Redis key the limiter touches: `${prefix}v1:{familyId}:…`. The `{familyId}` hash tag puts a
+ * Names of every Redis key the limiter touches: `${prefix}v2:{familyId}:…` (v1, the layout before it, is
+ * converted by scripts/migrate-limits-v2.mjs; docs/operations.md "Upgrading"). The `{familyId}` hash tag puts a
  * whole key family (a root key and its children) in one Cluster slot, so each admission and settlement
  * script touches one slot (SPEC §7). The Lua scripts build per-key names from the same base with the same
  * layout (`base .. keyId .. ':' .. part`, family-level `base .. part`; see src/limits/lua/common-lua.ts).
@@ -17,10 +18,8 @@
  *                    d pd m pm  the current and previous day / month that have fields (older ones deleted)
  *                    ud         newest UTC day with recorded usage (days index maintained)
  *   u:YYYY-MM-DD   HASH model → <7 doubles> its usage totals in USAGE_METRICS order, recorded on settlements
- *                  of that UTC day (older records: "<model>|<metric>" → decimal; both read, usage-totals.ts)
+ *                  of that UTC day
  *   udays          ZSET YYYY-MM-DD → day number (days with usage, for reports)
- *   total, d:YYYY-MM-DD, m:YYYY-MM   an earlier layout's decimal counters: read once, when `ctr` is created
- *   conc           an earlier layout's concurrency slots: a slot is removed when its reservation ends
  * Per family (`<base><part>`):
  *   res            HASH requestId → reservation record (pending or reaped; format in common-lua.ts)
  *   resexp         ZSET reservation record (the same string as in res) → when it is due: lease expiry ms
@@ -30,13 +29,9 @@
 export type KeyPart =
   | 'rpmw'
   | 'tpm'
-  | 'conc'
   | 'ctr'
   | 'udays'
-  | `u:${string}`
-  | 'total'
-  | `d:${string}`
-  | `m:${string}`;
+  | `u:${string}`;
 export type FamilyPart = 'res' | 'resexp';
 
 /** The prefix must not contain `{` or `}`: the first braces of a name are its Cluster hash tag. */
@@ -44,9 +39,9 @@ export function assertKeyPrefix(prefix: string): void {
   if (/[{}]/.test(prefix)) throw new RangeError('limiter key prefix must not contain { or }');
 }
 
-/** `${prefix}v1:{familyId}:`: passed to the Lua scripts, which append the parts. */
+/** `${prefix}v2:{familyId}:`: passed to the Lua scripts, which append the parts. */
 export function limiterKeyBase(prefix: string, familyId: string): string {
-  return `${prefix}v1:{${familyId}}:`;
+  return `${prefix}v2:{${familyId}}:`;
 }
 
 /** The one naming function: a key's part when keyId is given, else a family-level part. */

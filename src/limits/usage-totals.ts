@@ -6,8 +6,7 @@ import type { UsageReport, UsageTotals } from './types.js';
 /**
  * Per-day, per-model usage records (SPEC §5/§6), shared by both limiters: one flat record per key and UTC
  * day. In process its fields are `<model>|<metric>` (the metric codes below); the Redis limiter keeps a hash
- * with one field per model holding its totals packed (modelsOfStoredDayRecord), and reads the older
- * `<model>|<metric>` fields too.
+ * with one field per model holding its totals packed (modelsOfStoredDayRecord).
  */
 
 /** Totals field ↔ short storage code. */
@@ -99,26 +98,26 @@ export function buildUsageReport(input: {
 /** Bytes of a packed usage value: USAGE_METRICS.length little-endian doubles. */
 export const PACKED_USAGE_BYTES = USAGE_METRICS.length * 8;
 
+/** One model's totals as the Redis day record stores them. */
+export function packTotals(totals: UsageTotals): Buffer {
+  const buffer = Buffer.alloc(PACKED_USAGE_BYTES);
+  USAGE_METRICS.forEach(([metric], index) => buffer.writeDoubleLE(totals[metric], index * 8));
+  return buffer;
+}
+
 /**
- * A day's Redis hash read as Buffers. The settle script keeps one field per model whose value packs its
- * totals (PACKED_USAGE_BYTES bytes, a length no decimal value reaches); records written before that have
- * decimal `<model>|<code>` fields, read as modelsOfDayRecord does.
+ * A day's Redis hash read as Buffers: the settle script keeps one field per model whose value packs its totals
+ * (PACKED_USAGE_BYTES bytes); anything else is not a usage field and is ignored.
  */
 export function modelsOfStoredDayRecord(record: Readonly<Record<string, Buffer>>): Record<string, UsageTotals> {
-  const decimal: Record<string, string> = {};
-  const packed: Record<string, UsageTotals> = {};
+  const models: Record<string, UsageTotals> = {};
   for (const [field, value] of Object.entries(record)) {
-    if (value.length !== PACKED_USAGE_BYTES) {
-      decimal[field] = value.toString('utf8');
-      continue;
-    }
+    if (value.length !== PACKED_USAGE_BYTES) continue;
     const totals = zeroTotals();
     USAGE_METRICS.forEach(([metric], index) => {
       totals[metric] = value.readDoubleLE(index * 8);
     });
-    packed[field] = totals;
+    models[field] = totals;
   }
-  const models = modelsOfDayRecord(decimal);
-  for (const [model, totals] of Object.entries(packed)) models[model] = addTotals(models[model] ?? zeroTotals(), totals);
   return models;
 }

@@ -121,58 +121,13 @@ describe('Redis limiter: memory per key does not grow with a limit', () => {
       const familyId = keyId();
       const subjects = [{ keyId: familyId, limits: { requestsPerMinute: limit } }];
       for (let i = 0; i < 2000; i += 1) await limiter.admit(request(subjects, familyId, { nowMs: T0 + i * 10 }));
-      sizes.push(await redis.hlen(`${PREFIX}v1:{${familyId}}:${familyId}:rpmw`));
+      sizes.push(await redis.hlen(`${PREFIX}v2:{${familyId}}:${familyId}:rpmw`));
     }
     // 20 seconds of traffic: 20 buckets and the summary field, whatever the limit (the 10-rpm key was refused
     // after its first 10, so it holds one bucket).
     expect(sizes[0]).toBe(21);
     expect(sizes[0]).toBeLessThanOrEqual(62);
     expect(sizes[1]).toBe(2);
-  });
-});
-
-describe('Redis limiter: counters left by the earlier layout', () => {
-  it('takes over lifetime and current period counters, reaps and settles old reservations, reads old usage', async () => {
-    const limiter = createRedisLimiter({ redis, prefix: PREFIX });
-    const familyId = keyId();
-    const base = `${PREFIX}v1:{${familyId}}:${familyId}:`;
-    const family = `${PREFIX}v1:{${familyId}}:`;
-    const second = Math.floor(T0 / 1000);
-    // What the earlier scripts wrote: decimal hashes per period, pending reservations (member of resexp: the
-    // requestId, here starting with '3' like many UUIDs) with their slots, a tokensPerMinute bucket, usage
-    // fields per model and metric.
-    await redis.hset(`${base}total`, { tok: 5000, cost: 70_000 });
-    await redis.hset(`${base}d:2030-01-15`, { req: 3, tok: 300, cost: 4000 });
-    await redis.hset(`${base}m:2030-01`, { tok: 400, cost: 5000 });
-    const pending = { id: '3a-pending', admittedAtMs: T0 - 5000, tokens: 100 };
-    const expired = { id: '3b-expired', admittedAtMs: T0 - LEASE_MS - 10, tokens: 50 };
-    for (const old of [pending, expired]) {
-      await redis.hset(`${family}res`, old.id, `p|${old.admittedAtMs}|${old.tokens}|1000|2030-01-15|2030-01|${familyId}`);
-      await redis.zadd(`${family}resexp`, old.admittedAtMs + LEASE_MS, old.id);
-      await redis.zadd(`${base}conc`, old.admittedAtMs + LEASE_MS, old.id);
-    }
-    await redis.hset(`${base}tpm`, String(second - 5), '100');
-    await redis.hset(`${base}u:2030-01-15`, { 'grok-4|req': 2, 'grok-4|tt': 50, 'grok-4|cost': 9 });
-    await redis.zadd(`${base}udays`, Math.floor(T0 / 86_400_000), '2030-01-15');
-
-    const subject = { keyId: familyId, familyId, limits: { requestsPerDay: 10, tokensPerMinute: 1000, tokensPerDay: 1000, tokensPerMonth: 2000, totalTokens: 9000 } };
-    // The expired one is reaped (its slot freed, its 50 tokens charged as reserved); the pending one still counts.
-    expect(await limiter.remaining(subject, T0)).toEqual({ requestsPerDay: 7, tokensPerMinute: 900, tokensPerDay: 700, tokensPerMonth: 1600, totalTokens: 4000 });
-    expect(await redis.zscore(`${base}conc`, expired.id)).toBeNull();
-
-    const reservationOf = (old: typeof pending): Reservation => ({ requestId: old.id, familyId, keyIds: [familyId], tokens: old.tokens, costTicks: 1000, admittedAtMs: old.admittedAtMs });
-    expect(await limiter.settle({ reservation: reservationOf(pending), usage: usage({ promptTokens: 30, totalTokens: 40, costTicks: 1 }), model: 'grok-4', nowMs: T0 + 1 })).toBe(true);
-    expect(await limiter.settle({ reservation: reservationOf(pending), usage: usage({ totalTokens: 40 }), model: 'grok-4', nowMs: T0 + 2 })).toBe(false);
-    expect(await limiter.remaining(subject, T0 + 2)).toEqual({ requestsPerDay: 7, tokensPerMinute: 960, tokensPerDay: 760, tokensPerMonth: 1660, totalTokens: 4060 });
-    // The reaped one settles late: its real usage replaces the charge, once.
-    expect(await limiter.settle({ reservation: reservationOf(expired), usage: usage({ totalTokens: 20 }), model: 'grok-4', nowMs: T0 + 3 })).toBe(true);
-    expect(await limiter.remaining(subject, T0 + 3)).toEqual({ requestsPerDay: 7, tokensPerMinute: 960, tokensPerDay: 790, tokensPerMonth: 1690, totalTokens: 4090 });
-    expect(await redis.zcard(`${base}conc`)).toBe(0);
-    expect(await redis.zcard(`${family}resexp`)).toBe(0);
-    expect(await redis.hlen(`${family}res`)).toBe(0);
-
-    const report = await limiter.usageReport(familyId, familyId, { from: '2030-01-15', to: '2030-01-15' });
-    expect(report.totals).toEqual({ requests: 4, promptTokens: 30, completionTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: 110, costTicks: 10 });
   });
 });
 

@@ -486,7 +486,7 @@ describe('Limiter on Redis: key layout', () => {
       keys.push(...batch);
       cursor = next;
     } while (cursor !== '0');
-    const base = `${PREFIX}v1:{${familyId}}:`;
+    const base = `${PREFIX}v2:{${familyId}}:`;
     // Settled: no reservation (res, resexp) is left.
     expect(keys.sort()).toEqual(
       [`${childId}:rpmw`, `${childId}:tpm`, `${childId}:ctr`, `${childId}:u:2030-01-15`, `${childId}:udays`,

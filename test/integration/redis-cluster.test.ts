@@ -215,7 +215,7 @@ describe('key placement: one slot per family, families spread over the masters',
     const where = await keysByMaster();
     const mastersUsed = new Set<number>();
     for (const familyId of families) {
-      const limiterKeys = [...where.keys()].filter((key) => key.startsWith(`${PREFIX}v1:{${familyId}}:`));
+      const limiterKeys = [...where.keys()].filter((key) => key.startsWith(`${PREFIX}v2:{${familyId}}:`));
       // Family-level (res, resexp, reaped?) and per-key parts (rpm, tpm, conc, d:, m:, total, u:, udays) of both keys.
       expect(limiterKeys.filter((key) => key.includes(`}:${familyId}c:`)).length).toBeGreaterThanOrEqual(5);
       expect(limiterKeys.filter((key) => key.includes(`}:${familyId}:`)).length).toBeGreaterThanOrEqual(3);

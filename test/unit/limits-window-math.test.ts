@@ -48,12 +48,12 @@ describe('tokensPerMinute buckets', () => {
 
 describe('Redis key names', () => {
   it('hash-tag every key with the family (one Cluster slot)', () => {
-    expect(limiterKeyBase('xgw:', 'key_root')).toBe('xgw:v1:{key_root}:');
-    expect(limiterRedisKey({ prefix: 'xgw:', familyId: 'key_root', keyId: 'key_child', part: 'rpmw' })).toBe('xgw:v1:{key_root}:key_child:rpmw');
-    expect(limiterRedisKey({ prefix: 'xgw:', familyId: 'key_root', keyId: 'key_root', part: 'd:2030-01-15' })).toBe(
-      'xgw:v1:{key_root}:key_root:d:2030-01-15',
+    expect(limiterKeyBase('xgw:', 'key_root')).toBe('xgw:v2:{key_root}:');
+    expect(limiterRedisKey({ prefix: 'xgw:', familyId: 'key_root', keyId: 'key_child', part: 'rpmw' })).toBe('xgw:v2:{key_root}:key_child:rpmw');
+    expect(limiterRedisKey({ prefix: 'xgw:', familyId: 'key_root', keyId: 'key_root', part: 'u:2030-01-15' })).toBe(
+      'xgw:v2:{key_root}:key_root:u:2030-01-15',
     );
-    expect(limiterRedisKey({ prefix: 'xgw:', familyId: 'key_root', part: 'res' })).toBe('xgw:v1:{key_root}:res');
+    expect(limiterRedisKey({ prefix: 'xgw:', familyId: 'key_root', part: 'res' })).toBe('xgw:v2:{key_root}:res');
   });
 
   it('refuses a prefix that would steal the hash tag', () => {

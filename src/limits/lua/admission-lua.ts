@@ -23,17 +23,9 @@ local function reap(base, resKey, expKey, nowMs, now, p)
   local due = redis.call('ZRANGEBYSCORE', expKey, '-inf', now, 'LIMIT', '0', REAP_BATCH_S)
   for _, member in ipairs(due) do
     redis.call('ZREM', expKey, member)
-    -- the member is the record res holds under its requestId (in the earlier format: the requestId itself)
-    local rec = nil
-    local raw = redis.call('HGET', resKey, member)
-    if raw and string.sub(raw, 1, 1) ~= '3' then
-      rec = parseRecord(raw)
-      if rec then rec.requestId = member end
-    else
-      rec = parseRecord(member)
-      if rec and rec.legacy then rec = nil end
-      if rec and redis.call('HGET', resKey, rec.requestId) ~= member then rec = nil end
-    end
+    -- the member is the record res holds under its requestId (unless that was settled or replaced meanwhile)
+    local rec = parseRecord(member)
+    if rec and redis.call('HGET', resKey, rec.requestId) ~= member then rec = nil end
     local requestId = rec and rec.requestId
     if rec and rec.status == 'p' then
       for index, keyId in ipairs(rec.keyIds) do

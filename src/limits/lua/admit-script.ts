@@ -10,7 +10,7 @@ export const ADMIT_DOC = `
 --                        earlier version)
 -- KEYS[2]  <base>resexp  ZSET reservation record -> when it is due: lease expiry ms of a pending
 --                        reservation, reaped-at + REAPED_RETENTION_MS of a reaped mark
--- ARGV[1]  base: '<prefix>v1:{<familyId>}:' (every key derived from it shares KEYS[1]'s hash tag / slot)
+-- ARGV[1]  base: '<prefix>v2:{<familyId>}:' (every key derived from it shares KEYS[1]'s hash tag / slot)
 -- ARGV[2]  requestId (must not have a record already: error XGW_DUPLICATE_REQUEST_ID)
 -- ARGV[3]  <ddd packed: nowMs, estimated tokens, estimated cost in ticks (1 USD = 1e10)
 -- ARGV[4]  nowMs as a decimal string (time comes from the caller, never TIME)
@@ -58,7 +58,7 @@ for i = 1, tonumber(ARGV[11]) do
   local s = { keyId = keyId }
   if packed == '' then
     s.ckey = keyOf(base, keyId, 'ctr')
-    s.v = readCounters(base, keyId, s.ckey, p, { p.d, p.m, 'l' }, 3)
+    s.v = readCounters(s.ckey, { p.d, p.m, 'l' })
     s.lim = nil
   else
     local lim = { struct.unpack(LIMITS_FORMAT, packed) }

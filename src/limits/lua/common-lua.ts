@@ -16,7 +16,7 @@ import { TPM_ADJUST_LUA } from './tpm-lua.js';
  * ENFORCED_LIMITS[i] (cost limits already in ticks), state field j is SUBJECT_STATE_FIELDS[j].
  *
  * Key names mirror src/limits/redis-keys.ts: `base .. keyId .. ':' .. part`. The scripts derive names from
- * ARGV base (`${prefix}v1:{familyId}:`) instead of listing all of them in KEYS because a reaped or settled
+ * ARGV base (`${prefix}v2:{familyId}:`) instead of listing all of them in KEYS because a reaped or settled
  * reservation names keys (its own keys' counters) not known to the caller; every name carries the same
  * {familyId} hash tag as KEYS[1], so all live in KEYS[1]'s Cluster slot. Redis and Redis Cluster allow this
  * for scripts without a shebang; proxies that insist on every key being in KEYS are not supported.
@@ -71,11 +71,7 @@ local function keyOf(base, keyId, part) return base .. keyId .. ':' .. part end
 --   'dayId|monthId|tpmMask|keyId|...|keyId|requestId'
 -- tpmMask: one '1'/'0' per keyId (so it also counts them), whether admission counted the request in that
 -- key's tokensPerMinute window (only then does settlement correct its bucket); the requestId comes last (it
--- may contain '|'). Records of the earlier decimal format ('status|admittedAtMs|tokens|costTicks|dayId|
--- monthId|keyId...', resexp member = requestId) are still read: mask '?' (the bucket is corrected if it
--- exists, as that format did), the admission time standing in for the reaped-at time, and a pending one
--- holding a slot in the 'conc' sorted set instead of counting in 'l'.
--- nil when raw is not a record.
+-- may contain '|'). nil when raw is not a record.
 local function parseRecord(raw)
   local rec = { keyIds = {} }
   if string.sub(raw, 1, 1) == '3' and #raw > 34 then
@@ -98,26 +94,18 @@ local function parseRecord(raw)
     rec.requestId = string.sub(raw, pos)
     return rec
   end
-  local f, n = {}, 0
-  for part in string.gmatch(raw, '[^|]+') do n = n + 1; f[n] = part end
-  if n < 7 or (f[1] ~= 'p' and f[1] ~= 'r') then return nil end
-  rec.status, rec.admittedAtMs, rec.tokens, rec.costTicks = f[1], num(f[2]), num(f[3]), num(f[4])
-  rec.day, rec.month, rec.reapedAtMs, rec.legacy = f[5], f[6], num(f[2]), true
-  for i = 7, n do rec.keyIds[#rec.keyIds + 1] = f[i] end
-  rec.tpmMask = string.rep('?', #rec.keyIds)
-  return rec
+  return nil
 end
 ` + COUNTERS_LUA + TPM_ADJUST_LUA + `
 -- Corrects one key's counters for a reservation (settlement or reaping): dTok/dCost into its own day and
 -- month (only while the counters hash still keeps them: an ended period is never recreated) and lifetime
 -- totals, and into its tokensPerMinute bucket if admission counted it there and the bucket is still in the
--- window at nowMs; release: it stops counting as in flight (a record of the earlier format freed its slot in
--- the 'conc' sorted set instead). p: the current periods (periodFields). usageDay: when given, recorded as
+-- window at nowMs; release: it stops counting as in flight. p: the current periods (periodFields). usageDay: when given, recorded as
 -- the key's newest day with usage ('ud'). Returns the key's 'ud' as it was.
 local function adjustKey(base, keyId, rec, index, dTok, dCost, nowMs, p, release, usageDay)
   local ckey = keyOf(base, keyId, 'ctr')
   local df, mf = 'd:' .. rec.day, 'm:' .. rec.month
-  local v = readCounters(base, keyId, ckey, p, { df, mf, 'l', 'ud' }, 3)
+  local v = readCounters(ckey, { df, mf, 'l', 'ud' })
   local a = { 'HSET', ckey }
   if v[1] and (dTok ~= 0 or dCost ~= 0) then
     local r, t, c = struct.unpack('<ddd', v[1])
@@ -129,17 +117,16 @@ local function adjustKey(base, keyId, rec, index, dTok, dCost, nowMs, p, release
   end
   if v[3] then
     local t, c, n = struct.unpack('<ddd', v[3])
-    if release and not rec.legacy and n > 0 then n = n - 1 end
+    if release and n > 0 then n = n - 1 end
     a[#a + 1] = 'l'; a[#a + 1] = struct.pack('<ddd', t + dTok, c + dCost, n)
   end
-  if release and rec.legacy then redis.call('ZREM', keyOf(base, keyId, 'conc'), rec.requestId) end
   if usageDay and (not v[4] or usageDay > v[4]) then a[#a + 1] = 'ud'; a[#a + 1] = usageDay end
   if #a > 2 then redis.call(unpack(a)) end
   local mask = string.sub(rec.tpmMask, index, index)
   local second = math.floor(rec.admittedAtMs / TPM_BUCKET_MS)
-  if dTok ~= 0 and mask ~= '0' and second > math.floor(nowMs / TPM_BUCKET_MS) - TPM_WINDOW_BUCKETS then
+  if dTok ~= 0 and mask == '1' and second > math.floor(nowMs / TPM_BUCKET_MS) - TPM_WINDOW_BUCKETS then
     local tpm, sec = keyOf(base, keyId, 'tpm'), fmt(second)
-    if mask == '1' or redis.call('HEXISTS', tpm, sec) == 1 then tpmAdjust(tpm, second, sec, dTok) end
+    tpmAdjust(tpm, second, sec, dTok)
   end
   return v[4]
 end

@@ -21,25 +21,9 @@ local function periodFields(dayId, monthId)
   return { day = dayId, month = monthId, d = 'd:' .. dayId, m = 'm:' .. monthId }
 end
 
--- The counters an earlier layout kept in separate keys ('total', 'd:<day>', 'm:<month>': hashes of decimal
--- req/tok/cost) are taken over once, when a key's counters hash has no lifetime field yet. Returns true
--- when it wrote them.
-local function seedLegacy(base, keyId, ckey, p)
-  local total = redis.call('HMGET', keyOf(base, keyId, 'total'), 'tok', 'cost')
-  if not total[1] and not total[2] then return false end
-  local d = redis.call('HMGET', keyOf(base, keyId, 'd:' .. p.day), 'req', 'tok', 'cost')
-  local m = redis.call('HMGET', keyOf(base, keyId, 'm:' .. p.month), 'tok', 'cost')
-  redis.call('HSET', ckey, 'l', struct.pack('<ddd', num(total[1]), num(total[2]), 0),
-    p.d, struct.pack('<ddd', num(d[1]), num(d[2]), num(d[3])), p.m, struct.pack('<dd', num(m[1]), num(m[2])),
-    'd', p.day, 'm', p.month)
-  return true
-end
-
--- HMGET of a key's counters hash; takes over an earlier layout's counters first if needed (fields[at] = 'l').
-local function readCounters(base, keyId, ckey, p, fields, at)
-  local v = redis.call('HMGET', ckey, unpack(fields))
-  if not v[at] and seedLegacy(base, keyId, ckey, p) then v = redis.call('HMGET', ckey, unpack(fields)) end
-  return v
+-- HMGET of a key's counters hash.
+local function readCounters(ckey, fields)
+  return redis.call('HMGET', ckey, unpack(fields))
 end
 
 `;

@@ -6,7 +6,7 @@ export const PROBE_LUA = `
 -- xai-gateway limiter: PROBE (one subject's counters now; reaps and trims like an admission, reserves nothing).
 --
 -- KEYS[1]  <base>res   KEYS[2] <base>resexp   (as in ADMIT)
--- ARGV[1]  base: '<prefix>v1:{<familyId>}:'
+-- ARGV[1]  base: '<prefix>v2:{<familyId>}:'
 -- ARGV[2]  <d packed: nowMs        ARGV[3] nowMs as a decimal string
 -- ARGV[4]  unused ('')                  ARGV[5] floor(nowMs / TPM_BUCKET_MS) as a decimal string (as in ADMIT)
 -- ARGV[6]  UTC day id 'YYYY-MM-DD'      ARGV[7] UTC month id 'YYYY-MM'

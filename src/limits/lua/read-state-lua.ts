@@ -10,7 +10,7 @@ export const READ_STATE_LUA = `
 -- limits need besides its counters.
 local function readState(base, keyId, lim, nowMs, p, t, estTokens)
   local ckey = keyOf(base, keyId, 'ctr')
-  local v = readCounters(base, keyId, ckey, p, { p.d, p.m, 'l' }, 3)
+  local v = readCounters(ckey, { p.d, p.m, 'l' })
   local ctx = { ckey = ckey, v = v }
   local nowSecond = math.floor(nowMs / TPM_BUCKET_MS)
   local rpmCount, rpmOldest, rpmRelease = 0, -1, -1

@@ -16,7 +16,7 @@ export const SETTLE_DOC = `
 -- KEYS[1]  <base>res     HASH requestId -> reservation record
 -- KEYS[2]  <base>resexp  ZSET reservation record -> when it is due (lease expiry / end of a reaped mark's
 --                        retention)
--- ARGV[1]  base: '<prefix>v1:{<familyId>}:'
+-- ARGV[1]  base: '<prefix>v2:{<familyId>}:'
 -- ARGV[2]  requestId
 -- ARGV[3]  <ddd packed: nowMs, actual total tokens, actual cost in ticks (both 0 for a release)
 -- ARGV[4]  the usage as ${USAGE_METRICS.length} packed doubles in USAGE_METRICS order (${USAGE_METRICS.map(([, code]) => code).join(', ')}; requests
@@ -30,8 +30,7 @@ export const SETTLE_DOC = `
 --
 -- Semantics: a pending reservation's counters (its admission day/month, lifetime, its tokensPerMinute
 -- bucket) get actual - reserved, and it stops counting as in flight. A charged mark (lease expired: charged
--- as reserved, no longer in flight) gets actual - reserved too. A reaped mark of the earlier layout (lease
--- expired, reverted) gets actual added, nothing subtracted. Counters of an ended period are not recreated.
+-- as reserved, no longer in flight) gets actual - reserved too. Counters of an ended period are not recreated.
 -- With usage, each of the reservation's keys records the usage under the settlement's UTC day: the hash
 -- u:<day> holds one field per model whose value packs its totals (one HGET + one HSET); the record's TTL
 -- (${USAGE_RETENTION_DAYS} days) and the days index are maintained on a key's first usage of a day (counters field 'ud').
@@ -51,12 +50,10 @@ local rec = parseRecord(raw)
 if not rec then return 0 end
 rec.requestId = requestId
 redis.call('HDEL', KEYS[1], requestId)
-if rec.legacy then redis.call('ZREM', KEYS[2], requestId) else redis.call('ZREM', KEYS[2], raw) end
+redis.call('ZREM', KEYS[2], raw)
 if rec.status ~= 'p' and rec.reapedAtMs <= nowMs - REAPED_RETENTION_MS then return 0 end
--- pending, or charged as reserved when its lease ran out ('c'): the usage replaces the reservation; a mark an
--- earlier version reaped by reverting it ('r'): the usage is added
-local dTok, dCost = actualTok, actualCost
-if rec.status == 'p' or rec.status == 'c' then dTok, dCost = actualTok - rec.tokens, actualCost - rec.costTicks end
+-- pending, or charged as reserved when its lease ran out ('c'): the usage replaces the reservation
+local dTok, dCost = actualTok - rec.tokens, actualCost - rec.costTicks
 
 local u
 if hasUsage then u = { struct.unpack('${USAGE_FORMAT}', ARGV[4]) } end

@@ -9,37 +9,28 @@
  *                   again by a scan)
  * So an admission reads two fields and writes two (one HMGET, one HSET) instead of every bucket. Buckets
  * leaving the window are read and deleted when ts moves on (at most once a second), which also renews the
- * TTL: it outlives the newest bucket's window. A hash without w (new, or written by an earlier layout with
- * decimal buckets and no summary) is rebuilt from HGETALL.
+ * TTL: it outlives the newest bucket's window. A hash without w (new) is rebuilt from HGETALL.
  */
 export const TPM_WINDOW_LUA = `
--- Recomputes w (s, ts, lo) and the current bucket from every field: a new hash, an earlier layout's
--- (decimal buckets, converted here), or a clock jump.
+-- Recomputes w (s, ts, lo) and the current bucket from every field: a new hash, or a clock jump.
 local function tpmRebuild(key, w, startSecond)
   local flat = redis.call('HGETALL', key)
-  local legacy = true
-  for i = 1, #flat, 2 do
-    if flat[i] == 'w' then legacy = false end
-  end
-  local s, lo, stale, convert = 0, -1, {}, { 'HSET', key }
+  local s, lo, stale = 0, -1, {}
   w.cur = 0
   for i = 1, #flat, 2 do
     local second = tonumber(flat[i])
     if second then
-      local tokens
-      if legacy then tokens = tonumber(flat[i + 1]) else tokens = struct.unpack('<d', flat[i + 1]) end
+      local tokens = struct.unpack('<d', flat[i + 1])
       if second < startSecond or tokens <= 0 then
         stale[#stale + 1] = flat[i]
       else
         s = s + tokens
         if lo < 0 or second < lo then lo = second end
         if second == w.nowSecond then w.cur = tokens end
-        if legacy then convert[#convert + 1] = flat[i]; convert[#convert + 1] = struct.pack('<d', tokens) end
       end
     end
   end
   if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
-  if #convert > 2 then redis.call(unpack(convert)) end
   w.s, w.ts, w.lo, w.dirty, w.trimmed = s, startSecond, lo, true, true
 end
 

@@ -1,7 +1,7 @@
 -- xai-gateway limiter: PROBE (one subject's counters now; reaps and trims like an admission, reserves nothing).
 --
 -- KEYS[1]  <base>res   KEYS[2] <base>resexp   (as in ADMIT)
--- ARGV[1]  base: '<prefix>v1:{<familyId>}:'
+-- ARGV[1]  base: '<prefix>v2:{<familyId>}:'
 -- ARGV[2]  <d packed: nowMs        ARGV[3] nowMs as a decimal string
 -- ARGV[4]  unused ('')                  ARGV[5] floor(nowMs / TPM_BUCKET_MS) as a decimal string (as in ADMIT)
 -- ARGV[6]  UTC day id 'YYYY-MM-DD'      ARGV[7] UTC month id 'YYYY-MM'
@@ -42,11 +42,7 @@ local function keyOf(base, keyId, part) return base .. keyId .. ':' .. part end
 --   'dayId|monthId|tpmMask|keyId|...|keyId|requestId'
 -- tpmMask: one '1'/'0' per keyId (so it also counts them), whether admission counted the request in that
 -- key's tokensPerMinute window (only then does settlement correct its bucket); the requestId comes last (it
--- may contain '|'). Records of the earlier decimal format ('status|admittedAtMs|tokens|costTicks|dayId|
--- monthId|keyId...', resexp member = requestId) are still read: mask '?' (the bucket is corrected if it
--- exists, as that format did), the admission time standing in for the reaped-at time, and a pending one
--- holding a slot in the 'conc' sorted set instead of counting in 'l'.
--- nil when raw is not a record.
+-- may contain '|'). nil when raw is not a record.
 local function parseRecord(raw)
   local rec = { keyIds = {} }
   if string.sub(raw, 1, 1) == '3' and #raw > 34 then
@@ -69,39 +65,16 @@ local function parseRecord(raw)
     rec.requestId = string.sub(raw, pos)
     return rec
   end
-  local f, n = {}, 0
-  for part in string.gmatch(raw, '[^|]+') do n = n + 1; f[n] = part end
-  if n < 7 or (f[1] ~= 'p' and f[1] ~= 'r') then return nil end
-  rec.status, rec.admittedAtMs, rec.tokens, rec.costTicks = f[1], num(f[2]), num(f[3]), num(f[4])
-  rec.day, rec.month, rec.reapedAtMs, rec.legacy = f[5], f[6], num(f[2]), true
-  for i = 7, n do rec.keyIds[#rec.keyIds + 1] = f[i] end
-  rec.tpmMask = string.rep('?', #rec.keyIds)
-  return rec
+  return nil
 end
 
 local function periodFields(dayId, monthId)
   return { day = dayId, month = monthId, d = 'd:' .. dayId, m = 'm:' .. monthId }
 end
 
--- The counters an earlier layout kept in separate keys ('total', 'd:<day>', 'm:<month>': hashes of decimal
--- req/tok/cost) are taken over once, when a key's counters hash has no lifetime field yet. Returns true
--- when it wrote them.
-local function seedLegacy(base, keyId, ckey, p)
-  local total = redis.call('HMGET', keyOf(base, keyId, 'total'), 'tok', 'cost')
-  if not total[1] and not total[2] then return false end
-  local d = redis.call('HMGET', keyOf(base, keyId, 'd:' .. p.day), 'req', 'tok', 'cost')
-  local m = redis.call('HMGET', keyOf(base, keyId, 'm:' .. p.month), 'tok', 'cost')
-  redis.call('HSET', ckey, 'l', struct.pack('<ddd', num(total[1]), num(total[2]), 0),
-    p.d, struct.pack('<ddd', num(d[1]), num(d[2]), num(d[3])), p.m, struct.pack('<dd', num(m[1]), num(m[2])),
-    'd', p.day, 'm', p.month)
-  return true
-end
-
--- HMGET of a key's counters hash; takes over an earlier layout's counters first if needed (fields[at] = 'l').
-local function readCounters(base, keyId, ckey, p, fields, at)
-  local v = redis.call('HMGET', ckey, unpack(fields))
-  if not v[at] and seedLegacy(base, keyId, ckey, p) then v = redis.call('HMGET', ckey, unpack(fields)) end
-  return v
+-- HMGET of a key's counters hash.
+local function readCounters(ckey, fields)
+  return redis.call('HMGET', ckey, unpack(fields))
 end
 
 
@@ -128,13 +101,12 @@ end
 -- Corrects one key's counters for a reservation (settlement or reaping): dTok/dCost into its own day and
 -- month (only while the counters hash still keeps them: an ended period is never recreated) and lifetime
 -- totals, and into its tokensPerMinute bucket if admission counted it there and the bucket is still in the
--- window at nowMs; release: it stops counting as in flight (a record of the earlier format freed its slot in
--- the 'conc' sorted set instead). p: the current periods (periodFields). usageDay: when given, recorded as
+-- window at nowMs; release: it stops counting as in flight. p: the current periods (periodFields). usageDay: when given, recorded as
 -- the key's newest day with usage ('ud'). Returns the key's 'ud' as it was.
 local function adjustKey(base, keyId, rec, index, dTok, dCost, nowMs, p, release, usageDay)
   local ckey = keyOf(base, keyId, 'ctr')
   local df, mf = 'd:' .. rec.day, 'm:' .. rec.month
-  local v = readCounters(base, keyId, ckey, p, { df, mf, 'l', 'ud' }, 3)
+  local v = readCounters(ckey, { df, mf, 'l', 'ud' })
   local a = { 'HSET', ckey }
   if v[1] and (dTok ~= 0 or dCost ~= 0) then
     local r, t, c = struct.unpack('<ddd', v[1])
@@ -146,17 +118,16 @@ local function adjustKey(base, keyId, rec, index, dTok, dCost, nowMs, p, release
   end
   if v[3] then
     local t, c, n = struct.unpack('<ddd', v[3])
-    if release and not rec.legacy and n > 0 then n = n - 1 end
+    if release and n > 0 then n = n - 1 end
     a[#a + 1] = 'l'; a[#a + 1] = struct.pack('<ddd', t + dTok, c + dCost, n)
   end
-  if release and rec.legacy then redis.call('ZREM', keyOf(base, keyId, 'conc'), rec.requestId) end
   if usageDay and (not v[4] or usageDay > v[4]) then a[#a + 1] = 'ud'; a[#a + 1] = usageDay end
   if #a > 2 then redis.call(unpack(a)) end
   local mask = string.sub(rec.tpmMask, index, index)
   local second = math.floor(rec.admittedAtMs / TPM_BUCKET_MS)
-  if dTok ~= 0 and mask ~= '0' and second > math.floor(nowMs / TPM_BUCKET_MS) - TPM_WINDOW_BUCKETS then
+  if dTok ~= 0 and mask == '1' and second > math.floor(nowMs / TPM_BUCKET_MS) - TPM_WINDOW_BUCKETS then
     local tpm, sec = keyOf(base, keyId, 'tpm'), fmt(second)
-    if mask == '1' or redis.call('HEXISTS', tpm, sec) == 1 then tpmAdjust(tpm, second, sec, dTok) end
+    tpmAdjust(tpm, second, sec, dTok)
   end
   return v[4]
 end
@@ -177,17 +148,9 @@ local function reap(base, resKey, expKey, nowMs, now, p)
   local due = redis.call('ZRANGEBYSCORE', expKey, '-inf', now, 'LIMIT', '0', REAP_BATCH_S)
   for _, member in ipairs(due) do
     redis.call('ZREM', expKey, member)
-    -- the member is the record res holds under its requestId (in the earlier format: the requestId itself)
-    local rec = nil
-    local raw = redis.call('HGET', resKey, member)
-    if raw and string.sub(raw, 1, 1) ~= '3' then
-      rec = parseRecord(raw)
-      if rec then rec.requestId = member end
-    else
-      rec = parseRecord(member)
-      if rec and rec.legacy then rec = nil end
-      if rec and redis.call('HGET', resKey, rec.requestId) ~= member then rec = nil end
-    end
+    -- the member is the record res holds under its requestId (unless that was settled or replaced meanwhile)
+    local rec = parseRecord(member)
+    if rec and redis.call('HGET', resKey, rec.requestId) ~= member then rec = nil end
     local requestId = rec and rec.requestId
     if rec and rec.status == 'p' then
       for index, keyId in ipairs(rec.keyIds) do
@@ -247,33 +210,25 @@ local function rollover(ckey, p, a)
   return dayOk, monthOk
 end
 
--- Recomputes w (s, ts, lo) and the current bucket from every field: a new hash, an earlier layout's
--- (decimal buckets, converted here), or a clock jump.
+-- Recomputes w (s, ts, lo) and the current bucket from every field: a new hash, or a clock jump.
 local function tpmRebuild(key, w, startSecond)
   local flat = redis.call('HGETALL', key)
-  local legacy = true
-  for i = 1, #flat, 2 do
-    if flat[i] == 'w' then legacy = false end
-  end
-  local s, lo, stale, convert = 0, -1, {}, { 'HSET', key }
+  local s, lo, stale = 0, -1, {}
   w.cur = 0
   for i = 1, #flat, 2 do
     local second = tonumber(flat[i])
     if second then
-      local tokens
-      if legacy then tokens = tonumber(flat[i + 1]) else tokens = struct.unpack('<d', flat[i + 1]) end
+      local tokens = struct.unpack('<d', flat[i + 1])
       if second < startSecond or tokens <= 0 then
         stale[#stale + 1] = flat[i]
       else
         s = s + tokens
         if lo < 0 or second < lo then lo = second end
         if second == w.nowSecond then w.cur = tokens end
-        if legacy then convert[#convert + 1] = flat[i]; convert[#convert + 1] = struct.pack('<d', tokens) end
       end
     end
   end
   if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
-  if #convert > 2 then redis.call(unpack(convert)) end
   w.s, w.ts, w.lo, w.dirty, w.trimmed = s, startSecond, lo, true, true
 end
 
@@ -361,7 +316,7 @@ end
 -- limits need besides its counters.
 local function readState(base, keyId, lim, nowMs, p, t, estTokens)
   local ckey = keyOf(base, keyId, 'ctr')
-  local v = readCounters(base, keyId, ckey, p, { p.d, p.m, 'l' }, 3)
+  local v = readCounters(ckey, { p.d, p.m, 'l' })
   local ctx = { ckey = ckey, v = v }
   local nowSecond = math.floor(nowMs / TPM_BUCKET_MS)
   local rpmCount, rpmOldest, rpmRelease = 0, -1, -1
