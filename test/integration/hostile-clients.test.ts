@@ -181,6 +181,20 @@ describe('minting is bounded', () => {
     expect(statuses).toEqual([201, 201, 201, 201, 201, 429]);
   });
 
+  // 12 at once: this file caps connections per address at 20.
+  it('12 mints at once on a parent with maxActiveChildren 5: exactly 5 children, whatever the race', async () => {
+    const { key: parent, id } = await h.createKey({ name: 'five-children', models: ['*'], endpoints: ['*'], mint: { maxTtlSeconds: 600, maxActiveChildren: 5 } });
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        mint(parent, {}).then(async (r) => ({ status: r.status, code: r.status === 201 ? null : ((await r.json()) as { error: { code: string } }).error.code })),
+      ),
+    );
+    expect(answers.filter((a) => a.status === 201)).toHaveLength(5);
+    expect(answers.filter((a) => a.status === 429 && a.code === 'quota_exceeded')).toHaveLength(7);
+    const children = (await (await h.admin('GET', `/admin/keys/${id}/children`)).json()) as { data: unknown[] };
+    expect(children.data).toHaveLength(5);
+  });
+
   it('metadata floods are refused on create, patch and mint: 32 entries, names of 64, values of 512 characters', async () => {
     const many = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v']));
     const long = { note: 'x'.repeat(513) };
