@@ -33,12 +33,15 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-export function createSecretScrubber(secrets: readonly string[]): (text: string) => string {
-  const exact = [...secrets].filter((s) => s.length > 0).sort((a, b) => b.length - a.length).map(escapeRegExp);
+/** Shorter "secrets" are not scrubbed: redacting every occurrence of a letter or two would ruin every line. */
+const MIN_SCRUBBED_LENGTH = 8;
+
+export function createSecretScrubber(given: readonly string[]): (text: string) => string {
+  const secrets = given.filter((s) => s.length >= MIN_SCRUBBED_LENGTH);
+  const exact = [...secrets].sort((a, b) => b.length - a.length).map(escapeRegExp);
   // A secret may appear JSON-escaped inside a serialized line; the shapes we issue/use contain no characters
   // JSON escapes, and for arbitrary admin tokens we also match their JSON-escaped form.
   const escapedForms = secrets
-    .filter((s) => s.length > 0)
     .map((s) => JSON.stringify(s).slice(1, -1))
     .filter((s) => !secrets.includes(s))
     .map(escapeRegExp);

@@ -3,7 +3,7 @@
 export type HelpTopic = 'main' | 'keys' | 'usage' | 'audit';
 
 const CONNECTION = `Connection:
-  --url <url>        gateway base URL (default: $XGW_URL, else http://localhost:8080)
+  --url <url>        gateway base URL (default: $XGW_URL, else http://localhost:$PORT, else http://localhost:8080)
   admin token        read from $GATEWAY_ADMIN_TOKEN (or $XGW_ADMIN_TOKEN, which wins if both are set);
                      never from a flag, so it stays out of shell history and \`ps\`
   --json             print the gateway's JSON answer instead of text

@@ -147,8 +147,13 @@ const serverSchema = strict({
 });
 
 /** Upstream keys and admin tokens: "" allowed here (an unset ${VAR}) and dropped after validation. */
+// The log scrubber redacts every occurrence of each upstream key: a key of a letter or two would redact that
+// text everywhere (and is no xAI key anyway).
+export const MIN_UPSTREAM_KEY_LENGTH = 8;
+
 const upstreamKeySchema = z
   .string({ error: 'must be a string' })
+  .refine((key) => key === '' || key.length >= MIN_UPSTREAM_KEY_LENGTH, { error: `must be at least ${MIN_UPSTREAM_KEY_LENGTH} characters` })
   .refine((key) => key === '' || isHeaderSafeSecret(key), { error: 'must contain only visible ASCII characters (no spaces)' });
 
 const adminTokenSchema = z
@@ -179,7 +184,11 @@ const storeSchema = strict({
     .refine((url) => url === '' || isRedisUrl(url), { error: 'must be empty (in-process store) or a redis:// or rediss:// URL' })
     .default(''),
   clusterNodes: z.array(redisUrlSchema).default([]),
-  keyPrefix: z.string({ error: 'must be a string' }).default('xgw:'),
+  // Braces would change which part of every key name Redis Cluster hashes (the hash tags the stores rely on).
+  keyPrefix: z
+    .string({ error: 'must be a string' })
+    .refine((prefix) => !/[{}]/.test(prefix), { error: 'must not contain { or } (they would change the Redis Cluster hash tags)' })
+    .default('xgw:'),
   // Settlements that could not reach Redis wait here (one instance per file) until Redis takes them.
   journalPath: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).default('./data/settlements.jsonl'),
 });

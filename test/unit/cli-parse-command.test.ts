@@ -102,6 +102,11 @@ describe('parseCommand: base URL', () => {
     { argv: [], env: { XGW_URL: 'https://gw.example.com/' }, url: 'https://gw.example.com' },
     { argv: ['--url', 'http://127.0.0.1:9000'], env: { XGW_URL: 'https://gw.example.com' }, url: 'http://127.0.0.1:9000' },
     { argv: ['--url', 'https://proxy.example.com/gateway/'], env: {}, url: 'https://proxy.example.com/gateway' },
+    // The PORT the gateway listens on, from the same environment, when nothing names a URL.
+    { argv: [], env: { PORT: '9090' }, url: 'http://localhost:9090' },
+    { argv: [], env: { PORT: '9090', XGW_URL: 'https://gw.example.com' }, url: 'https://gw.example.com' },
+    { argv: [], env: { PORT: '0' }, url: 'http://localhost:8080' },
+    { argv: [], env: { PORT: 'abc' }, url: 'http://localhost:8080' },
   ];
   it.each(cases)('$argv with $env → $url', ({ argv, env, url }) => {
     expect(run(['keys', 'list', ...argv], env).baseUrl).toBe(url);

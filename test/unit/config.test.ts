@@ -76,8 +76,8 @@ describe('substitution through parseConfig', () => {
   });
 
   it('an unset variable in a list becomes "" and is dropped from apiKeys/admin tokens', () => {
-    const config = parse('upstream: { apiKeys: ["${K1}", "${K2}"] }\nadmin: { tokens: ["${T1}"] }', { K2: 'xai-k2' });
-    expect(config.upstream.apiKeys).toEqual(['xai-k2']);
+    const config = parse('upstream: { apiKeys: ["${K1}", "${K2}"] }\nadmin: { tokens: ["${T1}"] }', { K2: 'xai-key-two' });
+    expect(config.upstream.apiKeys).toEqual(['xai-key-two']);
     expect(config.admin.tokens).toEqual([]);
   });
 
@@ -165,7 +165,9 @@ describe('validation rules report the exact path', () => {
     ['baseUrl scheme', 'upstream: { baseUrl: "ftp://x.example" }', 'upstream.baseUrl', /http\(s\) URL/],
     ['baseUrl garbage', 'upstream: { baseUrl: "not a url" }', 'upstream.baseUrl', /http\(s\) URL/],
     ['apiKeys not a list', 'upstream: { apiKeys: "k" }', 'upstream.apiKeys', /expected array/],
-    ['apiKey with space', 'upstream: { apiKeys: ["a b"] }', 'upstream.apiKeys[0]', /visible ASCII/],
+    ['apiKey with space', 'upstream: { apiKeys: ["xai-a b-long"] }', 'upstream.apiKeys[0]', /visible ASCII/],
+    ['apiKey of one character', 'upstream: { apiKeys: ["a"] }', 'upstream.apiKeys[0]', /at least 8 characters/],
+    ['keyPrefix with braces', 'store: { keyPrefix: "x{a}:" }', 'store.keyPrefix', /must not contain \{ or \}/],
     ['connectTimeoutMs zero', 'upstream: { connectTimeoutMs: 0 }', 'upstream.connectTimeoutMs', /positive integer/],
     ['headersTimeoutMs negative', 'upstream: { headersTimeoutMs: -5 }', 'upstream.headersTimeoutMs', /positive integer/],
     ['bodyIdleTimeoutMs fractional', 'upstream: { bodyIdleTimeoutMs: 0.5 }', 'upstream.bodyIdleTimeoutMs', /positive integer/],
@@ -358,7 +360,7 @@ describe('environment overrides', () => {
   ].join('\n');
 
   it.each([
-    ['XAI_API_KEY list replaces the file list', { XAI_API_KEY: ' k1, k2,, ' }, (c: GatewayConfig) => c.upstream.apiKeys, ['k1', 'k2']],
+    ['XAI_API_KEY list replaces the file list', { XAI_API_KEY: ' xai-key-1, xai-key-2,, ' }, (c: GatewayConfig) => c.upstream.apiKeys, ['xai-key-1', 'xai-key-2']],
     ['XAI_BASE_URL', { XAI_BASE_URL: 'http://127.0.0.1:4010' }, (c: GatewayConfig) => c.upstream.baseUrl, 'http://127.0.0.1:4010'],
     ['REDIS_URL', { REDIS_URL: 'rediss://env:6380' }, (c: GatewayConfig) => c.store.redisUrl, 'rediss://env:6380'],
     [
@@ -387,8 +389,8 @@ describe('environment overrides', () => {
   });
 
   it('overrides apply with no file sections at all', () => {
-    const config = parse('', { XAI_API_KEY: 'k', PORT: '0', GATEWAY_ADMIN_TOKEN: ADMIN_TOKEN });
-    expect([config.upstream.apiKeys, config.server.port, config.admin.tokens]).toEqual([['k'], 0, [ADMIN_TOKEN]]);
+    const config = parse('', { XAI_API_KEY: 'xai-key-1', PORT: '0', GATEWAY_ADMIN_TOKEN: ADMIN_TOKEN });
+    expect([config.upstream.apiKeys, config.server.port, config.admin.tokens]).toEqual([['xai-key-1'], 0, [ADMIN_TOKEN]]);
   });
 
   it.each([
@@ -432,7 +434,7 @@ describe('secrets never appear in error messages', () => {
 
 describe('result is deep-frozen', () => {
   it('freezes every level', () => {
-    const config = parse('plans: { free: { models: ["*"], limits: { concurrency: 1 } } }', { XAI_API_KEY: 'k' });
+    const config = parse('plans: { free: { models: ["*"], limits: { concurrency: 1 } } }', { XAI_API_KEY: 'xai-key-1' });
     for (const part of [config, config.server, config.upstream.apiKeys, config.plans, config.plans.free, config.plans.free?.limits]) {
       expect(Object.isFrozen(part)).toBe(true);
     }
