@@ -21,8 +21,8 @@ export interface ForwardResult {
   status: number;
   /** xAI's reported usage, or null when none arrived (cut-short stream, error without usage). */
   usage: Usage | null;
-  /** Text streamed before the end, to estimate usage of a stream cut short. */
-  streamedText: string;
+  /** UTF-8 bytes of the text streamed before the end, to estimate usage of a stream cut short. */
+  streamedBytes: number;
   /** The client went away before the response ended. */
   clientAborted: boolean;
   /**
@@ -183,7 +183,7 @@ export async function forwardRequest(input: ForwardInput, upstream: UpstreamClie
       return {
         ...base,
         usage: outcome.usage,
-        streamedText: outcome.streamedText,
+        streamedBytes: outcome.streamedBytes,
         clientAborted,
         cutShort: clientAborted || upstreamFailed || !outcome.completed,
         upstreamModel: outcome.model,
@@ -235,7 +235,7 @@ const EMPTY: ForwardResult = {
   sentUpstream: true,
   status: 0,
   usage: null,
-  streamedText: '',
+  streamedBytes: 0,
   clientAborted: false,
   cutShort: false,
   upstreamModel: null,

@@ -1,6 +1,6 @@
 import type { ModelPrice } from '../config/types.js';
 import { costTicksFor } from '../usage/cost.js';
-import { estimateTokensFromText } from '../usage/estimate.js';
+import { estimateTokensFromBytes } from '../usage/estimate.js';
 import { ZERO_USAGE, type Usage } from '../usage/types.js';
 import type { ForwardResult } from './forward.js';
 
@@ -26,8 +26,8 @@ export function settlementUsage(
   if (!result.sentUpstream) return null;
   if (result.usage !== null) return result.usage;
   const estimatedPromptTokens = reserved.promptTokens;
-  if (result.clientAborted || result.cutShort || result.streamedText.length > 0) {
-    const streamed = estimateTokensFromText(result.streamedText);
+  if (result.clientAborted || result.cutShort || result.streamedBytes > 0) {
+    const streamed = estimateTokensFromBytes(result.streamedBytes);
     const completionTokens = result.clientAborted ? Math.max(streamed, reserved.outputCapTokens) : streamed;
     const counts = { promptTokens: estimatedPromptTokens, cachedTokens: 0, completionTokens, reasoningTokens: 0 };
     return {

@@ -38,7 +38,12 @@ const IMAGE_TYPES = new Set(['image_url', 'input_image', 'image']);
 
 export function estimateTokensFromText(text: string): number {
   if (text.length === 0) return 0;
-  return Math.ceil(Buffer.byteLength(text, 'utf8') / BYTES_PER_TOKEN);
+  return estimateTokensFromBytes(Buffer.byteLength(text, 'utf8'));
+}
+
+/** The same estimate from a UTF-8 byte count (what a metered stream keeps of its text). */
+export function estimateTokensFromBytes(bytes: number): number {
+  return Math.ceil(bytes / BYTES_PER_TOKEN);
 }
 
 function isImagePart(obj: Record<string, unknown>): boolean {

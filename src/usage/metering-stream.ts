@@ -10,11 +10,11 @@ export interface StreamOutcome {
   /** From the usage chunk (chat) or response.completed / response.incomplete / response.failed (responses). */
   usage: Usage | null;
   /**
-   * Generated text seen so far, for settling a stream cut short (SPEC §5): chat delta.content,
-   * delta.reasoning_content and tool-call arguments; responses output_text / reasoning / function-call
-   * argument deltas. Concatenated without separators.
+   * UTF-8 bytes of the generated text seen so far, for settling a stream cut short (SPEC §5): chat delta.content,
+   * delta.reasoning_content and tool-call arguments; responses output_text / reasoning / function-call argument
+   * deltas. Only the length is kept (the estimate needs nothing else), so a long answer holds no memory.
    */
-  streamedText: string;
+  streamedBytes: number;
   /** SSE blocks forwarded to the client (keep-alive comment blocks included; a stripped usage chunk not). */
   eventCount: number;
   /** A flat `{"code","error"}` event (xai-api.md §5.1, §6.4), an `error` event or a `response.failed` error. */
@@ -40,6 +40,8 @@ export interface MeteringOptions {
    * client (docs/isolation.md). It must not reject.
    */
   onResponseCreated?: ((response: Record<string, unknown>) => Promise<void>) | undefined;
+  /** The bound on one SSE event (default MAX_SSE_EVENT_BYTES); tests set a small one. */
+  maxEventBytes?: number;
 }
 
 export interface MeteringTransform {
@@ -92,7 +94,7 @@ const RESPONSES_TERMINAL = new Set(['response.completed', 'response.incomplete',
 function createObserver(options: MeteringOptions) {
   const state: StreamOutcome = {
     usage: null,
-    streamedText: '',
+    streamedBytes: 0,
     eventCount: 0,
     upstreamError: null,
     completed: false,
@@ -122,7 +124,7 @@ function createObserver(options: MeteringOptions) {
     }
     if (data.includes('content"') || data.includes('"arguments"')) {
       for (const match of data.matchAll(CHAT_TEXT_RE)) {
-        if (match[1] !== undefined) state.streamedText += unescapeJsonString(match[1]);
+        if (match[1] !== undefined) state.streamedBytes += Buffer.byteLength(unescapeJsonString(match[1]), 'utf8');
       }
     }
     if (!isObject(parsed) || !isObject(parsed['usage'])) return true;
@@ -138,7 +140,7 @@ function createObserver(options: MeteringOptions) {
     const type = event.event ?? RESPONSES_TYPE_RE.exec(data)?.[1] ?? null;
     if (type !== null && RESPONSES_TEXT_DELTAS.has(type)) {
       const match = DELTA_RE.exec(data);
-      if (match?.[1] !== undefined) state.streamedText += unescapeJsonString(match[1]);
+      if (match?.[1] !== undefined) state.streamedBytes += Buffer.byteLength(unescapeJsonString(match[1]), 'utf8');
       return;
     }
     const isTerminal = type !== null && RESPONSES_TERMINAL.has(type);
@@ -203,7 +205,15 @@ function field(obj: unknown, key: string): unknown {
  * of input. Backpressure is the standard Transform behaviour. outcome() may be called at any time (e.g.
  * after a client disconnect) and returns a snapshot.
  */
+/**
+ * The most bytes one SSE event may hold before it ends: a stream whose event grows past it (an upstream that
+ * never sends the blank line) is cut, and settled as a stream cut short, rather than held in memory without end.
+ * xAI's largest events (a response.completed carrying the whole answer) stay far below it.
+ */
+export const MAX_SSE_EVENT_BYTES = 8 * 1024 * 1024;
+
 export function createMeteringTransform(options: MeteringOptions): MeteringTransform {
+  const maxEventBytes = options.maxEventBytes ?? MAX_SSE_EVENT_BYTES;
   const decoder = createSseDecoder();
   const observer = createObserver(options);
 
@@ -242,7 +252,12 @@ export function createMeteringTransform(options: MeteringOptions): MeteringTrans
         callback(error instanceof Error ? error : new Error(String(error)));
         return;
       }
-      relay(this, events, 0, callback);
+      // The events this chunk completed go out first; then a partial one past the bound ends the stream.
+      relay(this, events, 0, (error?: Error | null) => {
+        if (error) callback(error);
+        else if (decoder.pendingBytes > maxEventBytes) callback(new Error(`an SSE event of the upstream stream grew past ${maxEventBytes} bytes`));
+        else callback();
+      });
     },
     flush(this: Transform, callback: TransformCallback): void {
       let events: readonly SseEvent[];

@@ -68,7 +68,7 @@ describe('metering chat streams (xai-api.md §5.1)', () => {
     expect(output.equals(input)).toBe(true);
     expect(outcome).toEqual({
       usage: { ...usage, costFromUpstream: true },
-      streamedText: text,
+      streamedBytes: Buffer.byteLength(text),
       eventCount: input.toString('utf8').split('\n\n').length - 1,
       upstreamError: null,
       completed: true,
@@ -119,7 +119,7 @@ describe('metering chat streams (xai-api.md §5.1)', () => {
     const input = Buffer.from(first + second + 'data: [DONE]\n\n');
     const { output, outcome } = await run({ kind: 'chat', stripUsageChunk: true, price: { input: 5, output: 15 } }, chunked(input, 9));
     expect(output.equals(input)).toBe(true);
-    expect(outcome.streamedText).toBe('Ah yes');
+    expect(outcome.streamedBytes).toBe(Buffer.byteLength('Ah yes'));
     expect(outcome.model).toBe('grok-beta');
     expect(outcome.usage).toEqual({
       promptTokens: 41, cachedTokens: 0, completionTokens: 2, reasoningTokens: 0, totalTokens: 43,
@@ -134,7 +134,7 @@ describe('metering chat streams (xai-api.md §5.1)', () => {
     expect(output.equals(input)).toBe(true);
     expect(outcome).toEqual({
       usage: null,
-      streamedText: 'Olá!',
+      streamedBytes: Buffer.byteLength('Olá!'),
       eventCount: 3,
       upstreamError: { code: 'internal', error: 'Please retry your request.' },
       completed: false,
@@ -150,7 +150,7 @@ describe('metering chat streams (xai-api.md §5.1)', () => {
     expect(output.equals(truncated)).toBe(true);
     expect(outcome.usage).toBeNull();
     expect(outcome.completed).toBe(false);
-    expect(outcome.streamedText).toBe('First,Hello');
+    expect(outcome.streamedBytes).toBe(Buffer.byteLength('First,Hello'));
     expect(outcome.eventCount).toBe(3);
   });
 
@@ -159,10 +159,10 @@ describe('metering chat streams (xai-api.md §5.1)', () => {
     const { transform, outcome } = createMeteringTransform({ kind: 'chat', stripUsageChunk: false, price: GROK_4_FAST });
     transform.write(input.subarray(0, input.indexOf('\n\n') + 2));
     const snapshot = outcome();
-    expect(snapshot).toMatchObject({ streamedText: 'Olá', eventCount: 1, completed: false, usage: null });
+    expect(snapshot).toMatchObject({ streamedBytes: Buffer.byteLength('Olá'), eventCount: 1, completed: false, usage: null });
     transform.write(input.subarray(input.indexOf('\n\n') + 2));
-    expect(snapshot.streamedText).toBe('Olá');
-    expect(outcome()).toMatchObject({ streamedText: 'Olá!', completed: true, usage: { costTicks: 739_000 } });
+    expect(snapshot.streamedBytes).toBe(4);
+    expect(outcome()).toMatchObject({ streamedBytes: Buffer.byteLength('Olá!'), completed: true, usage: { costTicks: 739_000 } });
     transform.destroy();
   });
 
@@ -198,7 +198,7 @@ describe('metering responses streams (xai-api.md §5.2)', () => {
       expect(output.equals(input)).toBe(true);
       expect(outcome).toEqual({
         usage: expectedUsage,
-        streamedText: 'First, the user wants a heading.### Hello\n\n"quoted"',
+        streamedBytes: Buffer.byteLength('First, the user wants a heading.### Hello\n\n"quoted"'),
         eventCount: 18,
         upstreamError: null,
         completed: true,
@@ -212,7 +212,7 @@ describe('metering responses streams (xai-api.md §5.2)', () => {
     const input = Buffer.from(text.slice(0, text.indexOf('event: response.output_text.done')));
     const { outcome } = await run({ kind: 'responses', stripUsageChunk: false, price: GROK_CODE_FAST_1 }, [input]);
     expect(outcome).toMatchObject({ usage: null, completed: false, model: 'grok-code-fast-1' });
-    expect(outcome.streamedText).toBe('First, the user wants a heading.### Hello\n\n"quoted"');
+    expect(outcome.streamedBytes).toBe(Buffer.byteLength('First, the user wants a heading.### Hello\n\n"quoted"'));
   });
 
   it.each([
@@ -242,5 +242,24 @@ describe('metering responses streams (xai-api.md §5.2)', () => {
     const { output, outcome } = await run({ kind: 'responses', stripUsageChunk: false, price: undefined }, chunked(input, 7));
     expect(output.equals(input)).toBe(true);
     expect(outcome).toMatchObject(expected);
+  });
+});
+
+describe('an upstream event without end', () => {
+  it('relays the complete events, then ends the stream with an error once a partial event passes the bound', async () => {
+    const metering = createMeteringTransform({ kind: 'chat', stripUsageChunk: false, price: undefined, maxEventBytes: 1024 });
+    const written: Buffer[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        written.push(chunk);
+        callback();
+      },
+    });
+    const first = Buffer.from('data: {"choices":[{"delta":{"content":"Hi"}}]}\n\n');
+    // Never terminated: 64 KiB of one data line.
+    const endless = Array.from({ length: 64 }, () => Buffer.from(`data: ${'x'.repeat(1018)}\n`));
+    await expect(pipeline(Readable.from([first, ...endless]), metering.transform, sink)).rejects.toThrow(/grew past 1024 bytes/);
+    expect(Buffer.concat(written).toString()).toBe(first.toString());
+    expect(metering.outcome()).toMatchObject({ eventCount: 1, streamedBytes: 2, completed: false });
   });
 });
