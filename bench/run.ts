@@ -30,7 +30,9 @@ import {
   freePort,
   gatewayNodeArgs,
   startFake,
+  ensureNginx,
   startFloor,
+  startNginx,
   startGateway,
   UPSTREAM_KEY,
   writeGatewayConfig,
@@ -81,6 +83,7 @@ async function stop(child: Child | null): Promise<void> {
 
 interface Ports {
   fake: number;
+  nginx: number;
   floor: number;
   gateway: number;
 }
@@ -93,11 +96,14 @@ interface PhaseContext {
   floorKey: string;
   /** Created by the first phase's gateway, then reused (it lives in Redis). */
   benchKey: CreatedKey | null;
+  /** nginx, the ceiling (bench/lib/targets.ts startNginx). */
+  nginxBinary: string;
 }
 
 function targetsOf(ctx: PhaseContext, key: CreatedKey): Target[] {
   return [
     { name: 'direct', origin: `http://127.0.0.1:${ctx.ports.fake}`, authorization: `Bearer ${UPSTREAM_KEY}` },
+    { name: 'nginx', origin: `http://127.0.0.1:${ctx.ports.nginx}`, authorization: `Bearer ${ctx.floorKey}` },
     { name: 'floor', origin: `http://127.0.0.1:${ctx.ports.floor}`, authorization: `Bearer ${ctx.floorKey}` },
     { name: 'gateway', origin: `http://127.0.0.1:${ctx.ports.gateway}`, authorization: `Bearer ${key.key}` },
   ];
@@ -109,7 +115,7 @@ function byName<T>(map: Map<TargetName, T>): Record<TargetName, T> {
     if (value === undefined) throw new Error(`missing ${name}`);
     return value;
   };
-  return { direct: get('direct'), floor: get('floor'), gateway: get('gateway') };
+  return { direct: get('direct'), nginx: get('nginx'), floor: get('floor'), gateway: get('gateway') };
 }
 
 async function runPhase(ctx: PhaseContext, latencyMs: number, redisOut: Partial<RedisResult>): Promise<PhaseResult> {
@@ -122,6 +128,7 @@ async function runPhase(ctx: PhaseContext, latencyMs: number, redisOut: Partial<
     await stop(fake);
     fake = await track(startFake(paths, fakeOptions));
   };
+  const nginx = await track(startNginx(paths, { binary: ctx.nginxBinary, port: ctx.ports.nginx, upstream, tag }));
   const floor = await track(startFloor(paths, { port: ctx.ports.floor, upstream, clientKey: ctx.floorKey, tag }));
   const gateway = await track(startGateway(paths, { port: ctx.ports.gateway, upstream, redisUrl: ctx.redisUrl, configFile: ctx.configFile, tag }));
   try {
@@ -147,7 +154,7 @@ async function runPhase(ctx: PhaseContext, latencyMs: number, redisOut: Partial<
         warmupS: WARMUP_S,
         redis: ctx.redis,
         cpus: availableParallelism(),
-        pids: { fake: fake.pid, floor: floor.pid, gateway: gateway.pid },
+        pids: { fake: fake.pid, nginx: nginx.pid, floor: floor.pid, gateway: gateway.pid },
         commandStats,
       });
       if (gatewayCommands !== null) {
@@ -184,6 +191,7 @@ async function runPhase(ctx: PhaseContext, latencyMs: number, redisOut: Partial<
   } finally {
     await stop(gateway);
     await stop(floor);
+    await stop(nginx);
     await stop(fake);
   }
 }
@@ -254,8 +262,11 @@ async function main(): Promise<void> {
   const machine = describeMachine(benchRedis.version);
   if (benchRedis.started !== null) children.add(benchRedis.started);
   log(`Redis ${benchRedis.version} at ${benchRedis.url}${benchRedis.started === null ? '' : ' (started by the bench)'}; key prefix ${keyPrefix}`);
+  const nginxBinary = ensureNginx(log);
+  if (nginxBinary === null) throw new Error('nginx is not installed and could not be installed (apt-get install -y nginx): the bench compares against it');
   const ctx: PhaseContext = {
-    ports: { fake: await freePort(), floor: await freePort(), gateway: await freePort() },
+    nginxBinary,
+    ports: { fake: await freePort(), nginx: await freePort(), floor: await freePort(), gateway: await freePort() },
     redis: benchRedis.redis,
     redisUrl: benchRedis.url,
     configFile: writeGatewayConfig(paths, keyPrefix),

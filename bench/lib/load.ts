@@ -5,7 +5,7 @@
 import autocannon from 'autocannon';
 
 export interface Target {
-  name: 'direct' | 'floor' | 'gateway';
+  name: 'direct' | 'nginx' | 'floor' | 'gateway';
   /** e.g. http://127.0.0.1:PORT */
   origin: string;
   /** The Authorization header value for this target. */

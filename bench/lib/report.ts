@@ -63,7 +63,7 @@ export interface Verdict {
   met: boolean;
 }
 
-const TARGETS: readonly TargetName[] = ['direct', 'floor', 'gateway'];
+const TARGETS: readonly TargetName[] = ['direct', 'nginx', 'floor', 'gateway'];
 const ROUND_TRIP_TARGET = 2;
 
 
@@ -142,17 +142,43 @@ export function verdicts(result: BenchResult): Verdict[] {
   return out;
 }
 
+/** The targets of issue 16 (limits v2): against nginx and the floor, and what Redis spends per request. */
+export function verdicts16(result: BenchResult): Verdict[] {
+  const phase = primary(result);
+  const out: Verdict[] = [];
+  const at32 = pointAt(phase, 32);
+  if (at32 !== undefined) {
+    const vsNginx = at32.gateway.rps / at32.nginx.rps;
+    out.push({ target: 'Throughput at 32 connections ≥ 0.25× nginx', measured: `${int(at32.gateway.rps)} vs ${int(at32.nginx.rps)} req/s = ${f2(vsNginx)}×`, met: vsNginx >= 0.25 });
+    const vsFloor = at32.gateway.rps / at32.floor.rps;
+    out.push({ target: 'Throughput at 32 connections ≥ 75% of the floor', measured: `${f1(vsFloor * 100)}%`, met: vsFloor >= 0.75 });
+    const redisUs = at32.gateway.cpuPerRequest.redis * 1000;
+    out.push({ target: 'Redis CPU ≤ 10 µs per request (32 connections, one family)', measured: `${f1(redisUs)} µs (the whole server's CPU over the gateway's slices)`, met: redisUs <= 10 });
+  }
+  const scripts = result.redis.statsByCommand.filter(([name]) => name === 'evalsha' || name === 'eval').reduce((n, [, calls]) => n + calls, 0);
+  const scriptsPerRequest = scripts / Math.max(1, result.redis.statsRequests);
+  out.push({ target: '≤ 0.05 script calls per request (32 connections)', measured: `${f3(scriptsPerRequest)}`, met: scriptsPerRequest <= 0.05 });
+  const floorAdded = phase.latency.floor.p50 - phase.latency.direct.p50;
+  const gatewayAdded = phase.latency.gateway.p50 - phase.latency.direct.p50;
+  out.push({ target: "Added latency p50 ≤ 1.3× the floor's (1 connection)", measured: `${f3(gatewayAdded)} vs ${f3(floorAdded)} ms = ${f2(gatewayAdded / floorAdded)}×`, met: gatewayAdded <= 1.3 * floorAdded });
+  const floorTtfb = phase.ttfb.floor.p50 - phase.ttfb.direct.p50;
+  const gatewayTtfb = phase.ttfb.gateway.p50 - phase.ttfb.direct.p50;
+  out.push({ target: "Added time to first streamed byte p50 ≤ 1.3× the floor's", measured: `${f3(gatewayTtfb)} vs ${f3(floorTtfb)} ms = ${f2(gatewayTtfb / floorTtfb)}×`, met: gatewayTtfb <= 1.3 * floorTtfb });
+  out.push({ target: '3 instances on one family: requestsPerMinute exact, Redis CPU per request no higher than with one', measured: 'not measured by this bench yet', met: false });
+  return out;
+}
+
 function throughputTable(result: BenchResult): string[] {
   const lines = [
-    '| upstream latency | connections | direct req/s | floor req/s | gateway req/s | gateway / floor | gateway / direct | errors (d/f/g) | other processes\' CPU (d/f/g) |',
-    '|---|---:|---:|---:|---:|---:|---:|---|---|',
+    '| upstream latency | connections | direct req/s | nginx req/s | floor req/s | gateway req/s | gateway / nginx | gateway / floor | gateway / direct | errors (d/n/f/g) | other processes\' CPU (d/n/f/g) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
   ];
   for (const phase of result.phases) {
     for (const { connections, points } of phase.throughput) {
       const bad = TARGETS.map((t) => points[t].non2xx + points[t].errors).join('/');
       const foreign = TARGETS.map((t) => `${Math.round(points[t].foreignCpuShare * 100)}%`).join(' / ');
       lines.push(
-        `| ${phase.upstreamLatencyMs} ms | ${connections} | ${int(points.direct.rps)} | ${int(points.floor.rps)} | ${int(points.gateway.rps)} | ${f1((points.gateway.rps / points.floor.rps) * 100)}% | ${f1((points.gateway.rps / points.direct.rps) * 100)}% | ${bad} | ${foreign} |`,
+        `| ${phase.upstreamLatencyMs} ms | ${connections} | ${int(points.direct.rps)} | ${int(points.nginx.rps)} | ${int(points.floor.rps)} | ${int(points.gateway.rps)} | ${f2(points.gateway.rps / points.nginx.rps)}× | ${f1((points.gateway.rps / points.floor.rps) * 100)}% | ${f1((points.gateway.rps / points.direct.rps) * 100)}% | ${bad} | ${foreign} |`,
       );
     }
   }
@@ -161,7 +187,7 @@ function throughputTable(result: BenchResult): string[] {
 
 function cpuTable(result: BenchResult): string[] {
   const lines = [
-    '| upstream latency | connections | target | load generator | fake xAI | proxy (floor / gateway) | Redis | total |',
+    '| upstream latency | connections | target | load generator | fake xAI | proxy (nginx / floor / gateway) | Redis | total |',
     '|---|---:|---|---:|---:|---:|---:|---:|',
   ];
   for (const phase of result.phases) {
@@ -177,14 +203,14 @@ function cpuTable(result: BenchResult): string[] {
 
 function latencyTable(result: BenchResult, pick: (p: PhaseResult) => Record<TargetName, Summary>): string[] {
   const lines = [
-    '| upstream latency | n | direct p50 / p99 | floor p50 / p99 | gateway p50 / p99 | floor added p50 / p99 | gateway added p50 / p99 |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| upstream latency | n | direct p50 / p99 | nginx p50 / p99 | floor p50 / p99 | gateway p50 / p99 | nginx added p50 / p99 | floor added p50 / p99 | gateway added p50 / p99 |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const phase of result.phases) {
     const s = pick(phase);
     lines.push(
-      `| ${phase.upstreamLatencyMs} ms | ${s.gateway.count} | ${f3(s.direct.p50)} / ${f3(s.direct.p99)} | ${f3(s.floor.p50)} / ${f3(s.floor.p99)} | ${f3(s.gateway.p50)} / ${f3(s.gateway.p99)} | ` +
-        `${f3(s.floor.p50 - s.direct.p50)} / ${f3(s.floor.p99 - s.direct.p99)} | **${f3(s.gateway.p50 - s.direct.p50)} / ${f3(s.gateway.p99 - s.direct.p99)}** |`,
+      `| ${phase.upstreamLatencyMs} ms | ${s.gateway.count} | ${f3(s.direct.p50)} / ${f3(s.direct.p99)} | ${f3(s.nginx.p50)} / ${f3(s.nginx.p99)} | ${f3(s.floor.p50)} / ${f3(s.floor.p99)} | ${f3(s.gateway.p50)} / ${f3(s.gateway.p99)} | ` +
+        `${f3(s.nginx.p50 - s.direct.p50)} / ${f3(s.nginx.p99 - s.direct.p99)} | ${f3(s.floor.p50 - s.direct.p50)} / ${f3(s.floor.p99 - s.direct.p99)} | **${f3(s.gateway.p50 - s.direct.p50)} / ${f3(s.gateway.p99 - s.direct.p99)}** |`,
     );
   }
   return lines;
@@ -218,6 +244,8 @@ export function renderTable(result: BenchResult): string {
   );
   lines.push('| target (issue 7) | measured | |', '|---|---|---|');
   for (const v of verdicts(result)) lines.push(`| ${v.target} | ${v.measured} | ${v.met ? 'met' : '**not met**'} |`);
+  lines.push('', '| target (issue 16) | measured | |', '|---|---|---|');
+  for (const v of verdicts16(result)) lines.push(`| ${v.target} | ${v.measured} | ${v.met ? 'met' : '**not met**'} |`);
   return lines.join('\n');
 }
 
@@ -239,6 +267,14 @@ export function renderMarkdown(result: BenchResult): string {
     ...verdicts(result).map((v) => `| ${v.target} | ${v.measured} | ${v.met ? 'met' : '**not met**'} |`),
     '',
     `Latency, time-to-first-byte and throughput targets are judged on the ${phase.upstreamLatencyMs} ms upstream; the 20 ms rows are shown for comparison.`,
+    '',
+    '## Against the targets of issue 16',
+    '',
+    '| target | measured | |',
+    '|---|---|---|',
+    ...verdicts16(result).map((v) => `| ${v.target} | ${v.measured} | ${v.met ? 'met' : '**not met**'} |`),
+    '',
+    'nginx is Debian\'s, as `proxy_pass` in one process (bench/lib/targets.ts startNginx): the ceiling of a proxy with nothing to decide.',
     '',
     '## Throughput',
     '',
@@ -321,7 +357,7 @@ export function renderMarkdown(result: BenchResult): string {
     '- Redis: the one on 127.0.0.1:6379 (started with `redis-server --save ""` only if none answers). The gateway uses its own key prefix `xgwbench:<random>:`; the run deletes exactly those keys at the end (SCAN + UNLINK).',
     `- Upstream: the project's fake xAI (\`node dist/src/fake/main.js\`) in its own process, with 0 ms and 20 ms of latency before the response headers; streams of ${settings.streamChunks} chunks. ` +
       'The fake records every request in memory, so it is restarted before each measured point.',
-    '- Targets, each in its own process: **direct** = the client calls the fake itself; **floor** = bench/floor-proxy.ts (Fastify 5 + undici Pool of 256 keep-alive connections, an in-memory Set lookup of the Authorization header, body bytes forwarded unchanged, response streamed back); ' +
+    '- Targets, each in its own process: **direct** = the client calls the fake itself; **nginx** = Debian's nginx `proxy_pass` (master_process off, one worker, keep-alive upstream, the upstream key set server-side, no buffering); **floor** = bench/floor-proxy.ts (Fastify 5 + undici Pool of 256 keep-alive connections, an in-memory Set lookup of the Authorization header, body bytes forwarded unchanged, response streamed back); ' +
       `**gateway** = \`node ${settings.gatewayNodeArgs.map((arg) => `${arg} `).join('')}dist/src/main.js\` (LOG_LEVEL=warn, Redis, admin API on) with a client key created through the admin API whose limits are all set (requestsPerMinute, requestsPerDay, tokensPerMinute, tokensPerDay, tokensPerMonth, costPerDayUsd, costPerMonthUsd, totalTokens, totalCostUsd, concurrency, maxOutputTokens) far above what the run spends, so every request runs admission and settlement but none is refused.`,
     '- Requests: a small non-streamed chat naming its own `max_completion_tokens` (the gateway forwards the bytes unchanged); for time to first byte a streamed chat without `stream_options` (the gateway splices `include_usage` in and strips the usage chunk again).',
     `- Throughput: autocannon at 1, 32 and 128 connections (the 20 ms phase: 32 and 128; at 1 connection it is 1 / latency), pipelining 1; per point each target gets ${settings.warmupS} s of warm-up, ` +

@@ -3,7 +3,8 @@
  * gateway (dist/src/main.js, configured by a YAML written for the run) — and creating client keys whose
  * limits are all set, so every request runs admission and settlement.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startChild, type Child } from './children.js';
@@ -77,6 +78,75 @@ export function startFloor(paths: Paths, options: { port: number; upstream: stri
     logPath: join(paths.runDir, `floor-${options.tag}.log`),
     ready: /floor listening on/,
   });
+}
+
+/** Debian's nginx binary, installed with apt when missing and the bench may (root); null when it cannot be had. */
+export function ensureNginx(log: (message: string) => void): string | null {
+  const found = spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx 2>/dev/null'], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
+  if (found !== undefined && found !== '') return found;
+  if (process.getuid?.() !== 0) return null;
+  log('installing nginx (apt-get install -y nginx-light or nginx)');
+  const installed = spawnSync('sh', ['-c', 'DEBIAN_FRONTEND=noninteractive apt-get install -y nginx >/dev/null 2>&1'], { stdio: 'ignore' });
+  if (installed.status !== 0) return null;
+  return existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : null;
+}
+
+/**
+ * nginx `proxy_pass` as the ceiling: one process (master_process off, one worker, as the gateway is one Node
+ * process), keep-alive to the fake, the upstream key set server-side, responses unbuffered (streams relayed as
+ * they come). It checks no client key: it is what a proxy costs with nothing to decide.
+ */
+export function startNginx(paths: Paths, options: { binary: string; port: number; upstream: string; tag: string }): Promise<Child> {
+  const dir = join(paths.runDir, `nginx-${options.tag}`);
+  mkdirSync(dir, { recursive: true });
+  const upstream = new URL(options.upstream);
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    [
+      'daemon off;',
+      'master_process off;',
+      'worker_processes 1;',
+      `pid ${join(dir, 'nginx.pid')};`,
+      `error_log ${join(dir, 'error.log')} warn;`,
+      'events { worker_connections 4096; }',
+      'http {',
+      '  access_log off;',
+      `  client_body_temp_path ${join(dir, 'body')};`,
+      `  proxy_temp_path ${join(dir, 'proxy')};`,
+      `  fastcgi_temp_path ${join(dir, 'fastcgi')}; uwsgi_temp_path ${join(dir, 'uwsgi')}; scgi_temp_path ${join(dir, 'scgi')};`,
+      `  upstream fake { server ${upstream.hostname}:${upstream.port}; keepalive 256; }`,
+      '  server {',
+      `    listen 127.0.0.1:${options.port};`,
+      '    location / {',
+      '      proxy_pass http://fake;',
+      '      proxy_http_version 1.1;',
+      '      proxy_set_header Connection "";',
+      `      proxy_set_header Authorization "Bearer ${UPSTREAM_KEY}";`,
+      '      proxy_buffering off;',
+      '      proxy_request_buffering off;',
+      '    }',
+      '  }',
+      '}',
+      '',
+    ].join('\n'),
+  );
+  return startChild({
+    name: `nginx-${options.tag}`,
+    command: options.binary,
+    args: ['-c', conf, '-p', dir],
+    logPath: join(dir, 'out.log'),
+    ready: () => portAnswers(options.port),
+  });
+}
+
+async function portAnswers(port: number): Promise<boolean> {
+  try {
+    await fetch(`http://127.0.0.1:${port}/healthz`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The gateway's YAML for the run: its own key prefix, a plan allowing everything, the model's price. */

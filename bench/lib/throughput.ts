@@ -55,7 +55,7 @@ export interface PointInput {
   warmupS: number;
   redis: Redis;
   cpus: number;
-  pids: { fake: number; floor: number; gateway: number };
+  pids: { fake: number; nginx: number; floor: number; gateway: number };
   /** Also take INFO commandstats deltas over the gateway's slices. */
   commandStats: boolean;
 }
