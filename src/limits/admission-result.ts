@@ -1,6 +1,6 @@
 import type { Estimate, AdmissionVerdict } from './evaluate-admission.js';
 import { refusalCode } from './enforced-limits.js';
-import type { AdmissionRequest, AdmissionResult } from './types.js';
+import type { AdmissionRequest, AdmissionResult, Reservation } from './types.js';
 
 /** The caller's view of a verdict: the Reservation to settle later, or the refusal with its SPEC §4 code. */
 export function admissionResultOf(request: AdmissionRequest, verdict: AdmissionVerdict): AdmissionResult {
@@ -16,18 +16,23 @@ export function admissionResultOf(request: AdmissionRequest, verdict: AdmissionV
   }
   return {
     admitted: true,
-    reservation: {
-      requestId: request.requestId,
-      familyId: request.familyId,
-      keyIds: request.subjects.map((subject) => subject.keyId),
-      tokens: request.estimatedTokens,
-      costTicks: request.estimatedCostTicks,
-      admittedAtMs: request.nowMs,
-    },
+    reservation: reservationOf(request),
     rate: verdict.rate,
   };
 }
 
 export function estimateOf(request: AdmissionRequest): Estimate {
   return { tokens: request.estimatedTokens, costTicks: request.estimatedCostTicks };
+}
+
+/** The reservation an admission of `request` makes (or, when its outcome is unknown, would have made). */
+export function reservationOf(request: AdmissionRequest): Reservation {
+  return {
+    requestId: request.requestId,
+    familyId: request.familyId,
+    keyIds: request.subjects.map((subject) => subject.keyId),
+    tokens: request.estimatedTokens,
+    costTicks: request.estimatedCostTicks,
+    admittedAtMs: request.nowMs,
+  };
 }

@@ -1,3 +1,4 @@
+import { reservationOf } from './admission-result.js';
 import type { AdmissionRequest, Limiter, SettleInput } from './types.js';
 
 /**
@@ -52,14 +53,7 @@ const defaultSchedule = (fn: () => void, ms: number): { cancel(): void } => {
 /** The release of an admission whose outcome is unknown: it names the reservation the admission would have made. */
 function releaseOf(request: AdmissionRequest): SettleInput {
   return {
-    reservation: {
-      requestId: request.requestId,
-      familyId: request.familyId,
-      keyIds: request.subjects.map((subject) => subject.keyId),
-      tokens: request.estimatedTokens,
-      costTicks: request.estimatedCostTicks,
-      admittedAtMs: request.nowMs,
-    },
+    reservation: reservationOf(request),
     usage: null,
     model: '(none)',
     nowMs: request.nowMs,
