@@ -4,6 +4,7 @@ import { evaluateAdmission, remainingOf } from './evaluate-admission.js';
 import {
   adjustCounters,
   currentCounters,
+  giveBackRequest,
   isStaleMark,
   keyDataOf,
   reap,
@@ -106,7 +107,7 @@ export function createMemoryLimiter(): Limiter {
       });
     },
 
-    settle({ reservation: given, usage, model, nowMs, correction }) {
+    settle({ reservation: given, usage, model, nowMs, correction, giveBack }) {
       return promised(() => {
         assertRequestId(given.requestId);
         assertId('familyId', given.familyId);
@@ -126,6 +127,9 @@ export function createMemoryLimiter(): Limiter {
           // Pending, or charged as reserved when its lease ran out: the usage replaces the reservation.
           adjustCounters({ key, reservation, keyIndex, tokens: tokens - reservation.tokens, costTicks: costTicks - reservation.costTicks, nowMs });
           if (reservation.status === 'pending') key.inFlight.delete(given.requestId);
+          if (giveBack !== undefined && usage === null) {
+            giveBackRequest({ key, reservation, countedRpm: giveBack.requestsPerMinute[keyIndex] === true, nowMs });
+          }
           if (usage !== null) recordUsage(key, { dayId: periods.dayId, dayNumber: periods.dayNumber, fields });
         });
         return true;

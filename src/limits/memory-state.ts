@@ -159,6 +159,21 @@ export function adjustCounters(input: {
   }
 }
 
+/**
+ * Mirrors the give-back half of Lua SETTLE (leased capacity returned unused): the request leaves its admission
+ * day's request count and, where admission counted it there, its requestsPerMinute bucket if still in the window.
+ */
+export function giveBackRequest(input: { key: KeyData; reservation: ReservationData; countedRpm: boolean; nowMs: number }): void {
+  const { key, reservation, countedRpm, nowMs } = input;
+  const day = liveCounters(key.days, reservation.dayId, nowMs);
+  if (day !== undefined) day.requests = Math.max(0, day.requests - 1);
+  const second = tpmSecondOf(reservation.admittedAtMs);
+  const bucket = key.rpm.get(second);
+  if (!countedRpm || second < tpmWindowStartSecond(nowMs) || bucket === undefined) return;
+  if (bucket - 1 > 0) key.rpm.set(second, bucket - 1);
+  else key.rpm.delete(second);
+}
+
 /** When a reservation is next handled by reap: its lease expiry, or the end of its reaped mark's retention. */
 export function dueAtMs(reservation: ReservationData): number {
   return reservation.status === 'pending' ? reservation.expiresAtMs : reservation.reapedAtMs + REAPED_RETENTION_MS;

@@ -152,7 +152,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
       return admissionResultOf(request, verdict);
     },
 
-    async settle({ reservation, usage, model, nowMs, correction }) {
+    async settle({ reservation, usage, model, nowMs, correction, giveBack }) {
       assertRequestId(reservation.requestId);
       assertId('familyId', reservation.familyId);
       assertCount('nowMs', nowMs);
@@ -168,6 +168,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
         periods.monthId,
         String(periods.dayNumber),
         String(periods.dayNumber - USAGE_RETENTION_DAYS + 1),
+        giveBack === undefined || usage !== null ? '' : reservation.keyIds.map((_, index) => (giveBack.requestsPerMinute[index] === true ? '1' : '0')).join(''),
       ]);
       return reply === 1;
     },

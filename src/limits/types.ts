@@ -74,6 +74,13 @@ export interface SettleInput {
    * above xAI's usage. Counters are adjusted by it like by any usage.
    */
   correction?: boolean;
+  /**
+   * The reservation was leased ahead of time and never used (src/limits/capacity-leases.ts): with usage null, it
+   * gives back everything it counted — also its place in the requestsPerDay count and, for each key (keyIds
+   * order) marked true, in that key's requestsPerMinute window (mark the keys whose limits had requestsPerMinute
+   * at admission). Without it a release keeps counting toward both (every admitted request does).
+   */
+  giveBack?: { requestsPerMinute: readonly boolean[] };
 }
 
 /** Summed usage: one Usage per request counted, plus how many requests. */

@@ -216,6 +216,28 @@ describe.each(implementations)('Limiter contract: %s', (_name, create) => {
     expect(report).toEqual({ keyId: s.familyId, from: '2030-01-15', to: '2030-01-15', totals: zeroTotals(), days: [] });
   });
 
+  it('gives leased capacity back unused: requestsPerMinute only where marked, requestsPerDay, tokens and the slot', async () => {
+    const s = scenario(limiter, { requestsPerMinute: 5, tokensPerDay: 1000, requestsPerDay: 10, concurrency: 2 }, { requestsPerMinute: 7, requestsPerDay: 20 });
+    const child = { ...s.subjects[0]!, familyId: s.familyId };
+    const parent = { ...s.subjects[1]!, familyId: s.familyId };
+    const used = s.reservationOf(await s.admit({ estimatedTokens: 300 }));
+    const leased = s.reservationOf(await s.admit({ estimatedTokens: 400, nowMs: T0 + 10 }));
+    expect(await limiter.remaining(child, T0 + 20)).toMatchObject({ requestsPerMinute: 3, requestsPerDay: 8, tokensPerDay: 300, concurrency: 0 });
+    // Only the child's window is marked: the parent's keeps counting the request, as a wrong mark must not un-count.
+    const giveBack = { requestsPerMinute: [true, false] };
+    expect(await limiter.settle({ reservation: leased, usage: null, model: '(none)', nowMs: T0 + 500, giveBack })).toBe(true);
+    expect(await limiter.remaining(child, T0 + 600)).toEqual({ requestsPerMinute: 4, requestsPerDay: 9, tokensPerDay: 700, concurrency: 1 });
+    expect(await limiter.remaining(parent, T0 + 600)).toEqual({ requestsPerMinute: 5, requestsPerDay: 19 });
+    // Exactly once: a second give-back changes nothing.
+    expect(await limiter.settle({ reservation: leased, usage: null, model: '(none)', nowMs: T0 + 700, giveBack })).toBe(false);
+    expect(await limiter.remaining(child, T0 + 800)).toEqual({ requestsPerMinute: 4, requestsPerDay: 9, tokensPerDay: 700, concurrency: 1 });
+    // A settlement with usage ignores the mark: that request was used.
+    await limiter.settle({ reservation: used, usage: usage({ totalTokens: 50 }), model: 'grok-4', nowMs: T0 + 900, giveBack });
+    expect(await limiter.remaining(child, T0 + 900)).toEqual({ requestsPerMinute: 4, requestsPerDay: 9, tokensPerDay: 950, concurrency: 2 });
+    const report = await limiter.usageReport(child.keyId, s.familyId, { from: '2030-01-15', to: '2030-01-15' });
+    expect(report.totals.requests).toBe(1);
+  });
+
   it('refuses the third of concurrency 2 and frees slots on settle', async () => {
     const s = scenario(limiter, { concurrency: 2 });
     const first = s.reservationOf(await s.admit());
@@ -609,7 +631,10 @@ describe('Limiter: Redis and in-process agree on random sequences', () => {
           usage({ promptTokens: 1000, completionTokens: 500, totalTokens: 1500, costTicks: 150_000_000 }),
         ]);
         const model = pick(['grok-4', 'grok-3-mini']);
-        seen.add(`settle:${String(await both(`step ${step} settle`, (limiter) => limiter.settle({ reservation, usage: used, model, nowMs })))}`);
+        // Some releases give leased capacity back (capacity-leases.ts), with a mark per key as a pool would set.
+        const giveBack = used === null && random() < 0.5 ? { requestsPerMinute: reservation.keyIds.map(() => random() < 0.7) } : undefined;
+        if (giveBack !== undefined) seen.add('settle:giveBack');
+        seen.add(`settle:${String(await both(`step ${step} settle`, (limiter) => limiter.settle({ reservation, usage: used, model, nowMs, ...(giveBack === undefined ? {} : { giveBack }) })))}`);
         if (nowMs >= reservation.admittedAtMs + (leases.get(reservation.requestId) ?? Infinity)) seen.add('settle:afterLease');
       } else if (roll < 0.95) {
         const subject = pick([root, childA, childB]);
@@ -620,6 +645,6 @@ describe('Limiter: Redis and in-process agree on random sequences', () => {
       }
     }
     // The sequence must have reached the interesting paths, or agreeing proves little.
-    expect([...seen]).toEqual(expect.arrayContaining(['admitted', 'settle:true', 'settle:false', 'settle:afterLease', ...mustSee]));
+    expect([...seen]).toEqual(expect.arrayContaining(['admitted', 'settle:true', 'settle:false', 'settle:afterLease', 'settle:giveBack', ...mustSee]));
   });
 });

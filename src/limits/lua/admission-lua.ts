@@ -29,7 +29,7 @@ local function reap(base, resKey, expKey, nowMs, now, p)
     local requestId = rec and rec.requestId
     if rec and rec.status == 'p' then
       for index, keyId in ipairs(rec.keyIds) do
-        adjustKey(base, keyId, rec, index, 0, 0, nowMs, p, true, nil)
+        adjustKey(base, keyId, rec, index, 0, 0, 0, nowMs, p, true, nil)
       end
       rec.status, rec.reapedAtMs = 'c', nowMs
       local record = encodeRecord(rec)

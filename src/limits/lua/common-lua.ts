@@ -101,15 +101,16 @@ end
 -- month (only while the counters hash still keeps them: an ended period is never recreated) and lifetime
 -- totals, and into its tokensPerMinute bucket if admission counted it there and the bucket is still in the
 -- window at nowMs; release: it stops counting as in flight. p: the current periods (periodFields). usageDay: when given, recorded as
--- the key's newest day with usage ('ud'). Returns the key's 'ud' as it was.
-local function adjustKey(base, keyId, rec, index, dTok, dCost, nowMs, p, release, usageDay)
+-- the key's newest day with usage ('ud'). dReq: into the day's request count (-1 when leased capacity is given
+-- back unused, else 0). Returns the key's 'ud' as it was.
+local function adjustKey(base, keyId, rec, index, dTok, dCost, dReq, nowMs, p, release, usageDay)
   local ckey = keyOf(base, keyId, 'ctr')
   local df, mf = 'd:' .. rec.day, 'm:' .. rec.month
   local v = readCounters(ckey, { df, mf, 'l', 'ud' })
   local a = { 'HSET', ckey }
-  if v[1] and (dTok ~= 0 or dCost ~= 0) then
+  if v[1] and (dTok ~= 0 or dCost ~= 0 or dReq ~= 0) then
     local r, t, c = struct.unpack('<ddd', v[1])
-    a[#a + 1] = df; a[#a + 1] = struct.pack('<ddd', r, t + dTok, c + dCost)
+    a[#a + 1] = df; a[#a + 1] = struct.pack('<ddd', math.max(0, r + dReq), t + dTok, c + dCost)
   end
   if v[2] and (dTok ~= 0 or dCost ~= 0) then
     local t, c = struct.unpack('<dd', v[2])

@@ -25,6 +25,9 @@ export const SETTLE_DOC = `
 -- ARGV[6]  UTC day id of the settlement 'YYYY-MM-DD'   ARGV[7] UTC month id 'YYYY-MM'
 -- ARGV[8]  the day's number (days since 1970-01-01) as a decimal string
 -- ARGV[9]  the number of the oldest day the days index keeps as a decimal string (older days are pruned)
+-- ARGV[10] '' — or, for leased capacity given back unused (a release only), one '1'/'0' per key of the record:
+--          whether admission counted the request in that key's requestsPerMinute window; then the request
+--          also leaves that window's bucket and its day's request count
 -- Returns: 1 when this call settled the reservation, 0 when there was nothing to settle (already settled,
 --          unknown, or reaped more than REAPED_RETENTION_MS ago).
 --
@@ -54,6 +57,11 @@ redis.call('ZREM', KEYS[2], raw)
 if rec.status ~= 'p' and rec.reapedAtMs <= nowMs - REAPED_RETENTION_MS then return 0 end
 -- pending, or charged as reserved when its lease ran out ('c'): the usage replaces the reservation
 local dTok, dCost = actualTok - rec.tokens, actualCost - rec.costTicks
+local rpmMask = ARGV[10] or ''
+local dReq = 0
+if rpmMask ~= '' and not hasUsage then dReq = -1 end
+local second = math.floor(rec.admittedAtMs / TPM_BUCKET_MS)
+local inWindow = second > math.floor(nowMs / TPM_BUCKET_MS) - TPM_WINDOW_BUCKETS
 
 local u
 if hasUsage then u = { struct.unpack('${USAGE_FORMAT}', ARGV[4]) } end
@@ -76,7 +84,10 @@ local function recordUsage(keyId, firstOfDay)
 end
 
 for index, keyId in ipairs(rec.keyIds) do
-  local lastUsageDay = adjustKey(base, keyId, rec, index, dTok, dCost, nowMs, p, rec.status == 'p', hasUsage and settleDay)
+  local lastUsageDay = adjustKey(base, keyId, rec, index, dTok, dCost, dReq, nowMs, p, rec.status == 'p', hasUsage and settleDay)
+  if dReq ~= 0 and inWindow and string.sub(rpmMask, index, index) == '1' then
+    tpmAdjust(keyOf(base, keyId, 'rpmw'), second, fmt(second), -1)
+  end
   if hasUsage then recordUsage(keyId, lastUsageDay ~= settleDay) end
 end
 return 1

@@ -58,6 +58,9 @@
 -- ARGV[6]  UTC day id of the settlement 'YYYY-MM-DD'   ARGV[7] UTC month id 'YYYY-MM'
 -- ARGV[8]  the day's number (days since 1970-01-01) as a decimal string
 -- ARGV[9]  the number of the oldest day the days index keeps as a decimal string (older days are pruned)
+-- ARGV[10] '' — or, for leased capacity given back unused (a release only), one '1'/'0' per key of the record:
+--          whether admission counted the request in that key's requestsPerMinute window; then the request
+--          also leaves that window's bucket and its day's request count
 -- Returns: 1 when this call settled the reservation, 0 when there was nothing to settle (already settled,
 --          unknown, or reaped more than REAPED_RETENTION_MS ago).
 --
@@ -162,15 +165,16 @@ end
 -- month (only while the counters hash still keeps them: an ended period is never recreated) and lifetime
 -- totals, and into its tokensPerMinute bucket if admission counted it there and the bucket is still in the
 -- window at nowMs; release: it stops counting as in flight. p: the current periods (periodFields). usageDay: when given, recorded as
--- the key's newest day with usage ('ud'). Returns the key's 'ud' as it was.
-local function adjustKey(base, keyId, rec, index, dTok, dCost, nowMs, p, release, usageDay)
+-- the key's newest day with usage ('ud'). dReq: into the day's request count (-1 when leased capacity is given
+-- back unused, else 0). Returns the key's 'ud' as it was.
+local function adjustKey(base, keyId, rec, index, dTok, dCost, dReq, nowMs, p, release, usageDay)
   local ckey = keyOf(base, keyId, 'ctr')
   local df, mf = 'd:' .. rec.day, 'm:' .. rec.month
   local v = readCounters(ckey, { df, mf, 'l', 'ud' })
   local a = { 'HSET', ckey }
-  if v[1] and (dTok ~= 0 or dCost ~= 0) then
+  if v[1] and (dTok ~= 0 or dCost ~= 0 or dReq ~= 0) then
     local r, t, c = struct.unpack('<ddd', v[1])
-    a[#a + 1] = df; a[#a + 1] = struct.pack('<ddd', r, t + dTok, c + dCost)
+    a[#a + 1] = df; a[#a + 1] = struct.pack('<ddd', math.max(0, r + dReq), t + dTok, c + dCost)
   end
   if v[2] and (dTok ~= 0 or dCost ~= 0) then
     local t, c = struct.unpack('<dd', v[2])
@@ -214,7 +218,7 @@ local function reap(base, resKey, expKey, nowMs, now, p)
     local requestId = rec and rec.requestId
     if rec and rec.status == 'p' then
       for index, keyId in ipairs(rec.keyIds) do
-        adjustKey(base, keyId, rec, index, 0, 0, nowMs, p, true, nil)
+        adjustKey(base, keyId, rec, index, 0, 0, 0, nowMs, p, true, nil)
       end
       rec.status, rec.reapedAtMs = 'c', nowMs
       local record = encodeRecord(rec)
@@ -491,6 +495,11 @@ redis.call('ZREM', KEYS[2], raw)
 if rec.status ~= 'p' and rec.reapedAtMs <= nowMs - REAPED_RETENTION_MS then return 0 end
 -- pending, or charged as reserved when its lease ran out ('c'): the usage replaces the reservation
 local dTok, dCost = actualTok - rec.tokens, actualCost - rec.costTicks
+local rpmMask = ARGV[10] or ''
+local dReq = 0
+if rpmMask ~= '' and not hasUsage then dReq = -1 end
+local second = math.floor(rec.admittedAtMs / TPM_BUCKET_MS)
+local inWindow = second > math.floor(nowMs / TPM_BUCKET_MS) - TPM_WINDOW_BUCKETS
 
 local u
 if hasUsage then u = { struct.unpack('<ddddddd', ARGV[4]) } end
@@ -513,7 +522,10 @@ local function recordUsage(keyId, firstOfDay)
 end
 
 for index, keyId in ipairs(rec.keyIds) do
-  local lastUsageDay = adjustKey(base, keyId, rec, index, dTok, dCost, nowMs, p, rec.status == 'p', hasUsage and settleDay)
+  local lastUsageDay = adjustKey(base, keyId, rec, index, dTok, dCost, dReq, nowMs, p, rec.status == 'p', hasUsage and settleDay)
+  if dReq ~= 0 and inWindow and string.sub(rpmMask, index, index) == '1' then
+    tpmAdjust(keyOf(base, keyId, 'rpmw'), second, fmt(second), -1)
+  end
   if hasUsage then recordUsage(keyId, lastUsageDay ~= settleDay) end
 end
 return 1
