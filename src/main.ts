@@ -5,6 +5,7 @@ import { GatewayError } from './errors.js';
 import { openSettlementJournal, type SettlementJournal } from './journal/settlement-journal.js';
 import type { GatewayConfig } from './config/types.js';
 import { createGateway } from './gateway.js';
+import { withCapacityLeases } from './limits/capacity-leases.js';
 import { withSettlementRetry } from './limits/settlement-retry.js';
 import { createLogger } from './logging.js';
 import { openStore } from './store.js';
@@ -70,7 +71,16 @@ async function main(): Promise<void> {
       else logger.info({ requestId: event.requestId }, 'queued settlement written');
     },
   });
-  const gateway = createGateway({ config, logger, store: { ...store, limiter } });
+  // On Redis, busy keys are admitted from capacity leased ahead of time (src/limits/capacity-leases.ts); the
+  // in-process store admits locally anyway.
+  const admitting =
+    store.kind === 'memory'
+      ? limiter
+      : withCapacityLeases(limiter, {
+          now: Date.now,
+          onError: (err) => logger.debug({ err: { message: err instanceof Error ? err.message : String(err) } }, 'capacity lease refill or give-back failed'),
+        });
+  const gateway = createGateway({ config, logger, store: { ...store, limiter: admitting } });
 
   process.on('SIGHUP', () => {
     try {
@@ -99,6 +109,8 @@ async function main(): Promise<void> {
     void gateway
       .close()
       .then(async () => {
+        // Unused leased capacity goes back first (through the retry layer: journaled if Redis is away).
+        await admitting.drain?.();
         const left = await limiter.flush();
         limiter.stop();
         if (left.journaled > 0) logger.warn({ journaled: left.journaled, journal: journal?.path }, 'settlements journaled: replayed at the next start');

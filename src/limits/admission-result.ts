@@ -18,6 +18,7 @@ export function admissionResultOf(request: AdmissionRequest, verdict: AdmissionV
     admitted: true,
     reservation: reservationOf(request),
     rate: verdict.rate,
+    headroom: verdict.headroom,
   };
 }
 

@@ -175,7 +175,7 @@ export interface AdmissionInput {
 }
 
 export type AdmissionVerdict =
-  | { admitted: true; rate: RateState }
+  | { admitted: true; rate: RateState; headroom: number }
   | { admitted: false; limit: EnforcedLimit; keyId: string; retryAfterSeconds: number | null; rate: RateState };
 
 export function evaluateAdmission(input: AdmissionInput): AdmissionVerdict {
@@ -189,8 +189,25 @@ export function evaluateAdmission(input: AdmissionInput): AdmissionVerdict {
     }
   }
   const rate = rateStateOf({ subjects: input.subjects, estimate: input.estimate, nowMs: input.nowMs, periods: input.periods, admitted: refusal === null });
-  if (refusal === null) return { admitted: true, rate };
+  if (refusal === null) return { admitted: true, rate, headroom: headroomOf(input) };
   return { admitted: false, limit: refusal.limit, keyId: refusal.keyId, retryAfterSeconds: refusal.seconds, rate };
+}
+
+/**
+ * How many more requests like this one every limit would still admit after it (Infinity when no limit bounds
+ * them): capacity leases (capacity-leases.ts) lease ahead only far from every limit.
+ */
+function headroomOf(input: AdmissionInput): number {
+  let headroom = Infinity;
+  for (const { limits, state } of input.subjects) {
+    for (const limit of ENFORCED_LIMITS) {
+      const value = limits[limit];
+      const demand = demandOf(limit, input.estimate);
+      if (value === undefined || demand <= 0) continue;
+      headroom = Math.min(headroom, Math.floor((value - usedOf(limit, state) - demand) / demand));
+    }
+  }
+  return Math.max(0, headroom);
 }
 
 const REQUEST_HEADER_LIMITS = ['requestsPerMinute', 'requestsPerDay'] as const;

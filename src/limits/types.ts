@@ -43,7 +43,13 @@ export interface RateState {
 }
 
 export type AdmissionResult =
-  | { admitted: true; reservation: Reservation; rate: RateState }
+  | {
+      admitted: true;
+      reservation: Reservation;
+      rate: RateState;
+      /** How many more requests like this one every limit would still admit (Infinity: none bounds them). */
+      headroom?: number;
+    }
   | {
       admitted: false;
       code: 'rate_limit_exceeded' | 'quota_exceeded';

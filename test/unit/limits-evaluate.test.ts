@@ -130,7 +130,19 @@ describe('evaluateAdmission: refusal and Retry-After', () => {
 
   it('admits when every limit of every subject has room, with no limits at all too', () => {
     expect(evaluate([subject({ tokensPerDay: 200 }, { dayTokens: 100 })]).admitted).toBe(true);
-    expect(evaluate([subject({})])).toEqual({ admitted: true, rate: { requests: null, tokens: null } });
+    expect(evaluate([subject({})])).toEqual({ admitted: true, rate: { requests: null, tokens: null }, headroom: Infinity });
+  });
+
+  it('reports headroom: how many more requests like this one the tightest limit of any subject admits after it', () => {
+    // requests: 10 − 3 − 1 = 6 more; tokens: (1000 − 400 − 100) / 100 = 5 more; cost (ticks): (10000 − 0 − 1000) / 1000 = 9 more.
+    const verdict = evaluate([
+      subject({ requestsPerDay: 10, costPerDayUsd: 10_000 }, { dayRequests: 3 }, 'key_child'),
+      subject({ tokensPerDay: 1000 }, { dayTokens: 400 }, 'key_parent'),
+    ]);
+    expect(verdict).toMatchObject({ admitted: true, headroom: 5 });
+    expect(evaluate([subject({ concurrency: 4 }, { concurrent: 3 })])).toMatchObject({ admitted: true, headroom: 0 });
+    // A limit the request adds nothing to (no tokens estimated) does not bound it.
+    expect(evaluate([subject({ tokensPerDay: 1 })], { tokens: 0, costTicks: 0 })).toMatchObject({ admitted: true, headroom: Infinity });
   });
 });
 
