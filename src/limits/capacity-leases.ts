@@ -65,6 +65,7 @@ interface Entry {
 interface Pool {
   familyId: string;
   subjects: readonly AdmissionSubject[];
+  limitsText: string;
   rpmMask: boolean[];
   leaseMs: number;
   idle: Entry[];
@@ -93,8 +94,14 @@ function signatureOf(request: AdmissionRequest): string {
   return signature;
 }
 
-function sameLimits(a: readonly AdmissionSubject[], b: readonly AdmissionSubject[]): boolean {
-  return a.length === b.length && a.every((subject, index) => subject.limits === b[index]?.limits);
+/** Limits of a key as a comparable string (a refreshed key record brings a new, equal, limits object). */
+const limitsText = (subjects: readonly AdmissionSubject[]): string => JSON.stringify(subjects.map((subject) => normalizeLimits(subject.limits)));
+
+function sameLimits(pool: Pool, subjects: readonly AdmissionSubject[]): boolean {
+  if (pool.subjects.length === subjects.length && pool.subjects.every((subject, index) => subject.limits === subjects[index]?.limits)) return true;
+  if (limitsText(subjects) !== pool.limitsText) return false;
+  pool.subjects = subjects;
+  return true;
 }
 
 /** The pool's own unused entries count as used in Redis; they are this instance's, so they are added back. */
@@ -165,7 +172,7 @@ export function withCapacityLeases<L extends Limiter>(inner: L, options: Capacit
   function poolOf(request: AdmissionRequest): Pool {
     const signature = signatureOf(request);
     const existing = pools.get(signature);
-    if (existing !== undefined && sameLimits(existing.subjects, request.subjects)) return existing;
+    if (existing !== undefined && sameLimits(existing, request.subjects)) return existing;
     if (existing !== undefined) {
       // The key's limits changed: what was leased under the old ones goes back.
       existing.retired = true;
@@ -174,6 +181,7 @@ export function withCapacityLeases<L extends Limiter>(inner: L, options: Capacit
     const pool: Pool = {
       familyId: request.familyId,
       subjects: request.subjects,
+      limitsText: limitsText(request.subjects),
       rpmMask: request.subjects.map((subject) => normalizeLimits(subject.limits).requestsPerMinute !== undefined),
       leaseMs: request.leaseMs,
       idle: [],
