@@ -41,11 +41,21 @@ export interface CapacityLeaseOptions {
   headroomSlices?: number;
   /** A refill or a give-back that failed (the retry layer below keeps failed settlements). */
   onError?: (error: unknown) => void;
+  /** Ids of the reservations a refill takes (default random UUIDs; tests that compare two stores pass a sequence). */
+  newId?: () => string;
+  /**
+   * Give back what a pool holds at the end of each second from a timer (default). Tests that drive time by hand
+   * turn it off: entries of an ended second are then given back at the next admission of their signature, by
+   * remaining() or by drain().
+   */
+  sweepTimer?: boolean;
 }
 
 export interface LeasingLimiter extends Limiter {
   /** Unused pooled reservations held now, over every pool. */
   leased(): number;
+  /** Resolves once no refill or give-back is under way (tests: makes what the pools hold deterministic). */
+  settled(): Promise<void>;
   drain(): Promise<void>;
 }
 
@@ -117,17 +127,28 @@ export function withCapacityLeases<L extends Limiter>(inner: L, options: Capacit
   const minRate = options.minRatePerSecond ?? DEFAULT_MIN_RATE;
   const maxSlice = options.maxSlice ?? DEFAULT_MAX_SLICE;
   const headroomSlices = options.headroomSlices ?? DEFAULT_HEADROOM_SLICES;
+  const newId = options.newId ?? randomUUID;
+  const sweepTimers = options.sweepTimer ?? true;
   const pools = new Map<string, Pool>();
   let sweepTimer: ReturnType<typeof setTimeout> | null = null;
+  const background = new Set<Promise<unknown>>();
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    background.add(work);
+    const done = (): void => {
+      background.delete(work);
+    };
+    work.then(done, done);
+    return work;
+  };
 
   const giveBack = (pool: Pool, entries: readonly Entry[]): Promise<unknown> =>
-    Promise.all(
+    entries.length === 0 ? Promise.resolve() : track(Promise.all(
       entries.map((entry) =>
         inner
           .settle({ reservation: entry.reservation, usage: null, model: '(none)', nowMs: options.now(), giveBack: { requestsPerMinute: pool.rpmMask } })
           .catch((error: unknown) => options.onError?.(error)),
       ),
-    );
+    ));
 
   /** Entries of an ended second are given back, never used: a request must use its own second's bucket. */
   const dropStale = (pool: Pool, second: number): Promise<unknown> | null => {
@@ -138,7 +159,7 @@ export function withCapacityLeases<L extends Limiter>(inner: L, options: Capacit
   };
 
   const scheduleSweep = (): void => {
-    if (sweepTimer !== null) return;
+    if (sweepTimer !== null || !sweepTimers) return;
     const nowMs = options.now();
     sweepTimer = setTimeout(sweep, TPM_BUCKET_MS - (nowMs % TPM_BUCKET_MS) + 1);
     sweepTimer.unref();
@@ -219,7 +240,7 @@ export function withCapacityLeases<L extends Limiter>(inner: L, options: Capacit
     const second = secondOf(nowMs);
     const admissions = Array.from({ length: count }, () =>
       inner.admit({
-        requestId: randomUUID(),
+        requestId: newId(),
         subjects: pool.subjects,
         familyId: pool.familyId,
         estimatedTokens: tokens,
@@ -228,7 +249,7 @@ export function withCapacityLeases<L extends Limiter>(inner: L, options: Capacit
         leaseMs: pool.leaseMs,
       }),
     );
-    void Promise.allSettled(admissions).then((results) => {
+    void track(Promise.allSettled(admissions).then((results) => {
       pool.refilling = false;
       const taken: Entry[] = [];
       let refused = false;
@@ -255,7 +276,7 @@ export function withCapacityLeases<L extends Limiter>(inner: L, options: Capacit
       pool.entryCost = pool.idle.length === 0 ? cost : Math.min(pool.entryCost, cost);
       pool.idle.push(...taken);
       scheduleSweep();
-    });
+    }));
   }
 
   function take(pool: Pool, request: AdmissionRequest): AdmissionResult | null {
@@ -298,12 +319,16 @@ export function withCapacityLeases<L extends Limiter>(inner: L, options: Capacit
     settle: (input) => inner.settle(input),
     renew: (reservations, nowMs, leaseMs) => inner.renew(reservations, nowMs, leaseMs),
     async remaining(subject, nowMs) {
-      // What is left is read exact: this instance's unused leases go back first.
+      // What is left is read exact: this instance's unused leases go back first, those of a refill under way too.
+      await leasing.settled();
       await giveBackKey(subject.keyId);
       return inner.remaining(subject, nowMs);
     },
     usageReport: (keyId, familyId, range) => inner.usageReport(keyId, familyId, range),
     leased: () => [...pools.values()].reduce((sum, pool) => sum + pool.idle.length, 0),
+    async settled() {
+      while (background.size > 0) await Promise.allSettled([...background]);
+    },
     async drain() {
       for (const pool of pools.values()) pool.retired = true;
       await Promise.all([...pools.values()].map((pool) => giveBack(pool, pool.idle.splice(0))));
