@@ -88,7 +88,9 @@ describe('Capacity leases', () => {
     const pooled = instances.reduce((sum, { limiter }) => sum + limiter.leased(), 0);
     expect(reachedRedis).toBeGreaterThanOrEqual(served);
     expect(reachedRedis - pooled).toBeGreaterThanOrEqual(served);
-    // Unused leases go back at the end of their second: then what is left is exact.
+    // Unused leases go back at the end of their second (a refill the last admissions started lands first): then
+    // what is left is exact.
+    await Promise.all(instances.map(({ limiter }) => limiter.settled()));
     await eventually(() => instances.every(({ limiter }) => limiter.leased() === 0), 5_000);
     const subject = { keyId: familyId, limits, familyId };
     const remaining = await instances[0]!.limiter.remaining(subject, Date.now());
