@@ -106,6 +106,7 @@ describe('Capacity leases', () => {
     expect(served).toBeLessThanOrEqual(700);
     // Near the limit admission goes through Redis one request at a time: at most a second's leases stay unused.
     expect(served).toBeGreaterThan(300);
+    await Promise.all(instances.map(({ limiter }) => limiter.settled()));
     await eventually(() => instances.every(({ limiter }) => limiter.leased() === 0), 5_000);
     const remaining = await instances[1]!.limiter.remaining({ keyId: familyId, limits, familyId }, Date.now());
     expect(remaining).toEqual({ requestsPerMinute: 700 - served, requestsPerDay: 5_000 - served });
