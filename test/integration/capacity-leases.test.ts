@@ -92,6 +92,8 @@ describe('Capacity leases', () => {
     // what is left is exact.
     await Promise.all(instances.map(({ limiter }) => limiter.settled()));
     await eventually(() => instances.every(({ limiter }) => limiter.leased() === 0), 5_000);
+    // ...and the give-backs have reached Redis.
+    await Promise.all(instances.map(({ limiter }) => limiter.settled()));
     const subject = { keyId: familyId, limits, familyId };
     const remaining = await instances[0]!.limiter.remaining(subject, Date.now());
     expect(remaining).toEqual({ requestsPerDay: 1_000_000 - served, concurrency: 10_000, tokensPerDay: 1_000_000_000 - served * 60 });
@@ -108,6 +110,8 @@ describe('Capacity leases', () => {
     expect(served).toBeGreaterThan(300);
     await Promise.all(instances.map(({ limiter }) => limiter.settled()));
     await eventually(() => instances.every(({ limiter }) => limiter.leased() === 0), 5_000);
+    // ...and the give-backs have reached Redis.
+    await Promise.all(instances.map(({ limiter }) => limiter.settled()));
     const remaining = await instances[1]!.limiter.remaining({ keyId: familyId, limits, familyId }, Date.now());
     expect(remaining).toEqual({ requestsPerMinute: 700 - served, requestsPerDay: 5_000 - served });
   });
