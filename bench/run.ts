@@ -17,10 +17,11 @@ import type { Redis } from 'ioredis';
 import { startFakeXai } from '../src/fake/xai-server.js';
 import { delay, rssMb, type Child } from './lib/children.js';
 import { chatLatencies, streamFirstByteTimes, type ProbeOptions } from './lib/http-probe.js';
-import { drive, type Target } from './lib/load.js';
+import { drive, loadGenerator, type Target } from './lib/load.js';
 import { describeMachine } from './lib/machine.js';
 import { deleteOwnKeys, ensureRedis, startMonitor, type BenchRedis } from './lib/redis.js';
 import { renderMarkdown, renderTable, type BenchResult, type PhaseResult, type RedisResult, type TargetName } from './lib/report.js';
+import { measureScale, type ScaleResult } from './lib/scale.js';
 import { measurePoint } from './lib/throughput.js';
 import { readGatewayLog, runSoak, type SoakResult } from './lib/soak.js';
 import { summarize } from './lib/stats.js';
@@ -196,6 +197,41 @@ async function runPhase(ctx: PhaseContext, latencyMs: number, redisOut: Partial<
   }
 }
 
+/** 1,000 keys and 3 instances on one family (bench/lib/scale.ts), on a fresh fake at 0 ms. */
+async function scalePhase(ctx: PhaseContext): Promise<ScaleResult> {
+  const fake = await track(startFake(paths, { port: ctx.ports.fake, latencyMs: 0, chunkDelayMs: CHUNK_DELAY_MS, chunks: STREAM_CHUNKS, tag: 'scale' }));
+  const upstream = `http://127.0.0.1:${ctx.ports.fake}`;
+  const gateways: Child[] = [];
+  try {
+    const ports = [ctx.ports.gateway, await freePort(), await freePort()];
+    for (const [i, port] of ports.entries()) {
+      gateways.push(await track(startGateway(paths, { port, upstream, redisUrl: ctx.redisUrl, configFile: ctx.configFile, tag: `scale-${i + 1}` })));
+    }
+    const origins = ports.map((port) => `http://127.0.0.1:${port}`);
+    const benchKey = ctx.benchKey ?? (await createKey(origins[0] as string, 'bench'));
+    return await measureScale({ origins, benchKey, redis: ctx.redis, seconds: POINT_S, rounds: SLICES, warmupS: WARMUP_S, log });
+  } finally {
+    for (const gateway of gateways) await stop(gateway);
+    await stop(fake);
+  }
+}
+
+/** Keys and bytes (MEMORY USAGE) Redis holds for one key family: every key carrying its hash tag. */
+async function familyMemory(redis: Redis, familyId: string): Promise<{ keys: number; bytes: number }> {
+  let keys = 0;
+  let bytes = 0;
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*{${familyId}}*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of found) {
+      keys += 1;
+      bytes += (await redis.memory('USAGE', key)) ?? 0;
+    }
+  } while (cursor !== '0');
+  return { keys, bytes };
+}
+
 async function soakPhase(ctx: PhaseContext): Promise<SoakResult> {
   const port = await freePort();
   const fake = await startFakeXai({ port, apiKeys: [UPSTREAM_KEY], streamChunks: SOAK_CHUNKS, chunkDelayMs: SOAK_CHUNK_DELAY_MS, latencyMs: 0 });
@@ -226,7 +262,7 @@ async function soakPhase(ctx: PhaseContext): Promise<SoakResult> {
     await delay(500);
     fake.reset();
     const logPath = gateway.logPath;
-    return await runSoak({
+    const soak = await runSoak({
       fake,
       target,
       warmTarget,
@@ -238,6 +274,7 @@ async function soakPhase(ctx: PhaseContext): Promise<SoakResult> {
       clientKey: key.key,
       readLog: () => readGatewayLog(logPath),
     });
+    return { ...soak, familyRedis: await familyMemory(ctx.redis, key.id) };
   } finally {
     await stop(gateway);
     await fake.close();
@@ -282,6 +319,8 @@ async function main(): Promise<void> {
     const redisOut: Partial<RedisResult> = {};
     const phases: PhaseResult[] = [];
     for (const latencyMs of [0, 20]) phases.push(await runPhase(ctx, latencyMs, redisOut));
+    log('scale: 1,000 keys, and 3 instances on one key family');
+    const scale = await scalePhase(ctx);
     log(`soak: ${SOAK.requestsPerHalf * 2} requests + ${SOAK.streamsPerHalf * 2} streams (${SOAK.streamsPerHalf} open at once per half)`);
     const soak = await soakPhase(ctx);
     const result: BenchResult = {
@@ -299,10 +338,12 @@ async function main(): Promise<void> {
         soakChunks: SOAK_CHUNKS,
         soakChunkDelayMs: SOAK_CHUNK_DELAY_MS,
         gatewayNodeArgs: gatewayNodeArgs(root),
+        loadGenerator: loadGenerator(),
       },
       machine,
       phases,
       redis: redisOut as RedisResult,
+      scale,
       soak,
     };
     writeFileSync(join(runDir, 'results.json'), JSON.stringify(result, null, 2));

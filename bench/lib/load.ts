@@ -1,8 +1,10 @@
 /**
- * Load generation with autocannon's programmatic API (in the driver process, on the same 2 cores as
- * everything else — issue 7 says so), and the request every target receives.
+ * Load generation, and the request every target receives: timed points with wrk where it is installed
+ * (bench/lib/wrk.ts), else — and for points of a fixed number of requests — with autocannon's programmatic API
+ * in the driver process. Either way the load generator runs on the same 2 cores as everything else.
  */
 import autocannon from 'autocannon';
+import { runWrk, wrkBinary } from './wrk.js';
 
 export interface Target {
   name: 'direct' | 'nginx' | 'floor' | 'gateway';
@@ -48,6 +50,13 @@ export interface LoadPoint {
   ok: number;
   non2xx: number;
   errors: number;
+  /** CPU seconds a load generator in its own process (wrk) used; autocannon's is the driver's own. */
+  generatorCpuS?: number;
+}
+
+/** Which load generator timed points use. */
+export function loadGenerator(): 'wrk' | 'autocannon' {
+  return wrkBinary() === null ? 'autocannon' : 'wrk';
 }
 
 function pointOf(result: autocannon.Result, connections: number): LoadPoint {
@@ -64,12 +73,32 @@ function pointOf(result: autocannon.Result, connections: number): LoadPoint {
 /** Drives `connections` keep-alive connections for durationS seconds (or until `amount` answers). */
 export async function drive(
   target: Target,
-  options: { connections: number; durationS?: number; amount?: number; body?: string },
+  options: { connections: number; durationS?: number; amount?: number; body?: string; authorizations?: readonly string[] },
 ): Promise<LoadPoint> {
+  const authorizations = options.authorizations ?? [target.authorization];
+  if (options.amount === undefined && wrkBinary() !== null) {
+    const durationS = options.durationS ?? 10;
+    const run = await runWrk({ url: `${target.origin}${CHAT_PATH}`, body: options.body ?? CHAT_BODY, authorizations, connections: options.connections, durationS });
+    const ok = run.requests - run.non2xx;
+    return { connections: options.connections, durationS: run.durationS, rps: ok / run.durationS, ok, non2xx: run.non2xx, errors: run.errors, generatorCpuS: run.cpuS };
+  }
+  let turn = 0;
   const result = await autocannon({
     url: `${target.origin}${CHAT_PATH}`,
     method: 'POST',
     headers: requestHeaders(target),
+    ...(authorizations.length > 1
+      ? {
+          requests: [
+            {
+              setupRequest: (request: autocannon.Request) => ({
+                ...request,
+                headers: { ...request.headers, authorization: authorizations[(turn += 1) % authorizations.length] ?? target.authorization },
+              }),
+            },
+          ],
+        }
+      : {}),
     body: options.body ?? CHAT_BODY,
     connections: options.connections,
     pipelining: 1,

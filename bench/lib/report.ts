@@ -4,6 +4,7 @@
  */
 import type { Target } from './load.js';
 import type { Machine } from './machine.js';
+import type { ScaleResult } from './scale.js';
 import type { SoakResult } from './soak.js';
 import type { Summary } from './stats.js';
 import type { MeasuredPoint } from './throughput.js';
@@ -50,10 +51,13 @@ export interface BenchResult {
     soakChunkDelayMs: number;
     /** Node flags given to every gateway: `npm start`'s (package.json), then BENCH_GATEWAY_NODE_ARGS. */
     gatewayNodeArgs: readonly string[];
+    /** wrk where installed, else autocannon (bench/lib/load.ts). */
+    loadGenerator: 'wrk' | 'autocannon';
   };
   machine: Machine;
   phases: PhaseResult[];
   redis: RedisResult;
+  scale: ScaleResult;
   soak: SoakResult;
 }
 
@@ -164,8 +168,35 @@ export function verdicts16(result: BenchResult): Verdict[] {
   const floorTtfb = phase.ttfb.floor.p50 - phase.ttfb.direct.p50;
   const gatewayTtfb = phase.ttfb.gateway.p50 - phase.ttfb.direct.p50;
   out.push({ target: "Added time to first streamed byte p50 ≤ 1.3× the floor's", measured: `${f3(gatewayTtfb)} vs ${f3(floorTtfb)} ms = ${f2(gatewayTtfb / floorTtfb)}×`, met: gatewayTtfb <= 1.3 * floorTtfb });
-  out.push({ target: '3 instances on one family: requestsPerMinute exact, Redis CPU per request no higher than with one', measured: 'not measured by this bench yet', met: false });
+  const one = result.scale.points.find((p) => p.instances === 1 && p.keys === 1);
+  const three = result.scale.points.find((p) => p.instances > 1);
+  const rpm = result.scale.rpm;
+  if (one !== undefined && three !== undefined) {
+    const exact = rpm.served === rpm.limit;
+    // "No higher": judged with 10% for the noise of two interleaved measurements on a shared machine.
+    const noHigher = three.redisUsPerRequest <= one.redisUsPerRequest * 1.1;
+    out.push({
+      target: `${three.instances} instances on one family: requestsPerMinute exact, Redis CPU per request no higher than with one`,
+      measured:
+        `${int(rpm.served)} answered of a ${int(rpm.limit)} requestsPerMinute limit (${int(rpm.refused)} refused, ${rpm.seconds} s of demand); ` +
+        `Redis ${f1(three.redisUsPerRequest)} vs ${f1(one.redisUsPerRequest)} µs per request = ${f2(three.redisUsPerRequest / one.redisUsPerRequest)}×`,
+      met: exact && noHigher,
+    });
+  }
   return out;
+}
+
+function scaleTable(result: BenchResult): string[] {
+  const lines = [
+    '| setup | connections | gateway req/s | vs 1 instance, 1 key | non-2xx / errors | Redis CPU per request | script calls per request |',
+    '|---|---:|---:|---:|---|---:|---:|',
+  ];
+  const reference = result.scale.points[0];
+  for (const p of result.scale.points) {
+    const ratio = reference === undefined ? 1 : p.rps / reference.rps;
+    lines.push(`| ${p.label} | ${p.connections} | ${int(p.rps)} | ${f2(ratio)}× | ${int(p.non2xx)} / ${int(p.errors)} | ${f1(p.redisUsPerRequest)} µs | ${f3(p.scriptCallsPerRequest)} |`);
+  }
+  return lines;
 }
 
 function throughputTable(result: BenchResult): string[] {
@@ -242,6 +273,8 @@ export function renderTable(result: BenchResult): string {
     `Soak: RSS ${f1(soak.rssBeforeMb)} → ${f1(soak.rssHalfMb)} (half) → ${f1(soak.rssAfterMb)} MB (end); peak ${f1(soak.rssPeakFirstHalfMb)} (first half), ${f1(soak.rssPeakSecondHalfMb)} MB (second)`,
     '',
   );
+  lines.push('Many keys, several instances (0 ms upstream)', '', ...scaleTable(result), '');
+  if (soak.familyRedis !== undefined) lines.push(`Redis memory of the soak key's family: ${int(soak.familyRedis.keys)} keys, ${int(soak.familyRedis.bytes)} bytes`, '');
   lines.push('| target (issue 7) | measured | |', '|---|---|---|');
   for (const v of verdicts(result)) lines.push(`| ${v.target} | ${v.measured} | ${v.met ? 'met' : '**not met**'} |`);
   lines.push('', '| target (issue 16) | measured | |', '|---|---|---|');
@@ -289,6 +322,24 @@ export function renderMarkdown(result: BenchResult): string {
     '',
     ...cpuTable(result),
     '',
+    '## Many keys, several instances',
+    '',
+    `0 ms upstream, 32 connections in all, the setups interleaved in ${settings.slices} slices of ${f1(settings.pointDurationS / settings.slices)} s each after a warm-up. ` +
+      'Redis CPU is the whole server\'s over the setup\'s slices, divided by the requests answered. "1,000 keys": 1,000 client keys created through the admin API, taken in turn, one per request. ' +
+      '"3 instances": three gateway processes sharing the Redis, the connections split 11/11/10, all on the bench key (one key family) — two cores for everything, so they share the CPU one instance had.',
+    '',
+    ...scaleTable(result),
+    '',
+    `requestsPerMinute across ${result.scale.rpm.instances} instances: a key limited to ${int(result.scale.rpm.limit)} a minute, driven through all of them for ${result.scale.rpm.seconds} s with more demand than that: ` +
+      `**${int(result.scale.rpm.served)}** answered 2xx, ${int(result.scale.rpm.refused)} refused (429), ${int(result.scale.rpm.errors)} errors.`,
+    '',
+    ...(soak.familyRedis === undefined
+      ? []
+      : [
+          `Redis memory of one key family after the soak (the soak key: ${int(soak.options.requestsPerHalf * 2)} requests and ${int(streamsTotal)} streams): ` +
+            `**${int(soak.familyRedis.keys)} keys, ${int(soak.familyRedis.bytes)} bytes** (MEMORY USAGE of every key carrying its hash tag).`,
+          '',
+        ]),
     '## Latency at one connection (ms)',
     '',
     'Request written → whole response read, sequential, targets interleaved in blocks. "added" is the target\'s percentile minus direct\'s.',
@@ -353,14 +404,16 @@ export function renderMarkdown(result: BenchResult): string {
     '',
     '## Method',
     '',
-    '- Everything runs on loopback on this machine; the load generator (autocannon 8, programmatic, one process) shares the cores with the processes under test.',
+    settings.loadGenerator === 'wrk'
+      ? '- Everything runs on loopback on this machine; the load generator for timed points is wrk (Debian\'s, 2 threads, in its own process; its CPU is read from /proc), for points of a fixed number of requests autocannon 8 in the driver process; both share the cores with the processes under test.'
+      : '- Everything runs on loopback on this machine; the load generator (autocannon 8, programmatic, one process; wrk was not installed) shares the cores with the processes under test.',
     '- Redis: the one on 127.0.0.1:6379 (started with `redis-server --save ""` only if none answers). The gateway uses its own key prefix `xgwbench:<random>:`; the run deletes exactly those keys at the end (SCAN + UNLINK).',
     `- Upstream: the project's fake xAI (\`node dist/src/fake/main.js\`) in its own process, with 0 ms and 20 ms of latency before the response headers; streams of ${settings.streamChunks} chunks. ` +
       'The fake records every request in memory, so it is restarted before each measured point.',
     '- Targets, each in its own process: **direct** = the client calls the fake itself; **nginx** = Debian\'s nginx `proxy_pass` (master_process off, one worker, keep-alive upstream, the upstream key set server-side, no buffering); **floor** = bench/floor-proxy.ts (Fastify 5 + undici Pool of 256 keep-alive connections, an in-memory Set lookup of the Authorization header, body bytes forwarded unchanged, response streamed back); ' +
       `**gateway** = \`node ${settings.gatewayNodeArgs.map((arg) => `${arg} `).join('')}dist/src/main.js\` (LOG_LEVEL=warn, Redis, admin API on) with a client key created through the admin API whose limits are all set (requestsPerMinute, requestsPerDay, tokensPerMinute, tokensPerDay, tokensPerMonth, costPerDayUsd, costPerMonthUsd, totalTokens, totalCostUsd, concurrency, maxOutputTokens) far above what the run spends, so every request runs admission and settlement but none is refused.`,
     '- Requests: a small non-streamed chat naming its own `max_completion_tokens` (the gateway forwards the bytes unchanged); for time to first byte a streamed chat without `stream_options` (the gateway splices `include_usage` in and strips the usage chunk again).',
-    `- Throughput: autocannon at 1, 32 and 128 connections (the 20 ms phase: 32 and 128; at 1 connection it is 1 / latency), pipelining 1; per point each target gets ${settings.warmupS} s of warm-up, ` +
+    `- Throughput: ${settings.loadGenerator} at 1, 32 and 128 connections (the 20 ms phase: 32 and 128; at 1 connection it is 1 / latency), pipelining 1; per point each target gets ${settings.warmupS} s of warm-up, ` +
       `then ${settings.pointDurationS} s measured in ${settings.slices} slices interleaved with the other targets (the order rotating each round), so load from outside the benchmark falls on all targets alike. ` +
       '"Other processes\' CPU" is the machine\'s busy time (/proc/stat) minus the CPU of the driver, the fake, the proxy and Redis during that target\'s slices, as a share of all cores: ' +
       'when it is high, something else was running on the machine and the figures are lower than they would be on a quiet one.',

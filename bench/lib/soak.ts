@@ -70,6 +70,8 @@ export interface SoakResult {
   streamReconciliation: StreamReconciliation;
   /** Error-level lines the gateway logged during the soak, by message (and code). */
   gatewayErrorLines: [string, number][];
+  /** Keys and bytes (MEMORY USAGE) Redis holds for the soak key's family afterwards (filled in by bench/run.ts). */
+  familyRedis?: { keys: number; bytes: number };
   /**
    * GET /v1/api-key remaining.concurrency once every reservation was released (or the wait ran out), and the
    * key's limit. That GET holds one slot itself while it answers, so `limit - 1` means none is left.

@@ -227,11 +227,11 @@ export interface CreatedKey {
   key: string;
 }
 
-export async function createKey(gatewayOrigin: string, name: string): Promise<CreatedKey> {
+export async function createKey(gatewayOrigin: string, name: string, limits: Record<string, number> = ALL_LIMITS): Promise<CreatedKey> {
   const response = await fetch(`${gatewayOrigin}/admin/keys`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name, plan: 'bench', limits: ALL_LIMITS }),
+    body: JSON.stringify({ name, plan: 'bench', limits }),
   });
   const body = (await response.json()) as { id?: unknown; key?: unknown };
   if (response.status !== 201 || typeof body.id !== 'string' || typeof body.key !== 'string') {

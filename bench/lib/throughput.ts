@@ -88,6 +88,7 @@ export async function measurePoint(input: PointInput): Promise<PointResult> {
         commandRequests += load.ok + load.non2xx;
       }
       const spent = Object.fromEntries(Object.keys(before).map((k) => [k, after[k as keyof Sample] - before[k as keyof Sample]])) as unknown as Sample;
+      spent.driver += load.generatorCpuS ?? 0;
       const prior = totals.get(target.name);
       totals.set(target.name, prior === undefined ? { load, spent } : { load: addLoad(prior.load, load), spent: addSample(prior.spent, spent) });
     }
@@ -112,7 +113,7 @@ export async function measurePoint(input: PointInput): Promise<PointResult> {
 function addLoad(a: LoadPoint, b: LoadPoint): LoadPoint {
   const durationS = a.durationS + b.durationS;
   const ok = a.ok + b.ok;
-  return { connections: a.connections, durationS, rps: ok / durationS, ok, non2xx: a.non2xx + b.non2xx, errors: a.errors + b.errors };
+  return { connections: a.connections, durationS, rps: ok / durationS, ok, non2xx: a.non2xx + b.non2xx, errors: a.errors + b.errors, generatorCpuS: (a.generatorCpuS ?? 0) + (b.generatorCpuS ?? 0) };
 }
 
 function addSample(a: Sample, b: Sample): Sample {
