@@ -2,7 +2,7 @@
  * `npm run bench` (issue 7): the gateway against going direct to a fake xAI and against a bare passthrough
  * (the floor), on loopback, bounded in time; then a soak. Prints a table and writes BENCHMARKS.md.
  *
- * Environment (optional): BENCH_DURATION_S (seconds per throughput point, default 10), BENCH_WARMUP_S
+ * Environment (optional): BENCH_DURATION_S (seconds per throughput point, default 9), BENCH_WARMUP_S
  * (default 2), BENCH_QUICK=1 (short smoke run; does not overwrite BENCHMARKS.md unless BENCH_WRITE=1),
  * BENCH_GATEWAY_NODE_ARGS (Node flags for the gateway after those of `npm start`, e.g. "--max-semi-space-size=4"; named in BENCHMARKS.md),
  * BENCH_ONLY=soak (only the soak; prints its figures and leaves BENCHMARKS.md alone — for memory work).
@@ -43,7 +43,8 @@ import {
 
 const quick = process.env.BENCH_QUICK === '1';
 const soakOnly = process.env.BENCH_ONLY === 'soak';
-const POINT_S = Number(process.env.BENCH_DURATION_S ?? (quick ? 2 : 10));
+// 9 s: three slices of whole seconds (wrk takes whole seconds).
+const POINT_S = Number(process.env.BENCH_DURATION_S ?? (quick ? 2 : 9));
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? (quick ? 1 : 2));
 /** Each point's measured seconds per target are split into this many interleaved slices. */
 const SLICES = quick ? 2 : 3;

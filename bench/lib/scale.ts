@@ -112,7 +112,9 @@ export async function measureScale(input: {
       const prior = totals.get(setup.label);
       totals.set(
         setup.label,
-        prior === undefined ? { load, redisS, scriptCalls } : { load: { ...sumLoads([prior.load, load]), rps: 0 }, redisS: prior.redisS + redisS, scriptCalls: prior.scriptCalls + scriptCalls },
+        prior === undefined
+          ? { load, redisS, scriptCalls }
+          : { load: { ...sumLoads([prior.load, load]), durationS: prior.load.durationS + load.durationS }, redisS: prior.redisS + redisS, scriptCalls: prior.scriptCalls + scriptCalls },
       );
     }
   }
@@ -124,7 +126,7 @@ export async function measureScale(input: {
       instances: setup.instances,
       keys: setup.keys,
       connections: CONNECTIONS,
-      rps: total.load.ok / input.seconds,
+      rps: total.load.ok / total.load.durationS,
       non2xx: total.load.non2xx,
       errors: total.load.errors,
       redisUsPerRequest: (total.redisS * 1e6) / answered,

@@ -82,7 +82,9 @@ export function runWrk(input: WrkInput): Promise<WrkResult> {
   if (wrk === null) return Promise.reject(new Error('wrk is not installed'));
   const script = writeScript(input);
   const threads = Math.max(1, Math.min(2, input.connections));
-  const args = ['-t', String(threads), '-c', String(input.connections), '-d', `${input.durationS}s`, '--timeout', '30s', '-s', script, input.url];
+  // wrk takes whole seconds only; the result carries the duration it really ran.
+  const seconds = Math.max(1, Math.round(input.durationS));
+  const args = ['-t', String(threads), '-c', String(input.connections), '-d', `${seconds}s`, '--timeout', '30s', '-s', script, input.url];
   return new Promise((resolve, reject) => {
     const proc = spawn('sh', ['-c', '"$0" "$@"; status=$?; cat /proc/$$/stat 1>&2; exit $status', wrk, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
