@@ -309,6 +309,8 @@ export function renderMarkdown(result: BenchResult): string {
     '',
     'nginx is Debian\'s, as `proxy_pass` in one process (bench/lib/targets.ts startNginx): the ceiling of a proxy with nothing to decide.',
     '',
+    'Why the targets marked not met are missed, and what closing each would take: docs/benchmarks.md, "Limits v2: where the gateway stands".',
+    '',
     '## Throughput',
     '',
     `Non-streamed chat, keep-alive, ${settings.pointDurationS} s per point after ${settings.warmupS} s of warm-up; req/s counts 2xx answers.`,
