@@ -333,6 +333,9 @@ export function withCapacityLeases<L extends Limiter>(inner: L, options: Capacit
     async drain() {
       for (const pool of pools.values()) pool.retired = true;
       await Promise.all([...pools.values()].map((pool) => giveBack(pool, pool.idle.splice(0))));
+      // A refill still under way lands in a retired pool and gives its entries back: that must reach the store
+      // before it closes, or they would wait to be reaped (charged as reserved).
+      await leasing.settled();
       pools.clear();
       if (sweepTimer !== null) clearTimeout(sweepTimer);
       sweepTimer = null;
