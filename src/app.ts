@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { OwnershipStore } from './ownership/types.js';
-import type { AuditLog } from './audit/types.js';
+import type { AuditEntry, AuditLog } from './audit/types.js';
 import type { GatewayConfig } from './config/types.js';
 import type { KeyChanges } from './keys/key-changes.js';
 import type { KeyOriginIndex } from './http/cors-origin-index.js';
@@ -26,7 +26,11 @@ import { registerHealthRoutes } from './http/health-routes.js';
 import { registerMetricsRoute } from './http/metrics-route.js';
 import { newRequestContext } from './http/request-context.js';
 import { lazyChildLogger } from './http/lazy-request-logger.js';
-import { logRequest } from './http/request-log.js';
+import { requestFinished } from './http/request-finished.js';
+import type { ActivityRecorder } from './activity/recorder.js';
+import type { ActivityStore } from './activity/types.js';
+import type { AlertMonitor } from './alerts/monitor.js';
+import type { AlertStore } from './alerts/types.js';
 import { HELMET_OPTIONS, registerSecurityHeaders } from './http/security-headers.js';
 import { registerV1Routes } from './http/v1-routes.js';
 
@@ -53,6 +57,12 @@ export interface AppDeps {
   /** ioredis client for shared auth-failure counters, or null (in-process store), and their key prefix. */
   rateLimitRedis: unknown;
   rateLimitNameSpace: string;
+  /** The operator's view of requests (src/activity): written by the recorder, read by the admin API. */
+  activity: { recorder: ActivityRecorder; store: ActivityStore };
+  /** Alerts (src/alerts): the monitor hears settlements and key changes; the store lists deliveries. */
+  alerts: { monitor: AlertMonitor; store: AlertStore };
+  /** Models the config or xAI knows: the only names a refused request is counted under. */
+  knownModel: (model: string) => boolean;
   now?: () => number;
 }
 
@@ -162,6 +172,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   limitConnectionsPerIp(app.server, config.server.maxConnectionsPerIp);
   answerOversizedBeforeContinue(app.server, () => deps.config().server.bodyLimitBytes);
 
+  const finished = requestFinished({ activity: deps.activity.recorder, now, knownModel: deps.knownModel });
   app.decorateRequest('gw', null as never);
   // Hooks with a done callback, not async ones: an async hook costs every request a promise and a microtask hop.
   app.addHook('onRequest', (request, reply, done) => {
@@ -175,7 +186,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       { endpoint: ctx.endpoint ?? 'gateway', model: ctx.model, status: reply.statusCode },
       Number(process.hrtime.bigint() - ctx.startedAtNs) / 1e9,
     );
-    if (!ctx.deferLog) logRequest(request, reply);
+    if (!ctx.deferLog) finished(request, reply);
     done();
   });
 
@@ -198,8 +209,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     },
     keyChanges: deps.keyChanges,
     audit: deps.audit,
+    keyEvents: (entry: AuditEntry) => {
+      if (entry.action !== 'create' && entry.action !== 'patch' && entry.action !== 'revoke') return;
+      const expiresAt = entry.changes.expiresAt;
+      deps.alerts.monitor.keyChanged({ keyId: entry.keyId, action: entry.action, expiresAt: typeof expiresAt === 'string' ? expiresAt : null, isChild: false });
+    },
   };
-  registerAdminRoutes(app, { ...keyChangeDeps, config: deps.config, store: deps.keyStore, limiter: deps.limiter, ownership: deps.ownership, declaredKeys: deps.declaredKeys, now });
+  registerAdminRoutes(app, { ...keyChangeDeps, config: deps.config, store: deps.keyStore, limiter: deps.limiter, ownership: deps.ownership, activity: deps.activity.store, alerts: deps.alerts.store, declaredKeys: deps.declaredKeys, now });
   registerAdminChildrenRoute(app, { adminTokens: () => deps.config().admin.tokens, store: deps.keyStore, declaredKeys: deps.declaredKeys, now });
   // The admin web UI (issue 8): static files with their own strict CSP; it calls the admin API above. Its routes
   // state that CSP as @fastify/helmet route options, so helmet is registered in a scope around them only: its
@@ -209,6 +225,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerDashboardRoutes(scope, { adminTokens: () => deps.config().admin.tokens });
   });
   registerGatewayKeysRoutes(app, { ...keyChangeDeps, config: deps.config, store: deps.keyStore, limiter: deps.limiter, resolver: deps.resolver, now });
-  registerV1Routes(app, { config: deps.config, resolver: deps.resolver, limiter: deps.limiter, upstream: deps.upstream, models: deps.models, metrics: deps.metrics, ownership: deps.ownership, now });
+  registerV1Routes(app, { finished, activity: deps.activity.recorder, alerts: deps.alerts.monitor, config: deps.config, resolver: deps.resolver, limiter: deps.limiter, upstream: deps.upstream, models: deps.models, metrics: deps.metrics, ownership: deps.ownership, now });
   return app;
 }

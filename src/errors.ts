@@ -42,6 +42,8 @@ export interface GatewayErrorOptions {
   cause?: unknown;
   /** Extra response headers, e.g. Retry-After on 429. */
   headers?: Readonly<Record<string, string>>;
+  /** The model a refusal is about (model_not_allowed): the refused count is kept under it. */
+  model?: string;
 }
 
 export class GatewayError extends Error {
@@ -49,6 +51,7 @@ export class GatewayError extends Error {
   readonly code: GatewayErrorCode;
   readonly type: string;
   readonly headers: Readonly<Record<string, string>>;
+  readonly model: string | null;
 
   constructor(options: GatewayErrorOptions) {
     super(options.message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -57,6 +60,7 @@ export class GatewayError extends Error {
     this.code = options.code;
     this.type = TYPE_BY_STATUS[options.status] ?? (options.status >= 500 ? 'api_error' : 'invalid_request_error');
     this.headers = options.headers ?? {};
+    this.model = options.model ?? null;
   }
 
   toBody(): ErrorBody {
@@ -77,7 +81,7 @@ export const errors = {
   keyExpired: (): GatewayError => new GatewayError({ status: 401, code: 'key_expired', message: 'This API key has expired.' }),
   keyRevoked: (): GatewayError => new GatewayError({ status: 401, code: 'key_revoked', message: 'This API key has been revoked.' }),
   modelNotAllowed: (model: string): GatewayError =>
-    new GatewayError({ status: 403, code: 'model_not_allowed', message: `This API key may not use the model "${model}".` }),
+    new GatewayError({ status: 403, code: 'model_not_allowed', message: `This API key may not use the model "${model}".`, model }),
   endpointNotAllowed: (endpoint: string): GatewayError =>
     new GatewayError({ status: 403, code: 'endpoint_not_allowed', message: `This API key may not call the "${endpoint}" endpoint.` }),
   collectionNotAllowed: (collection: string): GatewayError =>

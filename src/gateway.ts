@@ -10,6 +10,11 @@ import type { Store } from './store.js';
 import { createUpstreamClient, type UpstreamClient } from './upstream/client.js';
 import { createModelCatalog, type ModelCatalog } from './upstream/model-catalog.js';
 import { createGatewayMetrics, instrument } from './metrics/gateway-metrics.js';
+import { randomUUID } from 'node:crypto';
+import { createActivityRecorder, type ActivityRecorder } from './activity/recorder.js';
+import { createAlertDispatcher, type PostWebhook } from './alerts/dispatcher.js';
+import { createAlertMonitor, type AlertMonitor } from './alerts/monitor.js';
+import { postWebhook } from './alerts/post.js';
 
 /** Key records are cached this long; it bounds how late another instance sees a revocation (SPEC §3: < 1 s). */
 export const KEY_CACHE_TTL_MS = 500;
@@ -20,6 +25,10 @@ export interface Gateway {
   app: FastifyInstance;
   resolver: KeyResolver;
   upstream: UpstreamClient;
+  /** Request logs, outcome counts and requests in flight (src/activity); close() flushes it. */
+  activity: ActivityRecorder;
+  /** Budget, expiry and revocation alerts (src/alerts). */
+  alerts: AlertMonitor;
   /** Apply a reloaded configuration (plans, pricing, declared keys) to the next requests. */
   applyConfig(config: GatewayConfig): void;
   /** Close the HTTP server (draining in-flight requests) and the upstream pool; the store is the caller's. */
@@ -35,17 +44,25 @@ export function createGateway(options: {
   logger: Logger;
   store: Store;
   now?: () => number;
+  /** Tests only: retry waits of alert deliveries, and the webhook POST. */
+  alertRetryDelaysMs?: readonly number[];
+  postWebhook?: PostWebhook;
   /** Tests only: a longer TTL shows that key-change announcements, not expiry, carry a change. */
   keyCacheTtlMs?: number;
 }): Gateway {
   let current = options.config;
   // Filled in once the catalog exists (it needs the upstream client); models xAI lists or the config prices are labels.
   let catalog: ModelCatalog | null = null;
-  const metrics = createGatewayMetrics({
-    isKnownModel: (model) =>
-      Object.hasOwn(current.pricing, model) ||
-      Object.values(current.plans).some((plan) => plan.models?.includes(model) === true) ||
-      (catalog?.knows(model) ?? false),
+  const knownModel = (model: string): boolean =>
+    Object.hasOwn(current.pricing, model) ||
+    Object.values(current.plans).some((plan) => plan.models?.includes(model) === true) ||
+    (catalog?.knows(model) ?? false);
+  const metrics = createGatewayMetrics({ isKnownModel: knownModel });
+  const activity = createActivityRecorder({
+    store: options.store.activity,
+    instanceId: randomUUID(),
+    now: options.now ?? Date.now,
+    onError: (err) => options.logger.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, 'request log write failed; kept for the next batch'),
   });
   // Every store call is timed (xgw_store_duration_seconds), whichever store is behind.
   const keyStore = instrument(options.store.keyStore, 'keys', metrics);
@@ -66,6 +83,23 @@ export function createGateway(options: {
     void keyOrigins.refresh(keyId);
   });
   void keyOrigins.refresh(null);
+  const alertLog = (message: string) => (err: unknown) =>
+    options.logger.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, message);
+  const dispatcher = createAlertDispatcher({
+    store: options.store.alerts,
+    webhooks: () => current.alerts.webhooks,
+    post: options.postWebhook ?? postWebhook,
+    now: options.now ?? Date.now,
+    ...(options.alertRetryDelaysMs === undefined ? {} : { retryDelaysMs: options.alertRetryDelaysMs }),
+    onError: alertLog('alert delivery bookkeeping failed'),
+  });
+  const alerts = createAlertMonitor({
+    config: () => current.alerts,
+    limiter,
+    dispatcher,
+    now: options.now ?? Date.now,
+    onError: alertLog('budget threshold check failed'),
+  });
   const upstream = createUpstreamClient(current.upstream);
   const app = buildApp({
     config: () => current,
@@ -84,12 +118,17 @@ export function createGateway(options: {
     metrics,
     rateLimitRedis: options.store.rateLimitRedis,
     rateLimitNameSpace: `${options.store.keyPrefix}v1:authfail:`,
+    activity: { recorder: activity, store: options.store.activity },
+    alerts: { monitor: alerts, store: options.store.alerts },
+    knownModel,
     ...(options.now === undefined ? {} : { now: options.now }),
   });
   return {
     app,
     resolver,
     upstream,
+    activity,
+    alerts,
     applyConfig(config) {
       current = config;
       declared = declaredKeyRecords(config.keys, new Date());
@@ -99,6 +138,8 @@ export function createGateway(options: {
       unsubscribe();
       await app.close();
       await upstream.close();
+      await activity.close();
+      alerts.close();
     },
   };
 }

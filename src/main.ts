@@ -44,7 +44,7 @@ function openJournalOrExit(path: string): SettlementJournal {
 
 async function main(): Promise<void> {
   const { config, file } = loadOrExit();
-  const logger = createLogger({ level: config.logLevel, secrets: [...config.upstream.apiKeys, ...config.admin.tokens] });
+  const logger = createLogger({ level: config.logLevel, secrets: [...config.upstream.apiKeys, ...config.admin.tokens, ...config.alerts.webhooks.map((webhook) => webhook.secret)] });
   logger.info({ configFile: file ?? '(none: defaults and environment)' }, 'configuration loaded');
   const store = openStore(config.store, logger);
   if (store.kind === 'memory') {

@@ -1,5 +1,11 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { createMemoryActivityStore } from './activity/memory-activity-store.js';
+import { createRedisActivityStore } from './activity/redis-activity-store.js';
+import type { ActivityStore } from './activity/types.js';
+import { createMemoryAlertStore } from './alerts/memory-alert-store.js';
+import { createRedisAlertStore } from './alerts/redis-alert-store.js';
+import type { AlertStore } from './alerts/types.js';
 import { createMemoryAuditLog } from './audit/memory-audit-log.js';
 import { createRedisAuditLog } from './audit/redis-audit-log.js';
 import type { AuditLog } from './audit/types.js';
@@ -32,6 +38,10 @@ export interface Store {
   audit: AuditLog;
   /** Who created which xAI object: tenant isolation (docs/isolation.md). */
   ownership: OwnershipStore;
+  /** Request logs, refused/failed counts and requests in flight, for the operator's view (src/activity). */
+  activity: ActivityStore;
+  /** Alert claims (each event sent once across instances) and the deliveries list (docs/alerts.md). */
+  alerts: AlertStore;
   /**
    * The Redis client for @fastify/rate-limit's shared counters (per-IP auth-failure throttling), or null for
    * the in-process store. Opaque on purpose: only store files and main know ioredis (DESIGN.md).
@@ -107,6 +117,8 @@ export function openStore(config: Omit<GatewayConfig['store'], 'journalPath'>, l
       keyChanges: createMemoryKeyChanges(),
       audit: createMemoryAuditLog(),
       ownership: createMemoryOwnershipStore(),
+      activity: createMemoryActivityStore(),
+      alerts: createMemoryAlertStore(),
       rateLimitRedis: null,
       ping: () => keyStore.ping(),
       ready: async () => {},
@@ -163,6 +175,8 @@ export function openStore(config: Omit<GatewayConfig['store'], 'journalPath'>, l
     keyChanges: guardStore(keyChanges),
     audit: guardStore(createRedisAuditLog({ redis, prefix: keyPrefix })),
     ownership: guardStore(createRedisOwnershipStore({ redis, prefix: keyPrefix })),
+    activity: guardStore(createRedisActivityStore({ redis, prefix: keyPrefix })),
+    alerts: guardStore(createRedisAlertStore({ redis, prefix: keyPrefix })),
     rateLimitRedis: redis,
     ping: () => guardedKeyStore.ping(),
     ready: (timeoutMs) =>

@@ -7,7 +7,7 @@
  * Messages never echo the offending value: several fields hold secrets.
  */
 import * as z from 'zod';
-import { ENDPOINT_NAMES, LIMIT_NAMES, type GatewayConfig, type LimitName } from './types.js';
+import { ALERT_EVENTS, ENDPOINT_NAMES, LIMIT_NAMES, type GatewayConfig, type LimitName } from './types.js';
 import { isHeaderSafeSecret, isHttpBaseUrl, isIpOrCidr, isOrigin, isRedisUrl } from './value-checks.js';
 
 /** Prefix of the unrecognized-keys message; load-config.ts reads the allowed list back for "did you mean". */
@@ -193,6 +193,44 @@ const storeSchema = strict({
   journalPath: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).default('./data/settlements.jsonl'),
 });
 
+/** A webhook secret signs every delivery; a short one would be guessable, and it must fit in no header at all. */
+export const MIN_WEBHOOK_SECRET_LENGTH = 16;
+
+const webhookSchema = strict({
+  // Query strings are allowed (some receivers authenticate by them); deliveries list the URL without its query.
+  url: z
+    .string({ error: 'must be an http(s) URL' })
+    .refine((value) => {
+      try {
+        const url = new URL(value);
+        return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' && url.hostname !== '';
+      } catch {
+        return false;
+      }
+    }, { error: 'must be an http(s) URL without credentials' }),
+  secret: z
+    .string({ error: 'is required (a shared secret of 16+ characters)' })
+    .min(MIN_WEBHOOK_SECRET_LENGTH, { error: `must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters` }),
+  events: z
+    .array(z.enum(ALERT_EVENTS, { error: `must be one of: ${ALERT_EVENTS.join(', ')}` }))
+    .min(1, { error: 'must name at least one event' })
+    .default([...ALERT_EVENTS]),
+});
+
+const alertsSchema = strict({
+  webhooks: z.array(webhookSchema).default([]),
+  budgetThresholds: z
+    .array(
+      z
+        .number({ error: 'must be numbers above 0 and at most 1' })
+        .gt(0, { error: 'must be numbers above 0 and at most 1' })
+        .max(1, { error: 'must be numbers above 0 and at most 1' }),
+    )
+    .max(10, { error: 'at most 10 thresholds' })
+    .default([0.5, 0.8, 1]),
+  expiringWithinDays: positiveInt().default(7),
+});
+
 export const configSchema = strict({
   server: serverSchema.prefault({}),
   upstream: upstreamSchema.prefault({}),
@@ -220,6 +258,7 @@ export const configSchema = strict({
     )
     .default({}),
   keys: z.array(declaredKeySchema).default([]),
+  alerts: alertsSchema.prefault({}),
   logLevel: z.enum(LOG_LEVELS, { error: `must be one of: ${LOG_LEVELS.join(', ')}` }).default('info'),
 });
 

@@ -133,5 +133,24 @@ export interface GatewayConfig {
   pricing: Readonly<Record<string, ModelPrice>>;
   plans: Readonly<Record<string, PlanConfig>>;
   keys: readonly DeclaredKeyConfig[];
+  /** Signed webhooks (docs/alerts.md). */
+  alerts: AlertsConfig;
   logLevel: string;
+}
+
+export const ALERT_EVENTS = ['budget.threshold', 'key.expiring', 'key.revoked'] as const;
+export type AlertEventType = (typeof ALERT_EVENTS)[number];
+
+export interface WebhookConfig {
+  url: string;
+  /** HMAC-SHA256 key of the `x-xgw-signature` header. */
+  secret: string;
+  events: readonly AlertEventType[];
+}
+
+export interface AlertsConfig {
+  webhooks: readonly WebhookConfig[];
+  /** Shares (0 < t <= 1) of a day, month or total token or cost limit; each fires once per key, limit and period. */
+  budgetThresholds: readonly number[];
+  expiringWithinDays: number;
 }

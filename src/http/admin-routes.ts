@@ -7,10 +7,13 @@ import type { KeyRecord } from '../keys/types.js';
 import type { Limiter } from '../limits/types.js';
 import { adminTokenFingerprint, matchAdminToken } from './admin-auth.js';
 import { patchKey, revokeKey, rotateKey, type Caller, type LifecycleDeps } from './admin-key-lifecycle.js';
-import { allKeysUsage } from './admin-usage-report.js';
+import { allKeysUsage, keyActivity, overview } from './admin-usage-report.js';
+import type { ActivityStore } from '../activity/types.js';
+import { MAX_DELIVERIES, type AlertStore } from '../alerts/types.js';
+import { MAX_REQUEST_PAGE, plansView } from './admin-views.js';
 import { afterKeyChange } from './key-change-effects.js';
 import { keyView as view } from './key-view.js';
-import { usageReportView, usageView } from './usage-view.js';
+import { usageCsv, usageReportView, usageView } from './usage-view.js';
 import { OBJECT_ID_RE } from '../ownership/access.js';
 import type { OwnershipStore } from '../ownership/types.js';
 
@@ -18,6 +21,10 @@ export interface AdminDeps extends LifecycleDeps {
   limiter: Limiter;
   /** Who created which xAI object (docs/isolation.md). */
   ownership: OwnershipStore;
+  /** Request logs, outcome counts, requests in flight (src/activity). */
+  activity: ActivityStore;
+  /** Alert deliveries (src/alerts). */
+  alerts: AlertStore;
 }
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
@@ -68,9 +75,32 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       rotateKey(deps, { id: idParam(request), body: request.body, caller: caller(request), scheduleChange }),
     );
 
-    scope.get('/admin/usage', async (request) =>
-      allKeysUsage(deps, dateRange(request.query as Record<string, string | undefined>, deps.now())),
-    );
+    scope.get('/admin/usage', async (request, reply) => {
+      const query = request.query as Record<string, string | undefined>;
+      const format = formatParam(query);
+      const report = await allKeysUsage(deps, dateRange(query, deps.now()));
+      if (format === 'csv') return csv(reply, 'usage', report.from, report.to, usageCsv(report.keys));
+      return report;
+    });
+
+    scope.get('/admin/overview', async () => overview(deps, deps.now()));
+
+    scope.get('/admin/plans', async () => plansView(deps.config().plans));
+
+    scope.get('/admin/alerts', async (request) => {
+      const query = request.query as Record<string, string | undefined>;
+      const limit = query.limit === undefined ? 100 : Number(query.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_DELIVERIES) throw errors.invalidRequest(`limit must be an integer from 1 to ${MAX_DELIVERIES}.`);
+      return { data: await deps.alerts.listDeliveries(limit) };
+    });
+
+    scope.get('/admin/keys/:id/requests', async (request) => {
+      const key = await findKey(deps, idParam(request));
+      const query = request.query as Record<string, string | undefined>;
+      const limit = query.limit === undefined ? 50 : Number(query.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_REQUEST_PAGE) throw errors.invalidRequest(`limit must be an integer from 1 to ${MAX_REQUEST_PAGE}.`);
+      return { data: await deps.activity.recent(key.id, familyOf(key), limit) };
+    });
 
     scope.get('/admin/audit', async (request) => {
       const query = request.query as Record<string, string | undefined>;
@@ -97,8 +127,9 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     scope.get('/admin/keys/:id', async (request) => {
       const key = await findKey(deps, (request.params as { id: string }).id);
       const today = utcDate(deps.now());
-      const report = await deps.limiter.usageReport(key.id, familyOf(key), { from: today, to: today });
-      return { ...view(key, deps.now()), usage: { today: usageView(report.totals) } };
+      const [report, live] = await Promise.all([keyActivity(deps, key, { from: today, to: today }), deps.activity.live(deps.now())]);
+      // Children's requests are in their parent's count: each request is published under every key of its chain.
+      return { ...view(key, deps.now()), usage: { today: usageView(report.totals) }, live: { inFlight: live.byKey.get(key.id) ?? 0 } };
     });
 
     // Which client key owns an xAI object, and when it was made (docs/isolation.md).
@@ -116,12 +147,30 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       };
     });
 
-    scope.get('/admin/keys/:id/usage', async (request) => {
+    scope.get('/admin/keys/:id/usage', async (request, reply) => {
       const key = await findKey(deps, (request.params as { id: string }).id);
-      const range = dateRange(request.query as Record<string, string | undefined>, deps.now());
-      return usageReportView(await deps.limiter.usageReport(key.id, familyOf(key), range));
+      const query = request.query as Record<string, string | undefined>;
+      const format = formatParam(query);
+      const range = dateRange(query, deps.now());
+      const report = usageReportView(await keyActivity(deps, key, range));
+      if (format === 'csv') return csv(reply, key.id, range.from, range.to, usageCsv([report]));
+      return report;
     });
   });
+}
+
+function formatParam(query: Record<string, string | undefined>): 'json' | 'csv' {
+  const format = query.format ?? 'json';
+  if (format !== 'json' && format !== 'csv') throw errors.invalidRequest('format must be json or csv.');
+  return format;
+}
+
+function csv(reply: FastifyReply, name: string, from: string, to: string, body: string): FastifyReply {
+  // The name is a key id or "usage": word characters only, so it is safe in the header as is.
+  return reply
+    .type('text/csv; charset=utf-8')
+    .header('content-disposition', `attachment; filename="${name.replace(/[^\w-]/g, '_')}-${from}-${to}.csv"`)
+    .send(body);
 }
 
 function idParam(request: FastifyRequest): string {

@@ -12,6 +12,9 @@ export function clientAuthHook(deps: ClientAuthDeps): onRequestHookHandler {
     authenticateClient(
       { authorization: header(request, 'authorization'), apiKeyHeader: header(request, 'x-api-key'), origin: header(request, 'origin'), ip: request.ip },
       deps,
+      (key, parent) => {
+        request.gw.identified = { keyId: key.id, parentId: parent?.id ?? null };
+      },
     ).then(
       (client) => {
         request.gw.client = client;

@@ -45,7 +45,11 @@ export function extractClientSecret(authorization: string | undefined, apiKeyHea
  * typo), known, neither revoked nor expired (nor its parent), from an allowed origin and address.
  * Throws the SPEC §4 error otherwise. Scope checks per route happen after, with the returned policy.
  */
-export async function authenticateClient(input: ClientAuthInput, deps: ClientAuthDeps): Promise<AuthenticatedClient> {
+export async function authenticateClient(
+  input: ClientAuthInput,
+  deps: ClientAuthDeps,
+  onIdentified?: (key: KeyRecord, parent: KeyRecord | null) => void,
+): Promise<AuthenticatedClient> {
   const secret = extractClientSecret(input.authorization, input.apiKeyHeader);
   if (secret === null) throw errors.invalidApiKey('Missing API key. Send "Authorization: Bearer <client key>".');
   if (!isWellFormedClientKey(secret)) throw errors.invalidApiKey('Malformed API key.');
@@ -60,6 +64,8 @@ export async function authenticateClient(input: ClientAuthInput, deps: ClientAut
     if (state === 'revoked') throw errors.keyRevoked();
     if (state === 'expired') throw errors.keyExpired();
   }
+  // Known, valid key: from here on a refusal is the key's (its refused count and request log, src/activity).
+  onIdentified?.(key, parent);
   // A child's lists are within its parent's when minted; checking the parent's too keeps that true after the
   // parent is narrowed later (SPEC §3: a child only ever narrows its parent).
   for (const k of parent === null ? [key] : [key, parent]) {

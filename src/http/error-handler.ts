@@ -34,6 +34,13 @@ export function toGatewayError(err: unknown): GatewayError {
 }
 
 export function sendGatewayError(reply: FastifyReply, error: GatewayError): FastifyReply {
+  // Kept for the request log and the refused/failed counts (src/activity): an error the gateway answered itself.
+  // Undefined where an app is built without the request context (some unit tests serve a route alone).
+  const ctx = reply.request.gw as RequestContext | null | undefined;
+  if (ctx !== null && ctx !== undefined) {
+    ctx.code = error.code;
+    if (error.model !== null) ctx.refusedModel = error.model;
+  }
   return reply.code(error.status).headers(error.headers).type('application/json; charset=utf-8').send(error.toBody());
 }
 

@@ -7,6 +7,8 @@ export interface KeyChangeDeps {
   applyLocally: (keyId: string) => Promise<void>;
   keyChanges: KeyChanges;
   audit: AuditLog;
+  /** Alerts that follow a change (key.revoked, key.expiring); never fails the change. */
+  keyEvents?: (entry: AuditEntry) => void;
 }
 
 /**
@@ -21,4 +23,5 @@ export async function afterKeyChange(deps: KeyChangeDeps, entry: AuditEntry, log
     log.warn({ err: { message: err instanceof Error ? err.message : String(err) }, keyId: entry.keyId }, 'key change not announced; other instances see it when their cache expires');
   });
   await deps.audit.append(entry);
+  deps.keyEvents?.(entry);
 }

@@ -14,6 +14,18 @@ export interface RequestContext {
   refusal: string | null;
   /** The client key, authenticated from the headers before any body was read (client-auth-hook.ts). */
   client: AuthenticatedClient | null;
+  /** The key, once known and valid, even if its origin or address is then refused (its request log counts it). */
+  identified: { keyId: string; parentId: string | null } | null;
+  /** The model a model_not_allowed refusal named (ctx.model stays null: the request never got that far). */
+  refusedModel: string | null;
+  /** The gateway's own error code, when the gateway answered with an error (error-handler.ts). */
+  code: string | null;
+  /** Forwarding to xAI was attempted: its errors and broken streams count as failed (SPEC §5). */
+  forwarded: boolean;
+  /** The answer was an event stream. */
+  streamed: boolean;
+  /** The stream ended without its terminal event, and not because the client left. */
+  broken: boolean;
 }
 
 declare module 'fastify' {
@@ -23,5 +35,5 @@ declare module 'fastify' {
 }
 
 export function newRequestContext(): RequestContext {
-  return { startedAtNs: process.hrtime.bigint(), keyId: null, endpoint: null, model: null, usage: null, deferLog: false, refusal: null, client: null };
+  return { startedAtNs: process.hrtime.bigint(), keyId: null, endpoint: null, model: null, usage: null, deferLog: false, refusal: null, client: null, identified: null, refusedModel: null, code: null, forwarded: false, streamed: false, broken: false };
 }

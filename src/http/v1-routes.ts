@@ -25,7 +25,9 @@ import { answerApiKey, answerModels } from './gateway-answers.js';
 import { prepareRequest, type PreparedRequest } from './prepare-request.js';
 import { rateLimitHeaders } from './rate-headers.js';
 import { settlementUsage } from './settlement-usage.js';
-import { logRequest } from './request-log.js';
+import type { RequestFinished } from './request-finished.js';
+import type { ActivityRecorder } from '../activity/recorder.js';
+import type { AlertMonitor, SettledKey } from '../alerts/monitor.js';
 
 export interface V1Deps {
   config: () => GatewayConfig;
@@ -37,6 +39,12 @@ export interface V1Deps {
   metrics: GatewayMetrics;
   /** Who created which object (docs/isolation.md). */
   ownership: OwnershipStore;
+  /** The request's log line and activity record, written once it is over (request-finished.ts). */
+  finished: RequestFinished;
+  /** Counts requests in flight (live.inFlight). */
+  activity: Pick<ActivityRecorder, 'started' | 'ended'>;
+  /** Hears each settlement, for budget and expiry alerts (src/alerts). */
+  alerts: Pick<AlertMonitor, 'settled'>;
 }
 
 const METHODS = ['GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD'] as const;
@@ -119,13 +127,20 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
   }
 
   request.gw.deferLog = true;
+  const servedKeys = admission.reservation.keyIds;
+  deps.activity.started(servedKeys);
   const settle = once(async (result: SettleResult) => {
     request.gw.usage = result.usage;
     const observed = result.observed === undefined ? result.usage : result.observed;
     if (observed !== null) deps.metrics.usageRecorded(prepared.model ?? result.model, observed);
-    // Usage is kept under the model the client asked for (what its scopes name); a GET that fetches a result
-    // (deferred completion, video) names none, so its creation's is used, else xAI's.
-    await settleReservation(deps, admission.reservation, result.usage, prepared.model ?? result.model, result.correction === true);
+    try {
+      // Usage is kept under the model the client asked for (what its scopes name); a GET that fetches a result
+      // (deferred completion, video) names none, so its creation's is used, else xAI's.
+      await settleReservation(deps, admission.reservation, result.usage, prepared.model ?? result.model, result.correction === true);
+    } finally {
+      deps.activity.ended(servedKeys);
+    }
+    if (result.usage !== null) deps.alerts.settled(alertKeysOf(client));
   });
   const state = { relaying: false };
   try {
@@ -137,7 +152,7 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
     // (the client connection failing under the stream) must not release the reservation and lose that usage.
     if (state.relaying) throw err;
     // Refused or failed before anything was relayed: release the reservation, count no usage.
-    void settle({ usage: null, model: null }).finally(() => logRequest(request, reply));
+    void settle({ usage: null, model: null }).finally(() => deps.finished(request, reply));
     throw err;
   }
 }
@@ -160,7 +175,7 @@ interface DispatchInput {
 async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1Deps, input: DispatchInput): Promise<FastifyReply> {
   const { match, client, prepared, price, settle, state, estimate, fetched } = input;
   const finish = (): void => {
-    void settle({ usage: null, model: null }).finally(() => logRequest(request, reply));
+    void settle({ usage: null, model: null }).finally(() => deps.finished(request, reply));
   };
   switch (match.route.handling) {
     case 'api-key': {
@@ -176,6 +191,7 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
     case 'list': {
       const kind = match.route.lists;
       if (kind === null) throw new Error(`route ${match.route.pattern.join('/')} is handled as a list but names no object kind`);
+      request.gw.forwarded = true;
       const { sentUpstream } = await answerObjectList({
         request,
         reply,
@@ -186,7 +202,7 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
         upstream: deps.upstream,
       });
       state.relaying = true;
-      void settle({ usage: sentUpstream ? ZERO_USAGE : null, model: null }).finally(() => logRequest(request, reply));
+      void settle({ usage: sentUpstream ? ZERO_USAGE : null, model: null }).finally(() => deps.finished(request, reply));
       return reply;
     }
     case 'forward': {
@@ -196,6 +212,7 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
         creates === 'video' || creates === 'deferred'
           ? { model: prepared.model, promptTokens: estimate.promptTokens, completionTokens: estimate.completionTokens, costTicks: estimate.costTicks }
           : null;
+      request.gw.forwarded = true;
       const { done } = await forwardRequest(
         {
           request,
@@ -231,6 +248,8 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
       state.relaying = true;
       void done
         .then(async (result) => {
+          request.gw.streamed = String(reply.getHeader('content-type') ?? '').startsWith('text/event-stream');
+          request.gw.broken = result.cutShort && !result.clientAborted;
           forgetDeleted({ request, ownership: deps.ownership, match, status: result.status });
           const usage = settlementUsage(result, { promptTokens: prepared.estimatedPromptTokens, outputCapTokens: prepared.outputCapTokens }, price);
           if (upFront !== null && result.status >= 200 && result.status < 300 && usage !== null) {
@@ -241,7 +260,7 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
           return settle({ usage: charge.usage, observed: charge.observed, correction: charge.correction, model: charge.model ?? result.upstreamModel });
         })
         .catch((err: unknown) => request.log.error({ err }, 'settlement failed'))
-        .finally(() => logRequest(request, reply));
+        .finally(() => deps.finished(request, reply));
       return reply;
     }
   }
@@ -255,6 +274,16 @@ function earliestExpiry(client: AuthenticatedClient): number | null {
     if (!Number.isNaN(at) && (earliest === null || at < earliest)) earliest = at;
   }
   return earliest;
+}
+
+/** The keys whose budgets a settled request of this client spends: the key, and its parent for a child. */
+function alertKeysOf(client: AuthenticatedClient): SettledKey[] {
+  const familyId = client.parent?.id ?? client.key.id;
+  const keys: SettledKey[] = [{ keyId: client.key.id, familyId, limits: client.policy.limits, expiresAt: client.key.expiresAt, isChild: client.parent !== null }];
+  if (client.parent !== null && client.parentPolicy !== null) {
+    keys.push({ keyId: client.parent.id, familyId, limits: client.parentPolicy.limits, expiresAt: client.parent.expiresAt, isChild: false });
+  }
+  return keys;
 }
 
 function subjectsOf(client: AuthenticatedClient): { keyId: string; limits: LimitSet }[] {

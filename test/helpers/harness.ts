@@ -34,6 +34,8 @@ export interface HarnessOptions {
   prefix?: string;
   /** Passed to createGateway (key cache TTL). */
   keyCacheTtlMs?: number;
+  /** Passed to createGateway: waits between alert delivery tries. */
+  alertRetryDelaysMs?: readonly number[];
 }
 
 export interface Harness {
@@ -71,7 +73,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const logs: string[] = [];
   const logger = createLogger({
     level: config.logLevel,
-    secrets: [...config.upstream.apiKeys, ...config.admin.tokens],
+    secrets: [...config.upstream.apiKeys, ...config.admin.tokens, ...config.alerts.webhooks.map((webhook) => webhook.secret)],
     destination: { write: (line: string) => logs.push(line) },
   });
   const store = openStore(
@@ -79,7 +81,13 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     logger,
   );
   await store.ready(5_000);
-  const gateway = createGateway({ config, logger, store, ...(options.keyCacheTtlMs === undefined ? {} : { keyCacheTtlMs: options.keyCacheTtlMs }) });
+  const gateway = createGateway({
+    config,
+    logger,
+    store,
+    ...(options.keyCacheTtlMs === undefined ? {} : { keyCacheTtlMs: options.keyCacheTtlMs }),
+    ...(options.alertRetryDelaysMs === undefined ? {} : { alertRetryDelaysMs: options.alertRetryDelaysMs }),
+  });
   const { app } = gateway;
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

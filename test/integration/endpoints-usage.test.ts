@@ -65,6 +65,8 @@ function expectResponsesUsage(t: Totals, u: ResponsesUsage, requests = 1): void 
     // output_tokens already includes reasoning (xai-api.md §4.2): total = input + output.
     totalTokens: u.input_tokens + u.output_tokens,
     costUsd: (u.cost_in_usd_ticks ?? 0) / 1e10,
+    refused: 0,
+    failed: 0,
   });
 }
 
@@ -155,7 +157,7 @@ describe('embeddings, images, videos', () => {
     // xAI sends no cost for embeddings (xai-api.md §3.6) and "v1" is not in this config's pricing: the cost is
     // computed at the dearest configured price, so that cost budgets err high (v1-routes.ts priceFor).
     const ticks = costTicksFor({ promptTokens: body.usage.prompt_tokens, cachedTokens: 0, completionTokens: 0, reasoningTokens: 0 }, PRICE);
-    expect(await settled(id, 1)).toEqual({ requests: 1, promptTokens: body.usage.prompt_tokens, completionTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: body.usage.total_tokens, costUsd: ticks / 1e10 });
+    expect(await settled(id, 1)).toEqual({ requests: 1, promptTokens: body.usage.prompt_tokens, completionTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: body.usage.total_tokens, costUsd: ticks / 1e10, refused: 0, failed: 0 });
   });
 
   it('images: cost_in_usd_ticks, no tokens', async () => {
@@ -163,7 +165,7 @@ describe('embeddings, images, videos', () => {
     const body = (await (await postJson(url('/v1/images/generations'), { model: 'grok-imagine-image', prompt: 'a cat', n: 3 }, auth)).json()) as { data: unknown[]; usage: { cost_in_usd_ticks: number } };
     expect(body.data).toHaveLength(3);
     expect(body.usage.cost_in_usd_ticks).toBe(3 * IMAGE_PRICE_TICKS);
-    expect(await settled(id, 1)).toEqual({ requests: 1, promptTokens: 0, completionTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: 0, costUsd: (3 * IMAGE_PRICE_TICKS) / 1e10 });
+    expect(await settled(id, 1)).toEqual({ requests: 1, promptTokens: 0, completionTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: 0, costUsd: (3 * IMAGE_PRICE_TICKS) / 1e10, refused: 0, failed: 0 });
   });
 
   it('videos: the POST is charged its reservation, a 202 poll nothing; the GET that fetches the video replaces the charge by its cost', async () => {
@@ -181,7 +183,7 @@ describe('embeddings, images, videos', () => {
     const video = (await done.json()) as { status: string; usage: { cost_in_usd_ticks: number } };
     expect(video.status).toBe('done');
     const t = await settled(id, 3);
-    expect(t).toEqual({ requests: 3, promptTokens: 0, completionTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: 0, costUsd: (3 * VIDEO_PRICE_TICKS_PER_SECOND) / 1e10 });
+    expect(t).toEqual({ requests: 3, promptTokens: 0, completionTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: 0, costUsd: (3 * VIDEO_PRICE_TICKS_PER_SECOND) / 1e10, refused: 0, failed: 0 });
     expect(video.usage.cost_in_usd_ticks).toBe(h.fake.reported.costTicks);
     // The GET names no model; the cost is kept under the model xAI reports for the video.
     const today = new Date().toISOString().slice(0, 10);
@@ -221,6 +223,8 @@ describe('deferred completions', () => {
       cachedTokens: 0,
       totalTokens: body.usage.total_tokens,
       costUsd: body.usage.cost_in_usd_ticks / 1e10,
+      refused: 0,
+      failed: 0,
     });
     expect(t.totalTokens).toBe(h.fake.reported.totalTokens);
     // Fetched once: the next poll is xAI's 404, passed through, and adds nothing.

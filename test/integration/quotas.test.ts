@@ -101,6 +101,8 @@ describe('usage accounting equals the upstream\'s usage', () => {
       cachedTokens: expected.cached,
       totalTokens: expected.total,
       costUsd: expected.ticks / 1e10,
+      refused: 0,
+      failed: 0,
     });
     expect(usage.totalTokens).toBe(usage.promptTokens + usage.completionTokens + usage.reasoningTokens);
   });
@@ -121,6 +123,8 @@ describe('usage accounting equals the upstream\'s usage', () => {
       cachedTokens: 11,
       totalTokens: 303,
       costUsd: 1_466_250 / 1e10,
+      refused: 0,
+      failed: 0,
     });
     expect(h.fake.reported.totalTokens).toBe(303);
   });

@@ -47,6 +47,7 @@ const DEFAULTS: GatewayConfig = {
   pricing: {},
   plans: {},
   keys: [],
+  alerts: { webhooks: [], budgetThresholds: [0.5, 0.8, 1], expiringWithinDays: 7 },
   logLevel: 'info',
 };
 
