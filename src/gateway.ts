@@ -58,11 +58,17 @@ export function createGateway(options: {
     Object.values(current.plans).some((plan) => plan.models?.includes(model) === true) ||
     (catalog?.knows(model) ?? false);
   const metrics = createGatewayMetrics({ isKnownModel: knownModel });
+  // One warning per kind of failure: during an outage every batch fails alike.
+  let lastActivityError = '';
   const activity = createActivityRecorder({
     store: options.store.activity,
     instanceId: randomUUID(),
     now: options.now ?? Date.now,
-    onError: (err) => options.logger.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, 'request log write failed; kept for the next batch'),
+    onError: (err) => {
+      const message = err instanceof Error ? err.message : String(err);
+      if (message !== lastActivityError) options.logger.warn({ err: { message } }, 'request log write failed; kept for the next batch');
+      lastActivityError = message;
+    },
   });
   // Every store call is timed (xgw_store_duration_seconds), whichever store is behind.
   const keyStore = instrument(options.store.keyStore, 'keys', metrics);

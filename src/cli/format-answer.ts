@@ -1,5 +1,6 @@
 import { formatKey, formatKeyList } from './format-key.js';
 import { formatAllUsage, formatKeyUsage } from './format-usage.js';
+import { formatAlerts, formatOverview, formatRequests } from './format-operator.js';
 import { isPresent, record, text } from './json-read.js';
 import type { AnswerView } from './parse-command.js';
 import { formatPairs, formatTable, printable } from './text-table.js';
@@ -36,6 +37,12 @@ export function formatAnswer(view: AnswerView, body: unknown): string {
       return formatAllUsage(b);
     case 'audit':
       return formatAudit(b);
+    case 'key-requests':
+      return formatRequests(b);
+    case 'overview':
+      return formatOverview(b);
+    case 'alerts':
+      return formatAlerts(b);
     case 'object': {
       const rows: [string, string][] = [
         ['object', text(b.id)],

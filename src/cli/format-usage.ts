@@ -3,9 +3,9 @@ import { formatCount, formatTable, formatUsd } from './text-table.js';
 
 /**
  * Usage answers (SPEC §6: `U = {requests, promptTokens, completionTokens, reasoningTokens, cachedTokens,
- * totalTokens, costUsd}`) as tables: one key's by UTC day and model, every key's by key.
+ * totalTokens, costUsd, refused, failed}`) as tables: one key's by UTC day and model, every key's by key.
  */
-const U_HEADERS = ['REQUESTS', 'PROMPT', 'COMPLETION', 'REASONING', 'CACHED', 'TOTAL TOKENS', 'COST'] as const;
+const U_HEADERS = ['REQUESTS', 'PROMPT', 'COMPLETION', 'REASONING', 'CACHED', 'TOTAL TOKENS', 'COST', 'REFUSED', 'FAILED'] as const;
 
 function usageCells(u: unknown): string[] {
   const t = record(u);
@@ -18,6 +18,8 @@ function usageCells(u: unknown): string[] {
     count('cachedTokens'),
     count('totalTokens'),
     typeof t.costUsd === 'number' ? formatUsd(t.costUsd) : '-',
+    count('refused'),
+    count('failed'),
   ];
 }
 

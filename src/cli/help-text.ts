@@ -18,6 +18,9 @@ Usage:
   xai-gateway keys <command> [options]   create, list, show, update, revoke, rotate keys; one key's usage
   xai-gateway usage [--from D] [--to D]  every key's usage (GET /admin/usage)
   xai-gateway audit [--limit N] [--all]  the audit log, newest first (GET /admin/audit)
+  xai-gateway overview                   today and this month: totals, requests in flight, error rate, top
+                                         keys by cost, keys close to a limit (GET /admin/overview)
+  xai-gateway alerts [--limit N]         recent alert webhook deliveries (GET /admin/alerts)
   xai-gateway object <id>                which client key owns an xAI file, response, batch, deferred
                                          completion or video, and when it was made (GET /admin/objects/:id)
   xai-gateway --version
@@ -42,7 +45,9 @@ Commands:
   rotate <id> [--grace <seconds>]     new secret, printed once; the old one keeps working --grace seconds
                                       (0..604800, default 0: it stops at once)
   usage <id> [--from YYYY-MM-DD] [--to YYYY-MM-DD]
-                                      usage by UTC day and model (default: today)
+                                      usage by UTC day and model (default: today), with refused and failed
+  requests <id> [--limit N]           the key's last requests, its child keys' included, newest first
+                                      (50 by default, up to 1000; metadata only, never prompt or answer text)
 
 Key flags (create and update):
   --name <name>

@@ -30,7 +30,10 @@ export type AnswerView =
   | { kind: 'key-usage' }
   | { kind: 'all-usage' }
   | { kind: 'audit' }
-  | { kind: 'object' };
+  | { kind: 'object' }
+  | { kind: 'key-requests' }
+  | { kind: 'overview' }
+  | { kind: 'alerts' };
 
 export interface CliCommand {
   baseUrl: string;
@@ -125,6 +128,24 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     flags: RANGE_FLAGS,
     build: (values, [id]) => ({ request: { method: 'GET', path: `${keyPath(id)}/usage${rangeQuery(values)}` }, view: { kind: 'key-usage' } }),
   },
+  'keys requests': {
+    topic: 'keys',
+    args: ['id'],
+    flags: ['limit'],
+    build: (values, [id]) => ({ request: { method: 'GET', path: `${keyPath(id)}/requests${pageQuery(values)}` }, view: { kind: 'key-requests' } }),
+  },
+  overview: {
+    topic: 'main',
+    args: [],
+    flags: [],
+    build: () => ({ request: { method: 'GET', path: '/admin/overview' }, view: { kind: 'overview' } }),
+  },
+  alerts: {
+    topic: 'main',
+    args: [],
+    flags: ['limit'],
+    build: (values) => ({ request: { method: 'GET', path: `/admin/alerts${pageQuery(values)}` }, view: { kind: 'alerts' } }),
+  },
   usage: {
     topic: 'usage',
     args: [],
@@ -170,7 +191,7 @@ export function parseCommand(argv: readonly string[], env: Readonly<Record<strin
   const [group, sub] = positionals;
   if (group === undefined) return { kind: 'usage-error', message: 'no command given', topic: 'main' };
   const name = group === 'keys' ? (sub === undefined ? undefined : `keys ${sub}`) : group;
-  if (name === undefined) return { kind: 'usage-error', message: 'keys needs a command: create, list, show, update, revoke, rotate or usage', topic: 'keys' };
+  if (name === undefined) return { kind: 'usage-error', message: 'keys needs a command: create, list, show, update, revoke, rotate, usage or requests', topic: 'keys' };
   const spec = COMMANDS[name];
   if (spec === undefined) return { kind: 'usage-error', message: `unknown command "${[group, group === 'keys' ? sub : undefined].filter(Boolean).join(' ')}"`, topic };
   try {
@@ -228,7 +249,7 @@ function checkFlags(name: string, spec: CommandSpec, tokens: readonly Token[]): 
     const option = token.name as OptionName;
     if (!GLOBAL_FLAGS.includes(option) && !spec.flags.includes(option)) throw new UsageError(`${token.rawName} is not an option of "${name}"`);
     const multiple = (OPTIONS[option] as { multiple?: boolean }).multiple === true;
-    if ((!multiple || name === 'keys list' || name === 'audit') && seen.has(option)) throw new UsageError(`${token.rawName} is given twice`);
+    if ((!multiple || name === 'keys list' || name === 'audit' || name === 'keys requests' || name === 'alerts') && seen.has(option)) throw new UsageError(`${token.rawName} is given twice`);
     seen.add(option);
   }
 }

@@ -217,6 +217,31 @@ describe('xai-gateway CLI against a running gateway', () => {
     expect(bad.stderr).toContain('invalid_request: from must be a date YYYY-MM-DD.');
   });
 
+  it('keys requests, overview and alerts show the operator\'s view', async () => {
+    let lines: { requestId: string; status: number }[] = [];
+    await eventually(async () => {
+      const run = await cli(['keys', 'requests', id, '--limit', '3', '--json']);
+      lines = (JSON.parse(run.stdout) as { data: typeof lines }).data;
+      return lines.length === 3;
+    });
+    const text = await cli(['keys', 'requests', id, '--limit', '3']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^AT +REQUEST ID +KEY +ENDPOINT +MODEL +STATUS/m);
+    expect(text.stdout).toContain(lines[0]?.requestId ?? 'missing');
+    expect(text.stdout).toMatch(/^3 requests, newest first/m);
+    expect((await cli(['keys', 'requests', id, '--limit', '0'])).code).toBe(2);
+
+    const overview = await cli(['overview']);
+    expect(overview.code).toBe(0);
+    expect(overview.stdout).toMatch(/^requests in flight: +\d+$/m);
+    expect(overview.stdout).toContain('Top keys by cost today:');
+    expect(overview.stdout).toMatch(new RegExp(`^${id} +web app +6 `, 'm'));
+
+    const alerts = await cli(['alerts']);
+    expect(alerts.code).toBe(0);
+    expect(alerts.stdout).toContain('No alert deliveries yet');
+  });
+
   it('keys revoke: the gateway refuses the key from then on', async () => {
     const run = await cli(['keys', 'revoke', id]);
     expect(run.code).toBe(0);
