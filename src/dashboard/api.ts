@@ -1,4 +1,4 @@
-import type { AllUsageReport, AuditEntry, KeyRecord, KeyWithSecret, KeyWithUsage, Page, UsageReport } from './types.js';
+import type { AllUsageReport, AuditEntry, Delivery, KeyRecord, KeyWithSecret, KeyWithUsage, Overview, Page, Plan, RequestLine, UsageReport } from './types.js';
 
 /**
  * The admin API (SPEC §6), called from the page. The admin token lives only in this closure — never in
@@ -27,12 +27,19 @@ export interface AdminApi {
   allUsage(range: { from: string; to: string }): Promise<AllUsageReport>;
   children(id: string): Promise<{ data: KeyRecord[] }>;
   audit(options?: { limit?: number; cursor?: string | null }): Promise<Page<AuditEntry>>;
+  updateKey(id: string, body: Record<string, unknown>): Promise<KeyRecord>;
+  keyRequests(id: string, limit: number): Promise<{ data: RequestLine[] }>;
+  overview(): Promise<Overview>;
+  plans(): Promise<{ data: Plan[] }>;
+  alerts(limit?: number): Promise<{ data: Delivery[] }>;
+  /** A key's usage as CSV text (one row per day and model), for a download. */
+  keyUsageCsv(id: string, range: { from: string; to: string }): Promise<string>;
 }
 
 const PAGE = 1000;
 
 export function createAdminApi(token: string): AdminApi {
-  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async function call<T>(method: string, path: string, body?: unknown, as: 'json' | 'text' = 'json'): Promise<T> {
     let response: Response;
     try {
       response = await fetch(path, {
@@ -46,6 +53,7 @@ export function createAdminApi(token: string): AdminApi {
       throw new ApiError(0, 'network_error', 'The gateway could not be reached.');
     }
     const text = await response.text();
+    if (response.ok && as === 'text') return text as T;
     let parsed: unknown = null;
     try {
       parsed = text === '' ? null : JSON.parse(text);
@@ -91,6 +99,12 @@ export function createAdminApi(token: string): AdminApi {
     allUsage: (range) => call('GET', `/admin/usage${query(range)}`),
     children: (keyId) => call('GET', `/admin/keys/${id(keyId)}/children`),
     audit: (options = {}) => call('GET', `/admin/audit${query({ limit: options.limit, cursor: options.cursor })}`),
+    updateKey: (keyId, body) => call('PATCH', `/admin/keys/${id(keyId)}`, body),
+    keyRequests: (keyId, limit) => call('GET', `/admin/keys/${id(keyId)}/requests${query({ limit })}`),
+    overview: () => call('GET', '/admin/overview'),
+    plans: () => call('GET', '/admin/plans'),
+    alerts: (limit = 100) => call('GET', `/admin/alerts${query({ limit })}`),
+    keyUsageCsv: (keyId, range) => call('GET', `/admin/keys/${id(keyId)}/usage${query({ ...range, format: 'csv' })}`, undefined, 'text'),
   };
 }
 

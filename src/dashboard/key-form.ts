@@ -5,7 +5,7 @@ import { LIMIT_LABELS, LIMIT_NAMES, type LimitName } from './constants.js';
  * can check it. Only obvious slips are caught here (a word in a number field); the server validates
  * everything and its answer names every problem, which the page shows as it is.
  */
-export type ExpiryChoice = { kind: 'never' } | { kind: 'ttl'; hours: string } | { kind: 'at'; local: string };
+export type ExpiryChoice = { kind: 'keep' } | { kind: 'never' } | { kind: 'ttl'; hours: string } | { kind: 'at'; local: string };
 
 export interface CreateFormValues {
   name: string;
@@ -22,6 +22,8 @@ export interface CreateFormValues {
   ips: string;
   /** Empty = the key cannot mint child keys. */
   mintMaxTtlSeconds: string;
+  /** `name=value`, one per line; empty = none. */
+  metadata: string;
 }
 
 export type FormResult = { ok: true; body: Record<string, unknown> } | { ok: false; problems: string[] };
@@ -78,6 +80,14 @@ export function buildCreateBody(values: CreateFormValues): FormResult {
   const ips = splitList(values.ips);
   if (ips.length > 0) body.allowedIps = ips;
 
+  const metadata: Record<string, string> = {};
+  for (const line of values.metadata.split('\n').map((l) => l.trim()).filter((l) => l !== '')) {
+    const at = line.indexOf('=');
+    if (at <= 0) problems.push(`Metadata: "${line}" is not name=value.`);
+    else metadata[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+  }
+  if (Object.keys(metadata).length > 0) body.metadata = metadata;
+
   const mint = values.mintMaxTtlSeconds.trim();
   if (mint !== '') {
     const seconds = Number(mint);
@@ -85,4 +95,73 @@ export function buildCreateBody(values: CreateFormValues): FormResult {
     else body.mint = { maxTtlSeconds: seconds };
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, body };
+}
+
+/** What the edit form starts from: the key as the admin API answered it. */
+export interface EditableKey {
+  name: string;
+  plan: string | null;
+  models: readonly string[] | null;
+  endpoints: readonly string[] | null;
+  collections?: readonly string[] | null;
+  limits: Readonly<Record<string, number>>;
+  allowedOrigins: readonly string[] | null;
+  allowedIps: readonly string[] | null;
+  expiresAt: string | null;
+  metadata: Readonly<Record<string, string>>;
+  mint: ({ maxTtlSeconds: number } & Readonly<Record<string, unknown>>) | null;
+}
+
+/** The form's values for an existing key (expiry: kept as it is unless the operator picks another). */
+export function formValuesOf(key: EditableKey): CreateFormValues {
+  return {
+    name: key.name,
+    plan: key.plan ?? '',
+    models: (key.models ?? []).join('\n'),
+    endpoints: [...(key.endpoints ?? [])],
+    collections: (key.collections ?? []).join('\n'),
+    limits: Object.fromEntries(Object.entries(key.limits).map(([name, value]) => [name, String(value)])),
+    expiry: { kind: 'keep' },
+    origins: (key.allowedOrigins ?? []).join('\n'),
+    ips: (key.allowedIps ?? []).join('\n'),
+    mintMaxTtlSeconds: key.mint === null ? '' : String(key.mint.maxTtlSeconds),
+    metadata: Object.entries(key.metadata).map(([name, value]) => `${name}=${value}`).join('\n'),
+  };
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * The edit form's values → a `PATCH /admin/keys/:id` body holding only what changed (so the audit log shows
+ * exactly the change). Checked like the create form; an emptied field is sent as null (cleared), limits and
+ * metadata as a whole.
+ */
+export function buildPatchBody(values: CreateFormValues, original: EditableKey): FormResult {
+  const built = buildCreateBody(values);
+  if (!built.ok) return built;
+  const next = built.body;
+  const body: Record<string, unknown> = {};
+  const compare = (field: string, value: unknown, before: unknown): void => {
+    if (!same(value, before)) body[field] = value;
+  };
+  compare('name', next.name, original.name);
+  compare('plan', next.plan ?? null, original.plan);
+  compare('models', next.models ?? null, original.models);
+  compare('endpoints', next.endpoints ?? null, original.endpoints);
+  compare('collections', next.collections ?? null, original.collections ?? null);
+  compare('limits', next.limits ?? {}, original.limits);
+  compare('allowedOrigins', next.allowedOrigins ?? null, original.allowedOrigins);
+  compare('allowedIps', next.allowedIps ?? null, original.allowedIps);
+  compare('metadata', next.metadata ?? {}, original.metadata);
+  const mint = next.mint as { maxTtlSeconds: number } | undefined;
+  if ((mint?.maxTtlSeconds ?? null) !== (original.mint?.maxTtlSeconds ?? null)) {
+    // The other mint settings (maxActiveChildren) stay as they were.
+    body.mint = mint === undefined ? null : { ...(original.mint ?? {}), maxTtlSeconds: mint.maxTtlSeconds };
+  }
+  if (values.expiry.kind === 'never' && original.expiresAt !== null) body.expiresAt = null;
+  if (next.ttlSeconds !== undefined) body.ttlSeconds = next.ttlSeconds;
+  if (next.expiresAt !== undefined) body.expiresAt = next.expiresAt;
+  return { ok: true, body };
 }

@@ -2,14 +2,17 @@ import type { AdminApi } from './api.js';
 import { el, replaceChildren } from './dom.js';
 import { auditView } from './view-audit.js';
 import { createView } from './view-create.js';
-import { keyView } from './view-key.js';
+import { keyView, requestView } from './view-key.js';
+import { alertsView } from './view-alerts.js';
+import { editView } from './view-edit.js';
+import { overviewView } from './view-overview.js';
 import { keysView } from './view-keys.js';
 import { renderSignIn } from './view-sign-in.js';
 import type { View, ViewContext } from './view.js';
 
 /**
- * The dashboard shell (issue 8): sign-in, navigation and hash routes (#/keys, #/keys/new, #/keys/<id>,
- * #/audit). The signed-in API client — and with it the admin token — is this module's variable only:
+ * The dashboard shell: sign-in, navigation and hash routes (#/ the overview, #/keys, #/keys/new, #/keys/<id>,
+ * #/keys/<id>/edit, #/keys/<id>/requests/<request id>, #/alerts, #/audit). The signed-in API client — and with it the admin token — is this module's variable only:
  * reloading the page signs out.
  */
 let api: AdminApi | null = null;
@@ -36,16 +39,22 @@ function announce(message: string): void {
 
 interface Route {
   view: View;
-  nav: 'keys' | 'create' | 'audit';
+  nav: 'overview' | 'keys' | 'create' | 'alerts' | 'audit';
 }
 
 function routeOf(hash: string): Route {
   const path = hash.replace(/^#/, '');
   if (path === '/keys/new') return { view: createView, nav: 'create' };
   if (path === '/audit') return { view: auditView, nav: 'audit' };
+  if (path === '/alerts') return { view: alertsView, nav: 'alerts' };
+  if (path === '/keys') return { view: keysView, nav: 'keys' };
+  const edit = /^\/keys\/([^/]+)\/edit$/.exec(path);
+  if (edit?.[1] !== undefined) return { view: editView(decodeURIComponent(edit[1])), nav: 'keys' };
+  const request = /^\/keys\/([^/]+)\/requests\/([^/]+)$/.exec(path);
+  if (request?.[1] !== undefined && request[2] !== undefined) return { view: requestView(decodeURIComponent(request[1]), decodeURIComponent(request[2])), nav: 'keys' };
   const key = /^\/keys\/([^/]+)$/.exec(path);
   if (key?.[1] !== undefined) return { view: keyView(decodeURIComponent(key[1])), nav: 'keys' };
-  return { view: keysView, nav: 'keys' };
+  return { view: overviewView, nav: 'overview' };
 }
 
 function render(options: { focus: boolean }): void {

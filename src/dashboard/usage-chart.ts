@@ -81,10 +81,12 @@ export function renderUsageTable(days: readonly UsageDay[]): HTMLElement {
           el('td', { class: 'num' }, formatCount(usage.reasoningTokens)),
           el('td', { class: 'num' }, formatCount(usage.totalTokens)),
           el('td', { class: 'num' }, formatUsd(usage.costUsd)),
+          el('td', { class: 'num' }, formatCount(usage.refused)),
+          el('td', { class: 'num' }, formatCount(usage.failed)),
         ),
       ),
     );
-  const head = ['Day (UTC)', 'Model', 'Requests', 'Prompt tokens', 'Completion tokens', 'Reasoning tokens', 'Total tokens', 'Cost'];
+  const head = ['Day (UTC)', 'Model', 'Requests', 'Prompt tokens', 'Completion tokens', 'Reasoning tokens', 'Total tokens', 'Cost', 'Refused', 'Failed'];
   return el(
     'table',
     { class: 'data' },

@@ -4,7 +4,7 @@ import { el, replaceChildren, uid, type Child } from './dom.js';
 import { formatCount, formatDateTime, formatUsd, lastDays, listOrDash } from './format.js';
 import { displayState } from './key-state.js';
 import { secretBox } from './secret-box.js';
-import type { KeyRecord, KeyWithUsage } from './types.js';
+import type { KeyRecord, KeyWithUsage, RequestLine } from './types.js';
 import { METRIC_LABELS, renderUsageChart, renderUsageTable } from './usage-chart.js';
 import { errorMessage, keyLink, pageHeading, stateBadge, type View, type ViewContext } from './view.js';
 
@@ -45,6 +45,25 @@ function usageSection(ctx: ViewContext, key: KeyWithUsage): HTMLElement {
     el('div', { class: 'field' }, el('label', { for: 'usage-metric' }, 'Show'), metric),
   );
   controls.addEventListener('submit', (event) => event.preventDefault());
+  const download = el('button', { type: 'button', class: 'button', 'data-testid': 'csv-download' }, 'Download CSV');
+  download.addEventListener('click', () => {
+    const dates = lastDays(ctx.nowMs(), Number(period.value));
+    const range = { from: dates[0] ?? '', to: dates[dates.length - 1] ?? '' };
+    ctx.api
+      .keyUsageCsv(key.id, range)
+      .then((csv) => {
+        // Fetched with the admin token (never put in a URL), then handed to the browser as a file.
+        const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
+        const link = el('a', { href: url, download: `${key.id}-${range.from}-${range.to}.csv`, class: 'visually-hidden' }, 'download');
+        document.body.append(link);
+        link.click();
+        link.remove();
+        window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+        ctx.announce('Usage downloaded as CSV.');
+      })
+      .catch((err: unknown) => ctx.announce(describeError(err)));
+  });
+  controls.append(el('div', { class: 'field' }, download));
 
   const load = async (): Promise<void> => {
     const dates = lastDays(ctx.nowMs(), Number(period.value));
@@ -74,6 +93,15 @@ function usageSection(ctx: ViewContext, key: KeyWithUsage): HTMLElement {
       el('strong', { 'data-testid': 'usage-today-requests' }, formatCount(today.requests)),
       ` ${today.requests === 1 ? 'request' : 'requests'}, ${formatCount(today.totalTokens)} tokens, ${formatUsd(today.costUsd)}.`,
       key.mint !== null ? ' Includes the usage of its child keys.' : '',
+    ),
+    el(
+      'p',
+      { 'data-testid': 'usage-errors' },
+      `Refused ${formatCount(today.refused)}, failed ${formatCount(today.failed)}: error rate `,
+      el('strong', { 'data-testid': 'error-rate' }, errorRate(today)),
+      '. In flight now: ',
+      el('strong', { 'data-testid': 'in-flight' }, formatCount(key.live.inFlight)),
+      '.',
     ),
     controls,
     chart,
@@ -210,6 +238,95 @@ async function childrenSection(ctx: ViewContext, key: KeyRecord): Promise<HTMLEl
   return section;
 }
 
+function errorRate(u: { requests: number; refused: number; failed: number }): string {
+  const attempts = u.requests + u.refused;
+  return attempts === 0 ? '0 %' : `${(((u.refused + u.failed) / attempts) * 100).toFixed(1)} %`;
+}
+
+export function requestLink(keyId: string, requestId: string): HTMLAnchorElement {
+  return el('a', { href: `#/keys/${encodeURIComponent(keyId)}/requests/${encodeURIComponent(requestId)}` }, requestId);
+}
+
+function requestRow(keyId: string, line: RequestLine): HTMLElement {
+  const tokens = line.promptTokens + line.completionTokens + line.reasoningTokens;
+  return el(
+    'tr',
+    { class: line.status >= 400 ? 'row-error' : '' },
+    el('td', {}, formatDateTime(line.at)),
+    el('td', {}, requestLink(keyId, line.requestId)),
+    el('td', {}, line.keyId === keyId ? 'this key' : keyLink(line.keyId)),
+    el('td', {}, line.endpoint),
+    el('td', {}, line.model ?? '—'),
+    el('td', { class: 'num' }, String(line.status)),
+    el('td', {}, line.code ?? '—'),
+    el('td', { class: 'num' }, formatCount(tokens)),
+    el('td', { class: 'num' }, formatUsd(line.costUsd)),
+    el('td', { class: 'num' }, `${line.latencyMs.toFixed(0)} ms`),
+    el('td', {}, line.streamed ? 'yes' : 'no'),
+  );
+}
+
+async function requestsSection(ctx: ViewContext, key: KeyRecord): Promise<HTMLElement> {
+  const section = el('section', { 'aria-labelledby': 'requests-heading' }, el('h2', { id: 'requests-heading' }, 'Recent requests'));
+  let lines: RequestLine[];
+  try {
+    lines = (await ctx.api.keyRequests(key.id, 100)).data;
+  } catch (err) {
+    section.append(errorMessage(describeError(err)));
+    return section;
+  }
+  const head = ['Time', 'Request id', 'Key', 'Endpoint', 'Model', 'Status', 'Code', 'Tokens', 'Cost', 'Latency', 'Streamed'];
+  section.append(
+    el('p', { class: 'hint' }, 'The last 100, newest first, its child keys’ included. Metadata only: the gateway never keeps prompt or answer text.'),
+    el(
+      'div',
+      { class: 'table-wrap' },
+      el(
+        'table',
+        { class: 'data', 'data-testid': 'requests-table' },
+        el('caption', { class: 'visually-hidden' }, 'Recent requests'),
+        el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { scope: 'col' }, h)))),
+        el('tbody', {}, ...(lines.length > 0 ? lines.map((line) => requestRow(key.id, line)) : [el('tr', {}, el('td', { colspan: head.length }, 'No requests yet.'))])),
+      ),
+    ),
+  );
+  return section;
+}
+
+/** One request of a key's log, every field of it (`#/keys/<id>/requests/<requestId>`). */
+export function requestView(keyId: string, requestId: string): View {
+  return async (ctx, root) => {
+    const back = el('p', { class: 'breadcrumb' }, el('a', { href: '#/keys' }, 'Keys'), ' / ', keyLink(keyId), ' / request');
+    let line: RequestLine | undefined;
+    try {
+      line = (await ctx.api.keyRequests(keyId, 1000)).data.find((l) => l.requestId === requestId);
+    } catch (err) {
+      replaceChildren(root, back, pageHeading('Request'), errorMessage(describeError(err)));
+      return;
+    }
+    if (line === undefined) {
+      replaceChildren(root, back, pageHeading('Request'), errorMessage('This request is not among the key’s last 1000.'));
+      return;
+    }
+    const rows: [string, Child][] = [
+      ['Request id', el('code', { 'data-testid': 'request-id' }, line.requestId)],
+      ['Time', formatDateTime(line.at)],
+      ['Key', keyLink(line.keyId)],
+      ['Endpoint', line.endpoint],
+      ['Model', line.model ?? '—'],
+      ['Status', String(line.status)],
+      ['Error code', line.code ?? '—'],
+      ['Prompt tokens', formatCount(line.promptTokens)],
+      ['Completion tokens', formatCount(line.completionTokens)],
+      ['Reasoning tokens', formatCount(line.reasoningTokens)],
+      ['Cost', formatUsd(line.costUsd)],
+      ['Latency', `${line.latencyMs} ms`],
+      ['Streamed', line.streamed ? 'yes' : 'no'],
+    ];
+    replaceChildren(root, back, pageHeading(`Request ${line.requestId}`), el('dl', { class: 'details' }, ...rows.flatMap(([term, value]) => [el('dt', {}, term), el('dd', {}, value)])));
+  };
+}
+
 /** A key's page (issue 8): its record, usage by day and model as a chart, rotate, revoke, its child keys. */
 export function keyView(id: string): View {
   const view: View = async (ctx, root) => {
@@ -225,12 +342,19 @@ export function keyView(id: string): View {
     replaceChildren(
       root,
       el('p', { class: 'breadcrumb' }, el('a', { href: '#/keys' }, 'Keys'), ' / ', el('code', {}, key.id)),
-      el('div', { class: 'page-head' }, heading, stateBadge(displayState(key, nowMs))),
+      el(
+        'div',
+        { class: 'page-head' },
+        heading,
+        stateBadge(displayState(key, nowMs)),
+        key.source === 'api' && key.revokedAt === null ? el('a', { href: `#/keys/${encodeURIComponent(key.id)}/edit`, class: 'button' }, 'Edit') : null,
+      ),
       details(key, nowMs),
       usageSection(ctx, key),
       actionsSection(ctx, key, () => void view(ctx, root).then(() => root.querySelector('h1')?.focus())),
     );
-    const children = await childrenSection(ctx, key);
+    const [requests, children] = await Promise.all([requestsSection(ctx, key), childrenSection(ctx, key)]);
+    root.append(requests);
     if (children !== null) root.append(children);
   };
   return view;

@@ -4,7 +4,7 @@ import { describeChanges } from '../../src/dashboard/audit-format.js';
 import { chartModel, niceCeil } from '../../src/dashboard/chart-model.js';
 import * as dashboard from '../../src/dashboard/constants.js';
 import { formatDateTime, formatUsd, lastDays } from '../../src/dashboard/format.js';
-import { buildCreateBody, splitList, type CreateFormValues } from '../../src/dashboard/key-form.js';
+import { buildCreateBody, buildPatchBody, formValuesOf, splitList, type CreateFormValues, type EditableKey } from '../../src/dashboard/key-form.js';
 import { displayState, matchesFilter } from '../../src/dashboard/key-state.js';
 import type { Usage } from '../../src/dashboard/types.js';
 
@@ -56,7 +56,7 @@ describe('matchesFilter', () => {
 });
 
 describe('buildCreateBody', () => {
-  const blank: CreateFormValues = { name: 'app', plan: '', models: '', endpoints: [], collections: '', limits: {}, expiry: { kind: 'never' }, origins: '', ips: '', mintMaxTtlSeconds: '' };
+  const blank: CreateFormValues = { name: 'app', plan: '', models: '', endpoints: [], collections: '', limits: {}, expiry: { kind: 'never' }, origins: '', ips: '', mintMaxTtlSeconds: '', metadata: '' };
 
   it('sends only what was filled in (the rest comes from the plan)', () => {
     expect(buildCreateBody({ ...blank, name: '  app  ' })).toEqual({ ok: true, body: { name: 'app' } });
@@ -74,6 +74,7 @@ describe('buildCreateBody', () => {
       origins: 'https://a.example\nhttps://b.example',
       ips: '10.0.0.0/8, ::1',
       mintMaxTtlSeconds: '600',
+      metadata: 'team=web\n owner = ana \n',
     });
     expect(result).toEqual({
       ok: true,
@@ -88,6 +89,7 @@ describe('buildCreateBody', () => {
         allowedOrigins: ['https://a.example', 'https://b.example'],
         allowedIps: ['10.0.0.0/8', '::1'],
         mint: { maxTtlSeconds: 600 },
+        metadata: { team: 'web', owner: 'ana' },
       },
     });
   });
@@ -109,17 +111,56 @@ describe('buildCreateBody', () => {
     [{ expiry: { kind: 'ttl', hours: '' } }, 'Expiry: the number of hours must be more than 0.'],
     [{ expiry: { kind: 'at', local: '' } }, 'Expiry: pick a date and time.'],
     [{ mintMaxTtlSeconds: '0' }, 'Child keys: the longest lifetime must be a whole number of seconds, 1 or more.'],
+    [{ metadata: 'no-equals-sign' }, 'Metadata: "no-equals-sign" is not name=value.'],
   ] as const)('refuses %j', (change, problem) => {
     expect(buildCreateBody({ ...blank, ...change })).toEqual({ ok: false, problems: [problem] });
   });
 
   it('splitList drops blanks', () => {
+    expect(splitList('')).toEqual([]);
     expect(splitList(' a ,, b\n\nc ')).toEqual(['a', 'b', 'c']);
   });
 });
 
+describe('buildPatchBody', () => {
+  const key: EditableKey = {
+    name: 'web',
+    plan: 'free',
+    models: ['grok-4'],
+    endpoints: null,
+    collections: null,
+    limits: { requestsPerMinute: 60 },
+    allowedOrigins: ['https://a.example'],
+    allowedIps: null,
+    expiresAt: '2030-01-01T00:00:00.000Z',
+    metadata: { team: 'web' },
+    mint: { maxTtlSeconds: 600, maxActiveChildren: 5 },
+  };
+
+  it('sends nothing when nothing changed', () => {
+    expect(buildPatchBody(formValuesOf(key), key)).toEqual({ ok: true, body: {} });
+  });
+
+  it('sends only the changed fields; emptied ones as null, limits and metadata whole', () => {
+    const values = { ...formValuesOf(key), name: 'web-2', plan: '', origins: '', limits: { requestsPerMinute: '60', tokensPerDay: '1000' }, metadata: '', mintMaxTtlSeconds: '900' };
+    expect(buildPatchBody(values, key)).toEqual({
+      ok: true,
+      body: { name: 'web-2', plan: null, allowedOrigins: null, limits: { requestsPerMinute: 60, tokensPerDay: 1000 }, metadata: {}, mint: { maxTtlSeconds: 900, maxActiveChildren: 5 } },
+    });
+  });
+
+  it('expiry: keep sends nothing, never clears it, hours set a new one', () => {
+    expect(buildPatchBody({ ...formValuesOf(key), expiry: { kind: 'never' } }, key)).toEqual({ ok: true, body: { expiresAt: null } });
+    expect(buildPatchBody({ ...formValuesOf(key), expiry: { kind: 'ttl', hours: '2' } }, key)).toEqual({ ok: true, body: { ttlSeconds: 7200 } });
+  });
+
+  it('is checked like the create form', () => {
+    expect(buildPatchBody({ ...formValuesOf(key), name: '' }, key)).toEqual({ ok: false, problems: ['Name: required.'] });
+  });
+});
+
 describe('chartModel', () => {
-  const u = (totalTokens: number, requests = 1): Usage => ({ requests, promptTokens: 0, completionTokens: totalTokens, reasoningTokens: 0, cachedTokens: 0, totalTokens, costUsd: totalTokens / 1e6 });
+  const u = (totalTokens: number, requests = 1): Usage => ({ requests, promptTokens: 0, completionTokens: totalTokens, reasoningTokens: 0, cachedTokens: 0, totalTokens, costUsd: totalTokens / 1e6, refused: 0, failed: 0 });
 
   it.each([
     [0, 1],

@@ -131,6 +131,9 @@ describe('dashboard (headless Chromium)', { timeout: 90_000 }, () => {
 
     await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
+    // Signing in lands on the overview; the keys list is one click away.
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    await page.getByRole('navigation').getByRole('link', { name: 'Keys' }).click();
     await page.getByRole('heading', { name: 'Keys', level: 1 }).waitFor();
     await waitText(page.getByTestId('keys-count'), /Showing 4 of 4 keys/);
   });
