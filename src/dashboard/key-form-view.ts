@@ -96,7 +96,9 @@ export function keyForm(options: { plans: readonly Plan[]; initial: CreateFormVa
 
   const form = el(
     'form',
-    { class: 'key-form', 'aria-labelledby': options.headingId },
+    // novalidate: the form's own checks (key-form.ts) name every problem at once, in words, rather than the
+    // browser stopping at the first field.
+    { class: 'key-form', 'aria-labelledby': options.headingId, novalidate: true },
     fieldset(
       'Key',
       null,
