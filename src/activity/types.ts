@@ -1,5 +1,5 @@
 /**
- * What the operator's view reads about requests (docs/api.md "Operator's view"): the request log, the refused and
+ * What the operator's view reads about requests (docs/operator-view.md): the request log, the refused and
  * failed counts beside usage, and the requests in flight on every instance. Metadata only: no field here can
  * hold any text of a prompt or an answer.
  */

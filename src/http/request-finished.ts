@@ -20,7 +20,7 @@ export function requestFinished(deps: { activity: ActivityRecorder; now: () => n
           requestId: request.id,
           keyId: key.keyId,
           parentId: key.parentId,
-          // A mint (POST /gateway/keys) counts as a request of the minting key (docs/keys.md): it shows as "mint".
+          // A mint (POST /gateway/keys) counts as a request of the minting key (README, "Child keys"): it shows as "mint".
           endpoint: ctx.endpoint ?? (request.url.startsWith('/gateway/keys') ? 'mint' : null),
           model: ctx.model ?? ctx.refusedModel,
           status: reply.raw.headersSent || reply.sent ? reply.statusCode : 499,

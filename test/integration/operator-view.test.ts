@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeXai, type FakeXai } from '../../src/fake/xai-server.js';
 import { chatBody, eventually, postJson, startHarness, UPSTREAM_KEY, type Harness } from '../helpers/harness.js';
 
-// The operator's view (docs/api.md "Operator's view", docs/alerts.md): requests in flight across instances,
+// The operator's view (docs/operator-view.md, docs/alerts.md): requests in flight across instances,
 // refused and failed counts, the request log, the overview, CSV export and signed webhooks — on a real Redis,
 // with two gateway instances sharing one prefix.
 

@@ -543,3 +543,25 @@ describe('shipped config/gateway.yaml', () => {
     expect(config.logLevel).toBe('debug');
   });
 });
+
+describe('alerts', () => {
+  it('takes webhooks with their events, thresholds and the expiry window', () => {
+    const config = parse('alerts:\n  webhooks:\n    - { url: "https://ops.example/hook?t=1", secret: "0123456789abcdef", events: ["key.revoked"] }\n  budgetThresholds: [0.9]\n  expiringWithinDays: 3\n');
+    expect(config.alerts).toEqual({ webhooks: [{ url: 'https://ops.example/hook?t=1', secret: '0123456789abcdef', events: ['key.revoked'] }], budgetThresholds: [0.9], expiringWithinDays: 3 });
+    expect(parse('alerts:\n  webhooks:\n    - { url: "http://127.0.0.1:9/x", secret: "0123456789abcdef" }\n').alerts.webhooks[0]?.events).toEqual(['budget.threshold', 'key.expiring', 'key.revoked']);
+  });
+
+  it.each([
+    ['alerts:\n  webhooks:\n    - { url: "ftp://x", secret: "0123456789abcdef" }\n', 'alerts.webhooks[0].url', /http\(s\) URL/],
+    ['alerts:\n  webhooks:\n    - { url: "https://user:pw@x.example", secret: "0123456789abcdef" }\n', 'alerts.webhooks[0].url', /without credentials/],
+    ['alerts:\n  webhooks:\n    - { url: "https://x.example", secret: "short" }\n', 'alerts.webhooks[0].secret', /at least 16/],
+    ['alerts:\n  webhooks:\n    - { url: "https://x.example", secret: "0123456789abcdef", events: ["key.deleted"] }\n', 'alerts.webhooks[0].events[0]', /one of/],
+    ['alerts:\n  budgetThresholds: [1.5]\n', 'alerts.budgetThresholds[0]', /at most 1/],
+    ['alerts:\n  expiringWithinDays: 0\n', 'alerts.expiringWithinDays', /positive integer/],
+    ['alerts:\n  webhook: []\n', 'alerts.webhook', /webhooks/],
+  ])('refuses %j at %s', (text, path, message) => {
+    const found = problems(text);
+    expect(found.map((p) => p.path)).toEqual([path]);
+    expect(found[0]?.message).toMatch(message);
+  });
+});
