@@ -24,7 +24,7 @@ const record = {
   state: 'active',
 };
 
-const U = (requests: number, totalTokens: number, costUsd: number) => ({
+const U = (requests: number, totalTokens: number, costUsd: number, refused = 0, failed = 0) => ({
   requests,
   promptTokens: totalTokens - 10,
   completionTokens: 10,
@@ -32,6 +32,8 @@ const U = (requests: number, totalTokens: number, costUsd: number) => ({
   cachedTokens: 0,
   totalTokens,
   costUsd,
+  refused,
+  failed,
 });
 
 describe('text helpers', () => {
@@ -181,20 +183,20 @@ describe('formatAnswer', () => {
         keyId: 'key_abc',
         from: '2026-01-01',
         to: '2026-01-02',
-        totals: U(3, 1300, 0.5),
+        totals: U(3, 1300, 0.5, 2, 1),
         days: [
-          { date: '2026-01-01', models: { 'grok-4': U(1, 100, 0.25), 'grok-3-mini': U(1, 200, 0.125) } },
+          { date: '2026-01-01', models: { 'grok-4': U(1, 100, 0.25, 2, 1), 'grok-3-mini': U(1, 200, 0.125) } },
           { date: '2026-01-02', models: { 'grok-4': U(1, 1000, 0.125) } },
         ],
       },
     );
     const lines = out.split('\n');
     expect(lines[0]).toBe('Usage of key_abc, 2026-01-01 to 2026-01-02 (UTC days)');
-    expect(lines[2]).toMatch(/^DATE +MODEL +REQUESTS +PROMPT +COMPLETION +REASONING +CACHED +TOTAL TOKENS +COST$/);
-    expect(lines[3]).toMatch(/^2026-01-01 +grok-4 +1 +90 +10 +0 +0 +100 +\$0\.25$/);
-    expect(lines[4]).toMatch(/^2026-01-01 +grok-3-mini +1 +190 +10 +0 +0 +200 +\$0\.125$/);
-    expect(lines[5]).toMatch(/^2026-01-02 +grok-4 +1 +990 +10 +0 +0 +1,000 +\$0\.125$/);
-    expect(lines[6]).toMatch(/^total +3 +1,290 +10 +0 +0 +1,300 +\$0\.5$/);
+    expect(lines[2]).toMatch(/^DATE +MODEL +REQUESTS +PROMPT +COMPLETION +REASONING +CACHED +TOTAL TOKENS +COST +REFUSED +FAILED$/);
+    expect(lines[3]).toMatch(/^2026-01-01 +grok-4 +1 +90 +10 +0 +0 +100 +\$0\.25 +2 +1$/);
+    expect(lines[4]).toMatch(/^2026-01-01 +grok-3-mini +1 +190 +10 +0 +0 +200 +\$0\.125 +0 +0$/);
+    expect(lines[5]).toMatch(/^2026-01-02 +grok-4 +1 +990 +10 +0 +0 +1,000 +\$0\.125 +0 +0$/);
+    expect(lines[6]).toMatch(/^total +3 +1,290 +10 +0 +0 +1,300 +\$0\.5 +2 +1$/);
     expect(formatAnswer({ kind: 'key-usage' }, { keyId: 'key_abc', from: 'a', to: 'b', totals: U(0, 0, 0), days: [] })).toContain('No usage in this range.');
   });
 
@@ -213,9 +215,9 @@ describe('formatAnswer', () => {
     );
     const lines = out.split('\n');
     expect(lines[2]).toMatch(/^KEY +PARENT +REQUESTS/);
-    expect(lines[3]).toMatch(/^key_parent +- +2 .* \$0\.3$/);
-    expect(lines[4]).toMatch(/^key_child +key_parent +1 .* \$0\.1$/);
-    expect(lines[5]).toMatch(/^total +2 .* \$0\.3$/);
+    expect(lines[3]).toMatch(/^key_parent +- +2 .* \$0\.3 +0 +0$/);
+    expect(lines[4]).toMatch(/^key_child +key_parent +1 .* \$0\.1 +0 +0$/);
+    expect(lines[5]).toMatch(/^total +2 .* \$0\.3 +0 +0$/);
     expect(out).toContain("A child key's usage is also inside its parent's row");
   });
 
