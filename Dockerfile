@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# xai-gateway image: build with the dev toolchain, run with production dependencies only (SPEC §1).
+# xai-gateway image: build with the dev toolchain, run with production dependencies only (docs/configuration.md).
 #   docker build -t xai-gateway .      or      docker compose up -d   (see docker-compose.yml)
 
 # ---- build: TypeScript → dist/ --------------------------------------------------------------------------
@@ -36,8 +36,8 @@ COPY config ./config
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 8080
-# The slim image has no curl: ask node itself. /healthz answers 200 while the process runs (SPEC §7).
+# The slim image has no curl: ask node itself. /healthz answers 200 while the process runs (docs/operations.md).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# node directly, no npm in between: SIGTERM (drain) and SIGHUP (reload) reach the gateway (SPEC §1).
+# node directly, no npm in between: SIGTERM (drain) and SIGHUP (reload) reach the gateway (docs/configuration.md).
 CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=50", "dist/src/main.js"]

@@ -2,7 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-// Dependency direction (DESIGN.md): main → app → http → domain → {config types, errors}.
+// Dependency direction (docs/architecture.md): main → app → http → domain → {config types, errors}.
 // Domain folders never import fastify; ioredis stays in store files and main; undici in upstream/ and main.
 const domainRestrictions = {
   patterns: [

@@ -25,7 +25,6 @@ import { registerGatewayKeysRoutes } from './http/gateway-keys-routes.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import { registerMetricsRoute } from './http/metrics-route.js';
 import { newRequestContext } from './http/request-context.js';
-import { lazyChildLogger } from './http/lazy-request-logger.js';
 import { requestFinished } from './http/request-finished.js';
 import type { ActivityRecorder } from './activity/recorder.js';
 import type { ActivityStore } from './activity/types.js';
@@ -42,9 +41,9 @@ export interface AppDeps {
   resolver: KeyResolver;
   declaredKeys: () => readonly KeyRecord[];
   limiter: Limiter;
-  /** Announces key changes to every instance (SPEC §3). */
+  /** Announces key changes to every instance (docs/api.md). */
   keyChanges: KeyChanges;
-  /** Origins of active keys, for CORS (SPEC §8). */
+  /** Origins of active keys, for CORS (docs/threat-model.md). */
   keyOrigins: KeyOriginIndex;
   audit: AuditLog;
   /** Who created which xAI object (docs/isolation.md). */
@@ -87,7 +86,7 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
 }
 
 /**
- * At most `max` open connections per client address (SPEC §8, server.maxConnectionsPerIp); more are closed at
+ * At most `max` open connections per client address (docs/threat-model.md, server.maxConnectionsPerIp); more are closed at
  * once, before a byte is read. Counted on the socket's address: behind a proxy, every client has the proxy's.
  */
 function limitConnectionsPerIp(server: Server, max: number): void {
@@ -111,7 +110,7 @@ function limitConnectionsPerIp(server: Server, max: number): void {
 
 /**
  * A client that sends `Expect: 100-continue` with a declared body over the limit gets its 413 before any body is
- * sent (RFC 9110 §10.1.1) instead of a `100 Continue` followed by a reset (SPEC §8).
+ * sent (RFC 9110 §10.1.1) instead of a `100 Continue` followed by a reset (docs/threat-model.md).
  */
 function answerOversizedBeforeContinue(server: Server, bodyLimitBytes: () => number): void {
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
@@ -127,7 +126,7 @@ function answerOversizedBeforeContinue(server: Server, bodyLimitBytes: () => num
   });
 }
 
-/** A safe client-supplied request id is echoed; anything else is replaced by a UUID (SPEC §4). */
+/** A safe client-supplied request id is echoed; anything else is replaced by a UUID (docs/api.md). */
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
@@ -143,8 +142,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     loggerInstance,
     // One line per request is ours (src/http/request-log.ts), written after settlement.
     logController: new LogController({ disableRequestLogging: true }),
-    // Each request's child logger is built only when that request logs a line (src/http/lazy-request-logger.ts).
-    childLoggerFactory: lazyChildLogger,
     trustProxy: config.server.trustProxy,
     bodyLimit: config.server.bodyLimitBytes,
     genReqId: (req) => {
@@ -152,7 +149,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       return typeof header === 'string' && REQUEST_ID_RE.test(header) ? header : randomUUID();
     },
     // Receiving the request (headers and body) is bounded, so a slow or silent client holds nothing for long
-    // (SPEC §8); answering is not: a stream may run for minutes, bounded by the upstream timeouts instead.
+    // (docs/threat-model.md); answering is not: a stream may run for minutes, bounded by the upstream timeouts instead.
     requestTimeout: config.server.requestTimeoutMs,
     // Node checks request deadlines every connectionsCheckingInterval (30 s by default, which would let a slow
     // client hold on up to 30 s past its deadline); Fastify does not pass that option, so the server is made here.
@@ -191,7 +188,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   registerErrorHandling(app, { onRefused: (reason) => deps.metrics.refused(reason) });
-  // Security headers (SPEC §8): helmet's set for HELMET_OPTIONS, fixed at start (src/http/security-headers.ts).
+  // Security headers (docs/threat-model.md): helmet's set for HELMET_OPTIONS, fixed at start (src/http/security-headers.ts).
   void app.register(registerSecurityHeaders);
   void app.register(registerAuthThrottle, {
     maxFailuresPerMinute: () => deps.config().server.authFailuresPerMinute,

@@ -7,7 +7,7 @@ import { createLogger } from './logging.js';
 import { openStore } from './store.js';
 
 /**
- * `npm run demo` (SPEC §1): the whole flow with no xAI account and no network. Starts the project's fake
+ * `npm run demo` (docs/configuration.md): the whole flow with no xAI account and no network. Starts the project's fake
  * xAI on loopback, the gateway on the in-process store in front of it, creates a demo client key through
  * the admin API, and prints curl commands that reach only the fake.
  */

@@ -1,7 +1,7 @@
 /**
  * The gateway's own errors. Domain code throws GatewayError; only src/http turns it into a response,
- * in the OpenAI shape `{"error":{"message","type","code"}}` (SPEC §4). The codes are the stable table
- * of SPEC §4 and §6; a new code needs a README row.
+ * in the OpenAI shape `{"error":{"message","type","code"}}` (docs/api.md). The codes are the stable table
+ * of docs/api.md; a new code needs a README row.
  */
 export type GatewayErrorCode =
   | 'invalid_request'
@@ -72,7 +72,7 @@ export interface ErrorBody {
   error: { message: string; type: string; code: string };
 }
 
-/** Shorthand constructors for the errors raised most often; each keeps the SPEC §4 status/code pairing in one place. */
+/** Shorthand constructors for the errors raised most often; each keeps the docs/api.md status/code pairing in one place. */
 export const errors = {
   invalidRequest: (message: string, status = 400): GatewayError =>
     new GatewayError({ status, code: 'invalid_request', message }),

@@ -16,7 +16,7 @@ import { createAlertDispatcher, type PostWebhook } from './alerts/dispatcher.js'
 import { createAlertMonitor, type AlertMonitor } from './alerts/monitor.js';
 import { postWebhook } from './alerts/post.js';
 
-/** Key records are cached this long; it bounds how late another instance sees a revocation (SPEC §3: < 1 s). */
+/** Key records are cached this long; it bounds how late another instance sees a revocation (docs/api.md: < 1 s). */
 export const KEY_CACHE_TTL_MS = 500;
 /** xAI's model lists change rarely; one upstream call a minute serves every client listing models. */
 const MODEL_LIST_TTL_MS = 60_000;
@@ -82,7 +82,7 @@ export function createGateway(options: {
     now: options.now ?? Date.now,
     onError: (message, err) => options.logger.warn(err instanceof Error ? { err: { message: err.message } } : {}, message),
   });
-  // Every instance hears every key change (SPEC §3): drop the cached key, refresh its CORS origins.
+  // Every instance hears every key change (docs/api.md): drop the cached key, refresh its CORS origins.
   // `null` = changes may have been missed (pub/sub reconnected): drop and reload everything.
   const unsubscribe = options.store.keyChanges.subscribe((keyId) => {
     resolver.invalidate(keyId ?? undefined);

@@ -1,7 +1,7 @@
 import { pino, type Logger } from 'pino';
 
 /**
- * The one logger of the process (SPEC §7). Secrets are redacted at the logger, twice over:
+ * The one logger of the process (docs/operations.md). Secrets are redacted at the logger, twice over:
  * - known header paths are censored by pino's `redact` (authorization, x-api-key, cookie, set-cookie);
  * - every serialized line passes a scrubber that replaces the configured upstream keys and admin tokens and
  *   anything shaped like a client key (`xgw_…`) or an xAI key (`xai-…`), wherever it appears — in a message,

@@ -12,7 +12,7 @@ import { openStore } from './store.js';
 
 /**
  * The process: the only module that reads process.env, opens Redis and the upstream pool, listens, and
- * handles signals (DESIGN.md). Everything else receives what it needs as arguments.
+ * handles signals (docs/architecture.md). Everything else receives what it needs as arguments.
  */
 
 /** How long SIGTERM waits for in-flight requests and streams before closing anyway. */

@@ -25,16 +25,16 @@ import { createRedisOwnershipStore } from './ownership/redis-ownership-store.js'
 import type { OwnershipStore } from './ownership/types.js';
 import { guardStore } from './store-errors.js';
 
-/** The gateway's state: client keys and quota counters, on Redis (or a Cluster) or in process (SPEC §1, §7). */
+/** The gateway's state: client keys and quota counters, on Redis (or a Cluster) or in process (docs/configuration.md, docs/operations.md). */
 export interface Store {
   kind: 'memory' | 'redis' | 'cluster';
   /** The prefix of every Redis key this store writes. */
   keyPrefix: string;
   keyStore: KeyStore;
   limiter: Limiter;
-  /** Key-change notifications between instances (SPEC §3: within 1 s); Redis pub/sub on its own connection. */
+  /** Key-change notifications between instances (docs/api.md: within 1 s); Redis pub/sub on its own connection. */
   keyChanges: KeyChanges;
-  /** Admin changes and mints (SPEC §6). */
+  /** Admin changes and mints (docs/api.md). */
   audit: AuditLog;
   /** Who created which xAI object: tenant isolation (docs/isolation.md). */
   ownership: OwnershipStore;
@@ -44,7 +44,7 @@ export interface Store {
   alerts: AlertStore;
   /**
    * The Redis client for @fastify/rate-limit's shared counters (per-IP auth-failure throttling), or null for
-   * the in-process store. Opaque on purpose: only store files and main know ioredis (DESIGN.md).
+   * the in-process store. Opaque on purpose: only store files and main know ioredis (docs/architecture.md).
    */
   rateLimitRedis: unknown;
   /** Resolves while the store answers (readiness). */
@@ -55,7 +55,7 @@ export interface Store {
 }
 
 /**
- * Fail fast while Redis is away (503 store_unavailable, SPEC §4) instead of queueing requests behind it,
+ * Fail fast while Redis is away (503 store_unavailable, docs/api.md) instead of queueing requests behind it,
  * and keep reconnecting in the background so service resumes by itself.
  */
 const REDIS_OPTIONS: RedisOptions = {

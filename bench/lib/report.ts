@@ -132,7 +132,7 @@ export function verdicts(result: BenchResult): Verdict[] {
   });
   const rec = soak.streamReconciliation;
   out.push({
-    target: 'Soak: usage counts exactly the requests that reached xAI (SPEC §5)',
+    target: 'Soak: usage counts exactly the requests that reached xAI (docs/api.md)',
     measured:
       `${int(soak.gatewayUsage.requests)} recorded / ${int(soak.upstreamReceived)} received; streams: ${int(rec.reachedNotRecorded)} reached xAI unrecorded, ` +
       `${int(rec.notReachedButRecorded)} recorded without reaching it`,
@@ -399,7 +399,7 @@ export function renderMarkdown(result: BenchResult): string {
       `said ${int(soak.concurrencyRemaining)} of ${int(soak.concurrencyLimit)} left, the GET holding one slot itself; the poll, started once the usage had stopped changing, waited ${int(soak.reservationsWaitMs)} ms).`,
     '',
     '"Reached the fake" means the fake parsed the request\'s headers; the gateway counts a request once undici wrote all of it to the upstream connection ' +
-      '(SPEC §5; a stream aborted while its connection was still opening is released, not counted). On loopback the two coincide, so ' +
+      '(docs/api.md; a stream aborted while its connection was still opening is released, not counted). On loopback the two coincide, so ' +
       'request counts must match exactly. Token and cost totals differ by design: the fake counts usage only when it sent it ' +
       '(a stream cut before its usage chunk reports nothing), while the gateway settles a cut stream from an estimate ' +
       '(prompt estimate + the streamed text, priced from `pricing`, README "Quotas and usage"). The difference is that estimate.',

@@ -13,7 +13,7 @@ import { MODEL } from './load.js';
 export const UPSTREAM_KEY = 'xai-bench-upstream-key-0123456789';
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 
-/** Every limit of SPEC §2, far above what the run can spend, so none refuses but all are evaluated. */
+/** Every limit of docs/configuration.md, far above what the run can spend, so none refuses but all are evaluated. */
 export const ALL_LIMITS = {
   requestsPerMinute: 100_000_000,
   requestsPerDay: 1_000_000_000,

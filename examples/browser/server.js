@@ -4,7 +4,7 @@
  *
  * It holds a MINTING client key (a gateway key whose record has `mint: { maxTtlSeconds }`) and never sends it
  * anywhere but to the gateway. Every page load asks `GET /session` and gets a child key that lives ten minutes,
- * works only from this page's origin, for one model and chat completions only (SPEC §3 child keys) — a key the
+ * works only from this page's origin, for one model and chat completions only (docs/api.md child keys) — a key the
  * browser may hold because a copy of it is worth little: it expires soon, a foreign site cannot use it from
  * its pages, and it can never do more than its parent.
  *

@@ -1,10 +1,10 @@
 import type { Outcome } from './types.js';
 
-/** Statuses of the gateway's own refusals that count as `refused` (SPEC §5: 400, 403, 413, 429; 415 is a 400-class refusal of the body). */
+/** Statuses of the gateway's own refusals that count as `refused` (docs/api.md: 400, 403, 413, 429; 415 is a 400-class refusal of the body). */
 const REFUSED = new Set([400, 403, 413, 415, 429]);
 
 /**
- * How one finished, authenticated request counts (SPEC §5):
+ * How one finished, authenticated request counts (docs/api.md):
  * - refused: the gateway answered with its own error of a refused status, nothing having been sent to xAI;
  * - failed: it was forwarded and ended with an error status from xAI, a 502/504, or a stream cut short by the
  *   upstream (not by the client leaving, which is the client's doing and not a failure of the service).

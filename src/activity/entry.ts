@@ -27,7 +27,7 @@ export interface FinishedRequest {
 /**
  * One log line and its outcome. A request the gateway refused may name any model (a hostile client can send a
  * new name each time), so its outcome is counted under its model only when `knownModel` says the name is one
- * the config or xAI knows, else under "(other)": stored names cannot be flooded (SPEC §8).
+ * the config or xAI knows, else under "(other)": stored names cannot be flooded (docs/threat-model.md).
  */
 export function activityEntry(request: FinishedRequest, knownModel: (model: string) => boolean): ActivityEntry {
   const outcome = classifyOutcome({ status: request.status, gatewayCode: request.gatewayCode, forwarded: request.forwarded, broken: request.broken });

@@ -14,7 +14,7 @@ const REFUSED_SUFFIX = '|refused';
 const FAILED_SUFFIX = '|failed';
 
 /**
- * The activity store on Redis. Per key, under the family's hash tag (one Cluster slot per family, SPEC §7):
+ * The activity store on Redis. Per key, under the family's hash tag (one Cluster slot per family, docs/operations.md):
  *   `<prefix>v2:{family}:<keyId>:rlog`        ZSET JSON log line → its end time (ms), trimmed to the newest
  *                                             REQUEST_LOG_LENGTH; scored by time, not by arrival, because each
  *                                             instance writes its batches on its own schedule

@@ -2,7 +2,7 @@ import type { UsageReport, UsageTotals } from '../limits/types.js';
 import { addTotals, zeroTotals } from '../limits/usage-totals.js';
 import type { OutcomeCounts, OutcomeDays } from './types.js';
 
-/** Usage totals with the refused and failed counts beside them (SPEC §6 `U`, in ticks). */
+/** Usage totals with the refused and failed counts beside them (docs/api.md `U`, in ticks). */
 export type ActivityTotals = UsageTotals & OutcomeCounts;
 
 export interface ActivityReport {

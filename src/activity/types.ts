@@ -68,7 +68,7 @@ export interface ActivityStore {
   live(nowMs: number): Promise<LiveCounts>;
 }
 
-/** At least this many requests per key stay in its log (SPEC: the last 1000). */
+/** At least this many requests per key stay in its log (docs/operator-view.md). */
 export const REQUEST_LOG_LENGTH = 1000;
 /** A published in-flight count older than this is not counted: the instance is gone or cut off. */
 export const LIVE_FRESH_MS = 3_000;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { LimitName, LimitSet } from '../config/types.js';
 import type { AlertEvent } from './types.js';
 
-/** The limits a budget threshold applies to (SPEC: any token or cost limit of a day, month or total). */
+/** The limits a budget threshold applies to (docs/alerts.md: any token or cost limit of a day, month or total). */
 const BUDGET_LIMITS: readonly { limit: LimitName; period: 'day' | 'month' | 'total'; measure: 'tokens' | 'costUsd' }[] = [
   { limit: 'tokensPerDay', period: 'day', measure: 'tokens' },
   { limit: 'costPerDayUsd', period: 'day', measure: 'costUsd' },

@@ -3,7 +3,7 @@ import type { WebhookConfig } from '../config/types.js';
 import { signBody } from './signature.js';
 import type { AlertEvent, AlertStore, Delivery } from './types.js';
 
-/** Waits before the 2nd, 3rd… try: 6 tries over 9 min 40 s (SPEC: at least 5 over 10 minutes). */
+/** Waits before the 2nd, 3rd… try: 6 tries over 9 min 40 s (docs/alerts.md promises at least 5 over 10 minutes). */
 export const RETRY_DELAYS_MS: readonly number[] = [10_000, 30_000, 60_000, 180_000, 300_000];
 /** A claim outlives every period an event can repeat in (a year of days, a month, or a total). */
 const CLAIM_TTL_MS = 400 * 86_400_000;

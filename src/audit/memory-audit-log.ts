@@ -4,7 +4,7 @@ import { DEFAULT_MAX_AUDIT_ENTRIES, MAX_AUDIT_PAGE, type AuditEntry, type AuditL
 
 /**
  * The in-process store's audit log: two capped arrays, admin actions and mints apart (so no volume of minting can
- * evict an admin entry, SPEC §3), listed together by one sequence; the cursor is the sequence number of the last
+ * evict an admin entry, docs/api.md), listed together by one sequence; the cursor is the sequence number of the last
  * entry returned.
  */
 export function createMemoryAuditLog(options: { maxEntries?: number } = {}): AuditLog {

@@ -5,7 +5,7 @@ import { DEFAULT_MAX_AUDIT_ENTRIES, MAX_AUDIT_PAGE, type AuditAction, type Audit
 
 /**
  * The audit log on Redis: two streams, `P v1:audit` for admin actions and `P v1:audit:mint` for mints, so no
- * volume of minting can evict an admin entry (SPEC §3). Each entry is one field `e` = the entry as JSON; each
+ * volume of minting can evict an admin entry (docs/api.md). Each entry is one field `e` = the entry as JSON; each
  * stream is capped with `XADD … MAXLEN ~ maxEntries` (trimmed in whole stream nodes, so a little above the cap at
  * times). Listed newest first, both streams merged by stream id (its time first); the cursor holds the last id
  * returned from each, and the next page starts strictly before them (exclusive ranges, Redis >= 6.2). Each call

@@ -1,7 +1,7 @@
 import { errors } from '../errors.js';
 
 /**
- * Defence in depth for the audit log (SPEC §6 "never the secret"): callers record field changes, not
+ * Defence in depth for the audit log (docs/api.md "never the secret"): callers record field changes, not
  * secrets, but whatever they pass is scrubbed before it is stored — fields named like a secret are dropped
  * and any string shaped like a client key (`xgw_…`) or an xAI key (`xai-…`) is replaced.
  */

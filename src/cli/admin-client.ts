@@ -1,7 +1,7 @@
 import type { ApiRequest } from './parse-command.js';
 
 /**
- * The CLI's HTTP side: one admin API call (SPEC §6), or every page of a paginated one. `fetch` is injected
+ * The CLI's HTTP side: one admin API call (docs/api.md), or every page of a paginated one. `fetch` is injected
  * so runs can be tested without sockets. Errors in the documented shape `{"error":{"message","type","code"}}`
  * come back as data; only "could not talk to the gateway at all" is thrown.
  */

@@ -1,6 +1,6 @@
 /**
  * The admin token for the CLI, from the environment only: a flag would land in shell history and in `ps`
- * (SPEC §8). `XGW_ADMIN_TOKEN` (the CLI's own) wins over `GATEWAY_ADMIN_TOKEN` (the server's, which may
+ * (docs/threat-model.md). `XGW_ADMIN_TOKEN` (the CLI's own) wins over `GATEWAY_ADMIN_TOKEN` (the server's, which may
  * list several tokens comma-separated: the first is used). Problems never echo the value.
  */
 export type AdminTokenResult = { ok: true; token: string; source: string } | { ok: false; problem: string };

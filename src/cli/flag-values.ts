@@ -3,7 +3,7 @@ import { LIMIT_NAMES, type LimitName, type LimitSet } from '../config/types.js';
 /**
  * Values of the CLI's flags, parsed strictly: a malformed value is a usage error (exit 2) before anything is
  * sent. Only the shape is checked here; the gateway validates meaning (plans, origins, CIDRs, ranges) and
- * its answer names every problem (SPEC §6), so the rules live in one place.
+ * its answer names every problem (docs/api.md), so the rules live in one place.
  */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -30,7 +30,7 @@ export function parseWhole(flag: string, raw: string, min: number): number {
   return value;
 }
 
-/** Repeated `--limit name=value` → a LimitSet (SPEC §2 limit names; USD limits may have decimals). */
+/** Repeated `--limit name=value` → a LimitSet (docs/configuration.md limit names; USD limits may have decimals). */
 export function parseLimits(raws: readonly string[]): LimitSet {
   const entries: [LimitName, number][] = [];
   for (const raw of raws) {

@@ -57,7 +57,7 @@ export function formatAnswer(view: AnswerView, body: unknown): string {
   }
 }
 
-/** The secret on a line of its own (easy to select and copy), announced as shown once (SPEC §6). */
+/** The secret on a line of its own (easy to select and copy), announced as shown once (docs/api.md). */
 function secretBlock(secret: unknown): string[] {
   if (typeof secret !== 'string') return ['The gateway sent no secret in its answer.'];
   return ['Secret (store it now, it will not be shown again):', '', `    ${secret}`];

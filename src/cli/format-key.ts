@@ -2,8 +2,8 @@ import { field, isPresent, record, text } from './json-read.js';
 import { formatCount, formatPairs, formatTable, formatUsd, printable } from './text-table.js';
 
 /**
- * Key records (SPEC §3, as the admin API answers them: the record plus `state`) as text: `label: value`
- * lines for one key, an aligned table for a list. What null means is spelled out (SPEC §2: null scopes
+ * Key records (docs/api.md, as the admin API answers them: the record plus `state`) as text: `label: value`
+ * lines for one key, an aligned table for a list. What null means is spelled out (docs/configuration.md: null scopes
  * inherit the plan's; with no plan a key may call nothing), so the text cannot be misread.
  */
 export function formatKey(key: unknown): string {

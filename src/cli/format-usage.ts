@@ -2,7 +2,7 @@ import { record, text } from './json-read.js';
 import { formatCount, formatTable, formatUsd } from './text-table.js';
 
 /**
- * Usage answers (SPEC §6: `U = {requests, promptTokens, completionTokens, reasoningTokens, cachedTokens,
+ * Usage answers (docs/api.md: `U = {requests, promptTokens, completionTokens, reasoningTokens, cachedTokens,
  * totalTokens, costUsd, refused, failed}`) as tables: one key's by UTC day and model, every key's by key.
  */
 const U_HEADERS = ['REQUESTS', 'PROMPT', 'COMPLETION', 'REASONING', 'CACHED', 'TOTAL TOKENS', 'COST', 'REFUSED', 'FAILED'] as const;

@@ -2,10 +2,10 @@ import { parseLimits, parseList, parsePairs, parseWhole, UsageError } from './fl
 import type { OptionName, Values } from './options.js';
 
 /**
- * Key flags → the body of `POST /admin/keys` / `PATCH /admin/keys/:id` (SPEC §6). Only flags that were given
+ * Key flags → the body of `POST /admin/keys` / `PATCH /admin/keys/:id` (docs/api.md). Only flags that were given
  * become fields, so a PATCH leaves everything else unchanged; `--clear` sends what clears a field.
  */
-/** Create and update bodies (SPEC §6 field names) from the key flags that were given. */
+/** Create and update bodies (docs/api.md field names) from the key flags that were given. */
 export function keyBody(values: Values): Record<string, unknown> {
   if (values.ttl !== undefined && values['expires-at'] !== undefined) throw new UsageError('give either --ttl or --expires-at, not both');
   const body: Record<string, unknown> = {};
@@ -24,7 +24,7 @@ export function keyBody(values: Values): Record<string, unknown> {
   return body;
 }
 
-/** `--clear <field>`: the PATCH value that clears it (SPEC §6: null clears; limits and metadata are replaced whole). */
+/** `--clear <field>`: the PATCH value that clears it (docs/api.md: null clears; limits and metadata are replaced whole). */
 const CLEARABLE: Readonly<Record<string, { field: string; value: null | Record<string, never>; flags: readonly OptionName[] }>> = {
   plan: { field: 'plan', value: null, flags: ['plan'] },
   models: { field: 'models', value: null, flags: ['models'] },

@@ -7,7 +7,7 @@ import { clearedFields, keyBody } from './key-body.js';
 import { OPTIONS, type OptionName, type Values } from './options.js';
 
 /**
- * argv → what to ask the admin API (SPEC §6) and how to show the answer. Pure: no I/O, no process globals;
+ * argv → what to ask the admin API (docs/api.md) and how to show the answer. Pure: no I/O, no process globals;
  * the environment comes in as an argument. The admin token is not read here (see admin-token.ts), so a
  * command description can be printed or logged without leaking it.
  */

@@ -50,7 +50,7 @@ export async function runCli(io: CliIo): Promise<number> {
     io.stderr(`${PROGRAM}: ${token.problem}\n`);
     return EXIT_USAGE;
   }
-  // Belt and braces: whatever is printed, the admin token is not (SPEC §8).
+  // Belt and braces: whatever is printed, the admin token is not (docs/threat-model.md).
   const hide = (text: string): string => (token.token.length >= MIN_REDACTED_TOKEN ? text.split(token.token).join('[admin token]') : text);
   const out = (text: string): void => io.stdout(hide(text));
   const err = (text: string): void => io.stderr(hide(text));

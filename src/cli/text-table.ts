@@ -34,7 +34,7 @@ export function formatPairs(pairs: readonly (readonly [string, string])[]): stri
   return pairs.map(([label, value]) => `${`${label}:`.padEnd(width)}  ${printable(value)}`).join('\n');
 }
 
-/** USD exactly as the gateway computed it (ticks are 1e-10 USD, SPEC §5), without float noise or exponents. */
+/** USD exactly as the gateway computed it (ticks are 1e-10 USD, docs/api.md), without float noise or exponents. */
 export function formatUsd(amount: number): string {
   if (!Number.isFinite(amount)) return String(amount);
   const fixed = amount.toFixed(10).replace(/\.?0+$/, '');

@@ -1,5 +1,5 @@
 /**
- * Rules spanning several fields (SPEC §2/§3/§7), run on the raw (substituted, overridden) tree next
+ * Rules spanning several fields (docs/configuration.md, docs/api.md, docs/operations.md), run on the raw (substituted, overridden) tree next
  * to the schema rather than as a zod refinement, so they are reported together with every field
  * problem instead of only once all fields are valid. Each check looks only at values of the right
  * type; wrong types are the schema's to report.

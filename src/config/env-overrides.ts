@@ -1,5 +1,5 @@
 /**
- * Environment overrides of SPEC §1: each variable overrides the file; a list variable replaces the
+ * Environment overrides of docs/configuration.md: each variable overrides the file; a list variable replaces the
  * file's list. Applied before validation so overridden values are validated too. An empty variable
  * counts as unset (docker compose often passes `REDIS_URL=`).
  */
@@ -82,7 +82,7 @@ export function applyEnvOverrides(input: Record<string, unknown>, env: Env): Ove
     if (set(spec.section, spec.field, splitList(value))) applied.push({ env: spec.env, path: [spec.section, spec.field] });
   }
 
-  // Redis: the variable wins over the file and clears the other form (SPEC §1, §7).
+  // Redis: the variable wins over the file and clears the other form (docs/configuration.md, docs/operations.md).
   const redisUrl = nonEmpty(env, 'REDIS_URL');
   const clusterNodes = nonEmpty(env, 'REDIS_CLUSTER_NODES');
   if (redisUrl !== undefined && clusterNodes !== undefined) {

@@ -1,5 +1,5 @@
 /**
- * Loads config/gateway.yaml (SPEC §1, §2): YAML → `${VAR}` substitution on string scalars →
+ * Loads config/gateway.yaml (docs/configuration.md): YAML → `${VAR}` substitution on string scalars →
  * environment overrides → validation (every problem at once, with key paths) → deep-frozen
  * GatewayConfig. The only module that reads the config file; callers pass the environment in.
  */
@@ -118,7 +118,7 @@ function toConfigProblem(problem: LocatedProblem, applied: readonly Override[]):
   return { path: `${override.env} (env)`, message: `${prefix}${problem.message} (overrides ${formatPath(override.path)})` };
 }
 
-/** Drops the empty entries left by an unset `${XAI_API_KEY}` / `${GATEWAY_ADMIN_TOKEN}` (SPEC §1). */
+/** Drops the empty entries left by an unset `${XAI_API_KEY}` / `${GATEWAY_ADMIN_TOKEN}` (docs/configuration.md). */
 function finalize(parsed: ParsedConfig): GatewayConfig {
   const config: GatewayConfig = {
     ...parsed,

@@ -1,5 +1,5 @@
 /**
- * Config problems and the error that carries them (SPEC §2: the message names the file, the key
+ * Config problems and the error that carries them (docs/configuration.md: the message names the file, the key
  * path and what is wrong). Messages are built from our own text and key names only, never from
  * values, because several fields hold secrets.
  */

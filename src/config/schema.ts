@@ -1,7 +1,7 @@
 /**
- * The zod schema of config/gateway.yaml (SPEC §2). Every object is strict: an unknown key is an
+ * The zod schema of config/gateway.yaml (docs/configuration.md). Every object is strict: an unknown key is an
  * error, so a typo can never silently disable a quota. Every section is optional and filled with
- * the defaults of SPEC §1/§2. Rules that span sections (plan references, duplicates, redisUrl vs
+ * the defaults of docs/configuration.md. Rules that span sections (plan references, duplicates, redisUrl vs
  * clusterNodes) live in cross-checks.ts so they are reported even when other fields are invalid.
  *
  * Messages never echo the offending value: several fields hold secrets.
@@ -56,7 +56,7 @@ const originSchema = z
   .refine(isOrigin, { error: 'must be an origin like https://app.example.com (http(s)://host[:port], lowercase, no path or trailing slash)' });
 
 /**
- * A key's metadata (SPEC §3): at most 32 entries, names up to 64 characters, string values up to 512 — so no
+ * A key's metadata (docs/api.md): at most 32 entries, names up to 64 characters, string values up to 512 — so no
  * key, created by an admin or minted by a client, can make its record (and the store) arbitrarily large.
  */
 export const MAX_METADATA_ENTRIES = 32;
@@ -68,7 +68,7 @@ export const metadataSchema = z
   )
   .refine((value) => Object.keys(value).length <= MAX_METADATA_ENTRIES, { error: `must have at most ${MAX_METADATA_ENTRIES} entries` });
 
-/** Children a minting key may have at once, unexpired and unrevoked, unless its mint says otherwise (SPEC §3). */
+/** Children a minting key may have at once, unexpired and unrevoked, unless its mint says otherwise (docs/api.md). */
 export const DEFAULT_MAX_ACTIVE_CHILDREN = 1000;
 export const mintSchema = strict({
   maxTtlSeconds: z
@@ -115,7 +115,7 @@ export const declaredKeySchema = strict({
 
 /**
  * A model's price: per 1M tokens (`input`, `output`, optional `cachedInput`) for language models; `perImage` or
- * `perVideoSecond` (USD) for media models, reserved up front and replaced by xAI's cost (SPEC §5). A token price
+ * `perVideoSecond` (USD) for media models, reserved up front and replaced by xAI's cost (docs/api.md). A token price
  * needs both `input` and `output`: a missing one must never silently make a model free.
  */
 const modelPriceSchema = strict({

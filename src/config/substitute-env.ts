@@ -1,5 +1,5 @@
 /**
- * `${VAR}` / `${VAR:-default}` substitution (SPEC §2), applied to string scalars AFTER the YAML is
+ * `${VAR}` / `${VAR:-default}` substitution (docs/configuration.md), applied to string scalars AFTER the YAML is
  * parsed, so a substituted secret containing `#`, `: ` or quotes can never change the YAML structure.
  *
  * - `${VAR}`: the variable's value; unset → "" (an unset ${XAI_API_KEY} becomes an empty entry that

@@ -1,9 +1,9 @@
 /**
- * The validated, frozen configuration (SPEC §2). Produced only by src/config/load-config.ts; every other
+ * The validated, frozen configuration (docs/configuration.md). Produced only by src/config/load-config.ts; every other
  * module receives it (or a slice of it) as an argument and never reads process.env.
  */
 
-/** Limit names of SPEC §2, in one list so validation, admission and the API share them. */
+/** Limit names of docs/configuration.md, in one list so validation, admission and the API share them. */
 export const LIMIT_NAMES = [
   'requestsPerMinute',
   'requestsPerDay',
@@ -23,7 +23,7 @@ export type LimitName = (typeof LIMIT_NAMES)[number];
 /** Every limit is optional; absent = unlimited. Counts are non-negative integers, USD amounts non-negative numbers. */
 export type LimitSet = Partial<Record<LimitName, number>>;
 
-/** Endpoint names for scopes (SPEC §2). */
+/** Endpoint names for scopes (docs/configuration.md). */
 export const ENDPOINT_NAMES = [
   'chat.completions',
   'completions',

@@ -1,6 +1,6 @@
 /**
  * Pure predicates for config values that zod has no built-in check for. Exported so the admin API
- * (key creation, SPEC §3/§6) can validate the same fields the same way.
+ * (key creation, docs/api.md) can validate the same fields the same way.
  */
 import { isIP } from 'node:net';
 

@@ -1,7 +1,7 @@
 import type { AllUsageReport, AuditEntry, Delivery, KeyRecord, KeyWithSecret, KeyWithUsage, Overview, Page, Plan, RequestLine, UsageReport } from './types.js';
 
 /**
- * The admin API (SPEC §6), called from the page. The admin token lives only in this closure — never in
+ * The admin API (docs/api.md), called from the page. The admin token lives only in this closure — never in
  * localStorage, sessionStorage, a cookie or the URL — so reloading the page or signing out forgets it.
  */
 export class ApiError extends Error {

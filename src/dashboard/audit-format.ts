@@ -1,5 +1,5 @@
 /**
- * An audit entry's `changes` (SPEC §6) as lines to read: `field: from → to` for a patch, `field: value`
+ * An audit entry's `changes` (docs/api.md) as lines to read: `field: from → to` for a patch, `field: value`
  * otherwise. Fields a create or mint left at their defaults (null, {}, []) are left out: they say nothing.
  * Pure, for the browser-free tests.
  */

@@ -14,7 +14,7 @@ export function formatUsd(usd: number): string {
   return `$${Number(usd.toPrecision(3)).toLocaleString('en-US', { maximumFractionDigits: 12 })}`;
 }
 
-/** ISO 8601 → "2026-11-26 14:03 UTC": admin data is in UTC days (SPEC §5), so times are shown in UTC too. */
+/** ISO 8601 → "2026-11-26 14:03 UTC": admin data is in UTC days (docs/api.md), so times are shown in UTC too. */
 export function formatDateTime(iso: string | null): string {
   if (iso === null) return '—';
   const ms = Date.parse(iso);

@@ -53,7 +53,7 @@ export interface KeyForm {
 }
 
 /**
- * The key form shared by create and edit: every field PATCH can change (SPEC §6), a plan picked from the
+ * The key form shared by create and edit: every field PATCH can change (docs/api.md), a plan picked from the
  * configured plans with what it grants, and (edit only) an expiry choice that keeps the current one.
  */
 export function keyForm(options: { plans: readonly Plan[]; initial: CreateFormValues | null; submitLabel: string; headingId: string; currentExpiry?: string | null }): KeyForm {

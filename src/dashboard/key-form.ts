@@ -1,7 +1,7 @@
 import { LIMIT_LABELS, LIMIT_NAMES, type LimitName } from './constants.js';
 
 /**
- * The create form's raw values → the body of `POST /admin/keys` (SPEC §6). Pure, so the browser-free tests
+ * The create form's raw values → the body of `POST /admin/keys` (docs/api.md). Pure, so the browser-free tests
  * can check it. Only obvious slips are caught here (a word in a number field); the server validates
  * everything and its answer names every problem, which the page shows as it is.
  */

@@ -2,7 +2,7 @@ import { el, uid } from './dom.js';
 import type { ViewContext } from './view.js';
 
 /**
- * A new secret, shown this once (SPEC §3: only its hash is stored) with a copy button. The secret is only
+ * A new secret, shown this once (docs/api.md: only its hash is stored) with a copy button. The secret is only
  * in this element: it is not kept anywhere else, so leaving the page drops it.
  */
 export function secretBox(ctx: Pick<ViewContext, 'announce'>, input: { heading: string; secret: string; note?: string }): HTMLElement {

@@ -1,4 +1,4 @@
-/** The admin API's answers (SPEC §6), as far as the dashboard reads them. */
+/** The admin API's answers (docs/api.md), as far as the dashboard reads them. */
 
 export interface Usage {
   requests: number;

@@ -20,7 +20,7 @@ function row(entry: AuditEntry, names: ReadonlyMap<string, string>): HTMLTableRo
   );
 }
 
-/** The audit log (SPEC §6 `GET /admin/audit`), newest first, a page at a time. */
+/** The audit log (docs/api.md `GET /admin/audit`), newest first, a page at a time. */
 export const auditView: View = async (ctx, root) => {
   const body = el('tbody', {});
   const more = el('button', { type: 'button', class: 'button', hidden: true }, 'Load older entries');

@@ -6,7 +6,7 @@ import { secretBox } from './secret-box.js';
 import type { Plan } from './types.js';
 import { errorMessage, keyLink, pageHeading, type View } from './view.js';
 
-/** The create form (SPEC §6 `POST /admin/keys`): every field of a key, a plan from the config, then the secret shown once. */
+/** The create form (docs/api.md `POST /admin/keys`): every field of a key, a plan from the config, then the secret shown once. */
 export const createView: View = async (ctx, root) => {
   let plans: Plan[] = [];
   let plansProblem: string | null = null;
@@ -41,7 +41,7 @@ export const createView: View = async (ctx, root) => {
         ctx.announce(`Key ${created.name} created. Copy its secret now: it is shown only this once.`);
       })
       .catch((err: unknown) => {
-        // The server names every problem, separated by "; " (SPEC §6).
+        // The server names every problem, separated by "; " (docs/api.md).
         showProblems(problem, 'The gateway refused the key:', describeError(err).replace(/^Invalid key: /, '').split('; '));
         submit.disabled = false;
       });

@@ -6,7 +6,7 @@ import { keyForm, showProblems } from './key-form-view.js';
 import type { Plan } from './types.js';
 import { errorMessage, keyLink, pageHeading, type View } from './view.js';
 
-/** The edit form (`#/keys/<id>/edit`, SPEC §6 `PATCH /admin/keys/:id`): only what changed is sent, and audited. */
+/** The edit form (`#/keys/<id>/edit`, docs/api.md `PATCH /admin/keys/:id`): only what changed is sent, and audited. */
 export function editView(id: string): View {
   return async (ctx, root) => {
     const back = el('p', { class: 'breadcrumb' }, el('a', { href: '#/keys' }, 'Keys'), ' / ', keyLink(id), ' / edit');

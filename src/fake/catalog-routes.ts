@@ -1,5 +1,5 @@
 /**
- * Model listings and GET /v1/api-key of the fake (xai-api.md §3.5, §3.10). SPEC §4 has the gateway answer
+ * Model listings and GET /v1/api-key of the fake (docs/upstream.md §3.5, §3.10). docs/api.md has the gateway answer
  * these itself from xAI's lists, so they must look like xAI's.
  */
 import { sendError, sendJson } from './fake-context.js';

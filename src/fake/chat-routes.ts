@@ -1,6 +1,6 @@
 /**
  * POST /v1/chat/completions (plain, stream, deferred, recorded replays), GET /v1/chat/deferred-completion/:id
- * and POST /v1/completions of the fake (xai-api.md §3.1, §3.2, §4.1, §5.1).
+ * and POST /v1/completions of the fake (docs/upstream.md §3.1, §3.2, §4.1, §5.1).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -33,10 +33,10 @@ import {
 } from './usage-math.js';
 import type { CacheMode, EmittedUsage } from './usage-math.js';
 
-/** The upstream's Set-Cookie, which the gateway must drop (SPEC §4 Forwarding). */
+/** The upstream's Set-Cookie, which the gateway must drop (docs/api.md Forwarding). */
 export const CHAT_SET_COOKIE = 'xai_fake_session=do-not-forward; Path=/; HttpOnly';
 const CHAT_HEADERS = { 'set-cookie': CHAT_SET_COOKIE };
-/** Undocumented mid-stream error event (xai-api.md §5.1, §6.2 [GROK-GO-test]). */
+/** Undocumented mid-stream error event (docs/upstream.md §5.1, §6.2 [GROK-GO-test]). */
 const MIDSTREAM_CHAT_ERROR = 'data: {"code":"internal","error":"Please retry your request."}\n\n';
 const DONE: SseEvent = { text: 'data: [DONE]\n\n' };
 
@@ -176,7 +176,7 @@ function chatBody(g: Generation, id: string, created: number): Record<string, un
   };
 }
 
-/** Chat SSE per xai-api.md §5.1 (or the 2024 legacy style: cumulative usage on every chunk, no usage chunk). */
+/** Chat SSE per docs/upstream.md §5.1 (or the 2024 legacy style: cumulative usage on every chunk, no usage chunk). */
 function chatEvents(g: Generation, body: Record<string, unknown>, legacy: boolean): SseEvent[] {
   const id = randomUUID();
   const created = Math.floor(Date.now() / 1000);
@@ -251,7 +251,7 @@ export async function handleChatCompletions(ctx: FakeCtx): Promise<void> {
   if (!ctx.isClosed()) report(ctx.state, g.emitted);
 }
 
-/** 202 (empty) on the first poll, 200 ChatResponse once, then 404 (xai-api.md §3.1 deferred flow). */
+/** 202 (empty) on the first poll, 200 ChatResponse once, then 404 (docs/upstream.md §3.1 deferred flow). */
 export async function handleDeferredCompletion(ctx: FakeCtx): Promise<void> {
   const id = ctx.params[0] ?? '';
   const pending = ctx.state.deferred.get(id);
@@ -269,7 +269,7 @@ export async function handleDeferredCompletion(ctx: FakeCtx): Promise<void> {
   report(ctx.state, pending.emitted);
 }
 
-/** Legacy text completions (xai-api.md §3.2); no reasoning tokens. */
+/** Legacy text completions (docs/upstream.md §3.2); no reasoning tokens. */
 export async function handleCompletions(ctx: FakeCtx): Promise<void> {
   const body = await readJsonBody(ctx);
   if (!body) return;

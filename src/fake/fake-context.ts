@@ -1,6 +1,6 @@
 /**
  * Per-request context and response helpers of the fake xAI server: JSON/raw answers, flat `{code,error}` errors
- * (xai-api.md §6.2), SSE writing with per-event flushes, delays, client-disconnect detection and the
+ * (docs/upstream.md §6.2), SSE writing with per-event flushes, delays, client-disconnect detection and the
  * hold / hang-body / midstream-error scenarios.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -156,7 +156,7 @@ export async function sendJson(
   });
 }
 
-/** Flat `{"code","error"}` body, never OpenAI's nested shape (xai-api.md §6.2). */
+/** Flat `{"code","error"}` body, never OpenAI's nested shape (docs/upstream.md §6.2). */
 export async function sendError(ctx: FakeCtx, status: number, code: string, error: string): Promise<void> {
   await sendJson(ctx, status, { code, error });
 }
@@ -175,7 +175,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * The JSON object body of a JSON route, or null after answering 415 (not JSON / empty, xai-api.md §6.1),
+ * The JSON object body of a JSON route, or null after answering 415 (not JSON / empty, docs/upstream.md §6.1),
  * 400 (malformed JSON) or 422 (not an object; plain text like axum, §6.2).
  */
 export async function readJsonBody(ctx: FakeCtx): Promise<Record<string, unknown> | null> {

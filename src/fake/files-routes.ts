@@ -1,6 +1,6 @@
 /**
  * Multipart endpoints (/v1/files upload, /v1/stt) and the stored-object endpoints for files and batches
- * (xai-api.md §3.12, §3.14, §3.15). Batch shapes are not captured in xai-api.md: the fake's own.
+ * (docs/upstream.md §3.12, §3.14, §3.15). Batch shapes are not captured in docs/upstream.md: the fake's own.
  */
 import { randomUUID } from 'node:crypto';
 import { headerValue, readJsonBody, sendError, sendJson, sendRaw } from './fake-context.js';
@@ -53,7 +53,7 @@ export async function handleUploadFile(ctx: FakeCtx): Promise<void> {
 }
 
 /**
- * One page of a stored list as xAI pages files (xai-api.md §3.12): `limit` 1..100 (default 100), newest first
+ * One page of a stored list as xAI pages files (docs/upstream.md §3.12): `limit` 1..100 (default 100), newest first
  * unless `order=asc`, and `pagination_token` = the id of the page's last item, after which the next page starts
  * (a short page is the last one). Batches are paged the same way here; their real shape is not captured.
  */
@@ -106,7 +106,7 @@ export async function handleFileContent(ctx: FakeCtx): Promise<void> {
   return sendRaw(ctx, { status: 200, body: file.content, contentType: 'application/octet-stream' });
 }
 
-/** Speech to text: multipart with `file` last (xai-api.md §3.15). */
+/** Speech to text: multipart with `file` last (docs/upstream.md §3.15). */
 export async function handleStt(ctx: FakeCtx): Promise<void> {
   const parts = await multipartParts(ctx);
   if (!parts) return;
@@ -184,7 +184,7 @@ export async function handleListBatchRequests(ctx: FakeCtx): Promise<void> {
   await sendJson(ctx, 200, { batch_request_metadata: metadata, pagination_token: null });
 }
 
-/** Results as chat completions (xai-api.md §3.14); without usage, so they are never double-counted. */
+/** Results as chat completions (docs/upstream.md §3.14); without usage, so they are never double-counted. */
 export async function handleBatchResults(ctx: FakeCtx): Promise<void> {
   const entry = await batchOf(ctx);
   if (!entry) return;

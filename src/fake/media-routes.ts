@@ -1,6 +1,6 @@
 /**
  * Fake endpoints besides chat/responses/files: embeddings, images, videos, tokenize-text, documents search,
- * TTS, realtime client secrets and the removed Anthropic endpoints (xai-api.md §3.4, §3.6–§3.9, §3.11, §3.15).
+ * TTS, realtime client secrets and the removed Anthropic endpoints (docs/upstream.md §3.4, §3.6–§3.9, §3.11, §3.15).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { modelNotFound, readJsonBody, report, sendError, sendJson, sendRaw } from './fake-context.js';
@@ -32,7 +32,7 @@ function smallInt(v: unknown, min: number, max: number, fallback: number): numbe
   return typeof v === 'number' && Number.isInteger(v) ? Math.min(max, Math.max(min, v)) : fallback;
 }
 
-/** /v1/messages and /v1/complete were removed on 2026-02-20 (xai-api.md §10); 410 body not captured. */
+/** /v1/messages and /v1/complete were removed on 2026-02-20 (docs/upstream.md §10); 410 body not captured. */
 export async function handleGone(ctx: FakeCtx): Promise<void> {
   await sendError(
     ctx,
@@ -47,7 +47,7 @@ function tokensOfEmbeddingInput(input: unknown): number[] {
   return items.map((item) => (typeof item === 'string' ? Math.max(1, Math.ceil(item.length / 4)) : Array.isArray(item) ? item.length : 1));
 }
 
-/** Embeddings usage has no cost field in the spec (xai-api.md §3.6), so only tokens are reported. */
+/** Embeddings usage has no cost field in the spec (docs/upstream.md §3.6), so only tokens are reported. */
 export async function handleEmbeddings(ctx: FakeCtx): Promise<void> {
   const body = await readJsonBody(ctx);
   if (!body) return;
@@ -67,7 +67,7 @@ export async function handleEmbeddings(ctx: FakeCtx): Promise<void> {
   if (!ctx.isClosed()) report(ctx.state, { totalTokens: total, costTicks: 0 });
 }
 
-/** generations and edits share one answer shape (xai-api.md §3.7); cost per image. */
+/** generations and edits share one answer shape (docs/upstream.md §3.7); cost per image. */
 export async function handleImages(ctx: FakeCtx): Promise<void> {
   const body = await readJsonBody(ctx);
   if (!body) return;
@@ -87,7 +87,7 @@ export async function handleImages(ctx: FakeCtx): Promise<void> {
   if (!ctx.isClosed()) report(ctx.state, { totalTokens: 0, costTicks });
 }
 
-/** generations, edits, extensions: async, answered with {request_id} (xai-api.md §3.8). */
+/** generations, edits, extensions: async, answered with {request_id} (docs/upstream.md §3.8). */
 export async function handleCreateVideo(ctx: FakeCtx): Promise<void> {
   const body = await readJsonBody(ctx);
   if (!body) return;
@@ -162,7 +162,7 @@ export async function handleDocumentsSearch(ctx: FakeCtx): Promise<void> {
   await sendJson(ctx, 200, { matches: [match] });
 }
 
-/** Audio bytes plus x-trace-id; TTS errors use `{"error"}` only (xai-api.md §3.15, §6.2). */
+/** Audio bytes plus x-trace-id; TTS errors use `{"error"}` only (docs/upstream.md §3.15, §6.2). */
 export async function handleTts(ctx: FakeCtx): Promise<void> {
   const body = await readJsonBody(ctx);
   if (!body) return;
@@ -174,7 +174,7 @@ export async function handleTts(ctx: FakeCtx): Promise<void> {
   await sendRaw(ctx, { status: 200, body: audio, contentType: 'audio/mpeg', headers: { 'x-trace-id': randomUUID() } });
 }
 
-/** Ephemeral token for browser voice clients (xai-api.md §3.15). */
+/** Ephemeral token for browser voice clients (docs/upstream.md §3.15). */
 export async function handleClientSecrets(ctx: FakeCtx): Promise<void> {
   const body = await readJsonBody(ctx);
   if (!body) return;

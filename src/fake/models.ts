@@ -1,6 +1,6 @@
 /**
  * The fake's model catalogue: ids, aliases and prices. Prices are the `*_token_price` numbers of
- * /v1/language-models, which are exactly ticks per token (xai-api.md §3.5, §4.4); values from xai-api.md §8.
+ * /v1/language-models, which are exactly ticks per token (docs/upstream.md §3.5, §4.4); values from docs/upstream.md §8.
  */
 
 export type ModelKind = 'language' | 'image' | 'video' | 'embedding';
@@ -17,9 +17,9 @@ export interface FakeModel {
   readonly cachedInputPrice: number;
   /** Ticks per completion (and reasoning) token. */
   readonly outputPrice: number;
-  /** Reports reasoning_tokens > 0 (xai-api.md §4.1); grok-4 is reasoning-only (§8). */
+  /** Reports reasoning_tokens > 0 (docs/upstream.md §4.1); grok-4 is reasoning-only (§8). */
   readonly reasoning: boolean;
-  /** Returns message.reasoning_content (grok-3-mini, grok-code-fast-1; not grok-4, xai-api.md §3.1). */
+  /** Returns message.reasoning_content (grok-3-mini, grok-code-fast-1; not grok-4, docs/upstream.md §3.1). */
   readonly exposesReasoningContent: boolean;
 }
 
@@ -59,9 +59,9 @@ function other(id: string, kind: ModelKind, created: number, inputPrice: number)
 }
 
 export const FAKE_MODELS: readonly FakeModel[] = [
-  // grok-4-0709 prices are third-party only (xai-api.md §8, UNVERIFIED).
+  // grok-4-0709 prices are third-party only (docs/upstream.md §8, UNVERIFIED).
   language('grok-4-0709', ['grok-4', 'grok-4-latest'], [30_000, 7_500, 150_000], { reasoning: true, created: 1752019200 }),
-  // 0.20 / 0.05 / 0.50 $/M reproduces every [FAN] cost exactly (xai-api.md §4.4).
+  // 0.20 / 0.05 / 0.50 $/M reproduces every [FAN] cost exactly (docs/upstream.md §4.4).
   language('grok-4-fast-reasoning', ['grok-4-fast', 'grok-4-fast-reasoning-latest'], [2_000, 500, 5_000], {
     reasoning: true,
     created: 1758240000,
@@ -87,14 +87,14 @@ export const FAKE_MODELS: readonly FakeModel[] = [
   other('v1', 'embedding', 1725148800, 100),
 ];
 
-/** $0.02 per generated image (xai-api.md §3.7, [DOC-cost] 200000000 ticks). */
+/** $0.02 per generated image (docs/upstream.md §3.7, [DOC-cost] 200000000 ticks). */
 export const IMAGE_PRICE_TICKS = 200_000_000;
-/** Per second of generated video; xAI's video price is not in xai-api.md, this number is the fake's own. */
+/** Per second of generated video; xAI's video price is not in docs/upstream.md, this number is the fake's own. */
 export const VIDEO_PRICE_TICKS_PER_SECOND = 500_000_000;
 
 export const FAKE_TEAM = 'fake-team';
 
-/** Resolves an id or alias to the canonical model of the given kind (xai-api.md §11 "For the fake" 2). */
+/** Resolves an id or alias to the canonical model of the given kind (docs/upstream.md §11 "For the fake" 2). */
 export function resolveModel(name: string, kind: ModelKind): FakeModel | undefined {
   return FAKE_MODELS.find((m) => m.kind === kind && (m.id === name || m.aliases.includes(name)));
 }
@@ -103,12 +103,12 @@ export function modelsOfKind(kind: ModelKind): FakeModel[] {
   return FAKE_MODELS.filter((m) => m.kind === kind);
 }
 
-/** OpenAI-style minimal entry of GET /v1/models (xai-api.md §3.5). */
+/** OpenAI-style minimal entry of GET /v1/models (docs/upstream.md §3.5). */
 export function minimalModelEntry(m: FakeModel): Record<string, unknown> {
   return { id: m.id, created: m.created, object: 'model', owned_by: 'xai' };
 }
 
-/** Full entry of /v1/{language,image-generation,video-generation,embedding}-models (xai-api.md §3.5). */
+/** Full entry of /v1/{language,image-generation,video-generation,embedding}-models (docs/upstream.md §3.5). */
 export function fullModelEntry(m: FakeModel): Record<string, unknown> {
   const base = { id: m.id, fingerprint: m.fingerprint, created: m.created, object: 'model', owned_by: 'xai', version: '1.0' };
   switch (m.kind) {

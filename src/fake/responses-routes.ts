@@ -1,6 +1,6 @@
 /**
  * Responses API of the fake: POST /v1/responses (plain, stream), GET|DELETE /v1/responses/:id and
- * POST /v1/responses/compact (xai-api.md §3.3, §4.2, §5.2).
+ * POST /v1/responses/compact (docs/upstream.md §3.3, §4.2, §5.2).
  */
 import { randomUUID } from 'node:crypto';
 import { chunkCountOf, modelNotFound, readJsonBody, report, sendError, sendJson, sendRaw, writeSse } from './fake-context.js';
@@ -18,7 +18,7 @@ import {
 import type { EmittedUsage } from './usage-math.js';
 import { CHAT_SET_COOKIE } from './chat-routes.js';
 
-/** xAI picks a default model when `model` is absent (only `input` is required, xai-api.md §3.3). */
+/** xAI picks a default model when `model` is absent (only `input` is required, docs/upstream.md §3.3). */
 const DEFAULT_RESPONSES_MODEL = 'grok-4-fast-reasoning';
 const HEADERS = { 'set-cookie': CHAT_SET_COOKIE };
 const MIDSTREAM_RESPONSES_ERROR =
@@ -40,7 +40,7 @@ interface Built {
   emitted: EmittedUsage;
 }
 
-/** max_output_tokens includes reasoning (xai-api.md §3.3); the answer is cut to fit, status incomplete. */
+/** max_output_tokens includes reasoning (docs/upstream.md §3.3); the answer is cut to fit, status incomplete. */
 function build(ctx: FakeCtx, model: FakeModel, body: Record<string, unknown>): Built {
   const id = randomUUID();
   const cap = typeof body['max_output_tokens'] === 'number' ? Math.max(0, Math.floor(body['max_output_tokens'])) : null;
@@ -90,7 +90,7 @@ function build(ctx: FakeCtx, model: FakeModel, body: Record<string, unknown>): B
   return { final, inProgress, text, textTokens, reasoningTokens, emitted };
 }
 
-/** Event sequence of xai-api.md §5.2 with `event:` lines, sequence_number from 0, no [DONE]. */
+/** Event sequence of docs/upstream.md §5.2 with `event:` lines, sequence_number from 0, no [DONE]. */
 function streamEvents(b: Built): SseEvent[] {
   const id = b.final['id'] as string;
   const events: SseEvent[] = [];
@@ -170,7 +170,7 @@ export async function handleDeleteResponse(ctx: FakeCtx): Promise<void> {
   return sendJson(ctx, 200, { id, object: 'response', deleted: true });
 }
 
-/** Context compaction (xai-api.md §2, shape not captured there: the fake's own plausible shape). */
+/** Context compaction (docs/upstream.md §2, shape not captured there: the fake's own plausible shape). */
 export async function handleCompactResponse(ctx: FakeCtx): Promise<void> {
   const body = await readJsonBody(ctx);
   if (!body) return;

@@ -1,6 +1,6 @@
 /**
- * The fake's route table: every path of SPEC §4 ("Routes forwarded" and "Answered by the gateway"), plus
- * /v1/complete (removed like /v1/messages, xai-api.md §10).
+ * The fake's route table: every path of docs/api.md ("Routes forwarded" and "Answered by the gateway"), plus
+ * /v1/complete (removed like /v1/messages, docs/upstream.md §10).
  */
 import type { FakeCtx } from './fake-context.js';
 import { handleChatCompletions, handleCompletions, handleDeferredCompletion } from './chat-routes.js';

@@ -1,6 +1,6 @@
 /**
  * Fault-injection scenarios of the fake xAI server, chosen per request by the `x-fake-scenario` header or by
- * setScenario(). Bodies are the real captures of xai-api.md §6.2 where one exists.
+ * setScenario(). Bodies are the real captures of docs/upstream.md §6.2 where one exists.
  */
 
 /** Every scenario name the fake understands (plus `status-<code>` for any HTTP status 200–599). */
@@ -24,7 +24,7 @@ export const SCENARIOS = [
 
 export const SCENARIO_HEADER = 'x-fake-scenario';
 
-/** HTTP 200 with a `{code,error}` body even for stream requests (xai-api.md §6.4, [VAI] isRetryable). */
+/** HTTP 200 with a `{code,error}` body even for stream requests (docs/upstream.md §6.4, [VAI] isRetryable). */
 export const ERROR_200_BODY = JSON.stringify({
   code: 'The service is currently unavailable',
   error: 'The service is currently unavailable. Please retry your request.',
@@ -39,7 +39,7 @@ export interface CannedResponse {
 const JSON_TYPE = 'application/json';
 const flat = (code: string, error: string): string => JSON.stringify({ code, error });
 
-/** Realistic bodies per status (xai-api.md §6.2; 403/429/503 codes in the 2025 sentence style captured there). */
+/** Realistic bodies per status (docs/upstream.md §6.2; 403/429/503 codes in the 2025 sentence style captured there). */
 const STATUS_BODIES: Readonly<Record<number, { contentType: string; body: string }>> = {
   400: { contentType: JSON_TYPE, body: flat('invalid-argument', 'Invalid request content: Each message must have at least one content element.') },
   401: { contentType: JSON_TYPE, body: flat('unauthenticated:no-credentials', 'No credentials presented.') },
@@ -53,7 +53,7 @@ const STATUS_BODIES: Readonly<Record<number, { contentType: string; body: string
   404: { contentType: JSON_TYPE, body: flat('not-found', 'The model grok-4.3 does not exist or your team fake-team does not have access to it.') },
   413: { contentType: JSON_TYPE, body: flat('invalid-argument', 'Request body exceeds the maximum size.') },
   422: {
-    // axum/serde plain text (xai-api.md §6.2 [ERR-422a]).
+    // axum/serde plain text (docs/upstream.md §6.2 [ERR-422a]).
     contentType: 'text/plain; charset=utf-8',
     body: 'Failed to deserialize the JSON body into the target type: missing field `messages` at line 1 column 27',
   },

@@ -1,6 +1,6 @@
 /**
  * Deterministic token counts and xAI-shaped usage blocks for the fake (pure functions).
- * Chat: total = prompt + completion + reasoning (xai-api.md §4.1 surprise #1); Responses: output includes
+ * Chat: total = prompt + completion + reasoning (docs/upstream.md §4.1 surprise #1); Responses: output includes
  * reasoning and total = input + output (§4.2); cost per §4.4 with prices in ticks per token.
  */
 import type { FakeModel } from './models.js';
@@ -15,7 +15,7 @@ export interface EmittedUsage {
 export type CacheMode = 'none' | 'within-prompt' | 'beyond-prompt';
 
 export const REASONING_TOKENS_PER_CHOICE = 16;
-/** Extra cached tokens in the cached > prompt anomaly (xai-api.md §4.1: prompt 4142, cached 4328). */
+/** Extra cached tokens in the cached > prompt anomaly (docs/upstream.md §4.1: prompt 4142, cached 4328). */
 const BEYOND_PROMPT_EXTRA = 186;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -60,7 +60,7 @@ export function cachedTokensFor(promptTokens: number, mode: CacheMode): number {
   }
 }
 
-/** xai-api.md §4.4; when cached > prompt the prompt excludes the cache (§4.1 surprise #2). */
+/** docs/upstream.md §4.4; when cached > prompt the prompt excludes the cache (§4.1 surprise #2). */
 export function costTicks(args: {
   model: FakeModel;
   promptTokens: number;
@@ -80,7 +80,7 @@ export interface ChatUsageArgs {
   cache: CacheMode;
 }
 
-/** Chat Completions `usage` (spec `Usage`, xai-api.md §4.1) and what it adds to `reported`. */
+/** Chat Completions `usage` (spec `Usage`, docs/upstream.md §4.1) and what it adds to `reported`. */
 export function buildChatUsage(args: ChatUsageArgs): { usage: Record<string, unknown>; emitted: EmittedUsage } {
   const { model, promptTokens, completionTokens, reasoningTokens, cache } = args;
   const cachedTokens = cachedTokensFor(promptTokens, cache);
@@ -104,7 +104,7 @@ export function buildChatUsage(args: ChatUsageArgs): { usage: Record<string, unk
   return { usage, emitted: { totalTokens, costTicks: cost } };
 }
 
-/** Responses `usage` (spec `ModelUsage`, xai-api.md §4.2): output_tokens includes reasoning. */
+/** Responses `usage` (spec `ModelUsage`, docs/upstream.md §4.2): output_tokens includes reasoning. */
 export function buildResponsesUsage(args: {
   model: FakeModel;
   inputTokens: number;

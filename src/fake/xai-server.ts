@@ -1,6 +1,6 @@
 /**
  * A fake api.x.ai on node:http for integration tests, the demo and the benchmark: behaves like xAI as
- * described in xai-api.md (§11 "For the fake") and records every request it received, so tests can prove
+ * described in docs/upstream.md (§11 "For the fake") and records every request it received, so tests can prove
  * what reached the upstream.
  */
 import { randomUUID } from 'node:crypto';
@@ -23,7 +23,7 @@ export interface FakeXaiOptions {
   host?: string;
   /** Upstream keys accepted as `Authorization: Bearer <key>`. */
   apiKeys: readonly string[];
-  /** Answered 403 with a blocked-team body (xai-api.md §6.2). */
+  /** Answered 403 with a blocked-team body (docs/upstream.md §6.2). */
   blockedKeys?: readonly string[];
   /** Delay before response headers (header `x-fake-latency-ms` overrides), default 0. */
   latencyMs?: number;
@@ -54,7 +54,7 @@ export interface FakeXai {
   close(): Promise<void>;
 }
 
-/** First 2 + *** + last 2 characters, as xAI redacts a wrong key (xai-api.md §6.2 notes). */
+/** First 2 + *** + last 2 characters, as xAI redacts a wrong key (docs/upstream.md §6.2 notes). */
 export function redactKeyLikeXai(key: string): string {
   return `${key.slice(0, 2)}***${key.slice(-2)}`;
 }
@@ -69,7 +69,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer | null> {
   return Buffer.concat(chunks);
 }
 
-/** xai-api.md §11 For the fake 1, §6.2: 401 without credentials, 400 for a wrong key, 403 for a blocked one. */
+/** docs/upstream.md §11 For the fake 1, §6.2: 401 without credentials, 400 for a wrong key, 403 for a blocked one. */
 async function authenticate(
   ctx: FakeCtx,
   options: FakeXaiOptions,
@@ -159,7 +159,7 @@ export async function startFakeXai(options: FakeXaiOptions): Promise<FakeXai> {
       scenario: headerScenario ?? defaultScenario,
     };
     requests.push(record);
-    // xai-api.md §7: on every response.
+    // docs/upstream.md §7: on every response.
     res.setHeader('x-zero-data-retention', 'false');
     res.setHeader('x-request-id', randomUUID());
     let closedByFake = false;

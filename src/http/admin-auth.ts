@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 /**
- * Admin bearer tokens (SPEC §6, §8), compared in constant time: both sides are hashed to a fixed length
+ * Admin bearer tokens (docs/api.md, docs/threat-model.md), compared in constant time: both sides are hashed to a fixed length
  * first (so neither the length nor a common prefix leaks through timing), and every configured token is
  * compared — no early exit on a match.
  */
@@ -19,7 +19,7 @@ export function matchAdminToken(authorization: string | undefined, tokens: reado
   return found;
 }
 
-/** A short, stable, non-reversible name for an admin token, for audit entries (SPEC §6): never the secret. */
+/** A short, stable, non-reversible name for an admin token, for audit entries (docs/api.md): never the secret. */
 export function adminTokenFingerprint(token: string): string {
   return `admin:${createHash('sha256').update(token).digest('hex').slice(0, 12)}`;
 }

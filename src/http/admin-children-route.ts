@@ -5,9 +5,9 @@ import { matchAdminToken } from './admin-auth.js';
 import { keyView } from './key-view.js';
 
 /**
- * `GET /admin/keys/:id/children`: the child keys minted by a key (SPEC §3), oldest first, never secrets —
+ * `GET /admin/keys/:id/children`: the child keys minted by a key (docs/api.md), oldest first, never secrets —
  * `{data: [record…]}`. The dashboard's key page lists them; the store indexes children by parent, so this
- * does not page through every key. Guarded like the rest of the admin API (SPEC §6): off (404) without an
+ * does not page through every key. Guarded like the rest of the admin API (docs/api.md): off (404) without an
  * admin token configured, 401 `invalid_admin_token` without a valid one.
  */
 export function registerAdminChildrenRoute(

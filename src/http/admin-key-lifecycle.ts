@@ -11,7 +11,7 @@ import { afterKeyChange, type KeyChangeDeps } from './key-change-effects.js';
 import { keyView } from './key-view.js';
 
 /**
- * PATCH, revoke and rotate (SPEC §6). Each stores the change, then announces and audits it
+ * PATCH, revoke and rotate (docs/api.md). Each stores the change, then announces and audits it
  * (src/http/key-change-effects.ts). Keys declared in the YAML are read-only here (409): the file is their
  * source of truth.
  */
@@ -49,7 +49,7 @@ async function parentOf(deps: LifecycleDeps, child: KeyRecord): Promise<KeyRecor
   return deps.declaredKeys().find((k) => k.id === child.parentId) ?? (await deps.store.get(child.parentId));
 }
 
-/** A child stays within its parent after a PATCH too (SPEC §3); only the fields the patch touches are judged. */
+/** A child stays within its parent after a PATCH too (docs/api.md); only the fields the patch touches are judged. */
 async function assertChildStaysNarrow(deps: LifecycleDeps, current: KeyRecord, patch: KeyPatch, nowMs: number): Promise<void> {
   const parent = await parentOf(deps, current);
   if (parent === null) return;
@@ -76,7 +76,7 @@ export async function patchKey(deps: LifecycleDeps, id: string, body: unknown, c
 }
 
 /**
- * Revocation keeps the record (SPEC §6). The key's active children are revoked with it: they would be
+ * Revocation keeps the record (docs/api.md). The key's active children are revoked with it: they would be
  * refused anyway (authentication checks the parent), but their records then say so too.
  */
 export async function revokeKey(deps: LifecycleDeps, id: string, caller: Caller): Promise<Record<string, unknown>> {
@@ -112,7 +112,7 @@ function parseGraceSeconds(body: unknown): number {
 }
 
 /**
- * A new secret, answered once (SPEC §6). Every older secret of the key keeps working `graceSeconds` longer
+ * A new secret, answered once (docs/api.md). Every older secret of the key keeps working `graceSeconds` longer
  * (never longer than an earlier grace allowed), or stops at once when there is none. `scheduleChange`
  * announces the key again when the grace ends so every instance drops the old secret from its cache then.
  */

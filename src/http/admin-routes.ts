@@ -30,12 +30,12 @@ export interface AdminDeps extends LifecycleDeps {
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
- * The admin API (SPEC §6). Off (404) while no admin token is configured; every route requires one of the
+ * The admin API (docs/api.md). Off (404) while no admin token is configured; every route requires one of the
  * configured tokens, compared in constant time; a client key never opens it.
  */
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   void app.register(async (scope) => {
-    // Who made each change, for the audit log: the matched token's fingerprint, never the token (SPEC §6).
+    // Who made each change, for the audit log: the matched token's fingerprint, never the token (docs/api.md).
     const actors = new WeakMap<FastifyRequest, string>();
     const caller = (request: FastifyRequest): Caller => ({ actor: actors.get(request) ?? 'admin:unknown', log: request.log });
     // Grace ends are announced again so every instance drops a rotated-out secret from its cache on time.

@@ -21,7 +21,7 @@ export interface UsageDeps {
   declaredKeys: () => readonly KeyRecord[];
 }
 
-/** One key's usage with its refused and failed counts (SPEC §6 `U`). */
+/** One key's usage with its refused and failed counts (docs/api.md `U`). */
 export async function keyActivity(deps: Pick<UsageDeps, 'limiter' | 'activity'>, key: KeyRecord, range: { from: string; to: string }): Promise<ActivityReport> {
   const familyId = key.parentId ?? key.id;
   const [report, outcomes] = await Promise.all([deps.limiter.usageReport(key.id, familyId, range), deps.activity.outcomes(key.id, familyId, range)]);
@@ -61,8 +61,8 @@ export interface AllKeysUsage {
 }
 
 /**
- * `GET /admin/usage` (SPEC §6): every key's usage report for the range — keys with no usage in it are
- * left out — plus the overall totals. A child's usage is already inside its parent's report (SPEC §6), so
+ * `GET /admin/usage` (docs/api.md): every key's usage report for the range — keys with no usage in it are
+ * left out — plus the overall totals. A child's usage is already inside its parent's report (docs/api.md), so
  * the overall totals add up root keys only; each entry carries `parentId` to make that visible.
  */
 export async function allKeysUsage(deps: UsageDeps, range: { from: string; to: string }): Promise<AllKeysUsage> {

@@ -1,7 +1,7 @@
 import { GatewayError } from '../errors.js';
 import type { AdmissionResult } from '../limits/types.js';
 
-/** A refused admission as the client sees it (SPEC §4): 429 with the limit named and Retry-After where known. */
+/** A refused admission as the client sees it (docs/api.md): 429 with the limit named and Retry-After where known. */
 export function admissionRefusal(admission: Extract<AdmissionResult, { admitted: false }>): GatewayError {
   const headers: Record<string, string> = admission.retryAfterSeconds === null ? {} : { 'retry-after': String(admission.retryAfterSeconds) };
   const message =

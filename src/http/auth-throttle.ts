@@ -5,7 +5,7 @@ import { GatewayError } from '../errors.js';
 import { closeIfBodyUnread } from './client-auth-hook.js';
 
 /**
- * Per-IP throttling of failed authentications (SPEC §8, issue 6), on the client API and the admin API alike:
+ * Per-IP throttling of failed authentications (docs/threat-model.md, issue 6), on the client API and the admin API alike:
  * each 401 an address earns consumes one unit of @fastify/rate-limit's counter (shared through Redis when
  * the gateway runs on Redis, so every instance counts the same failures); once an address has spent
  * `server.authFailuresPerMinute` in a minute, its requests get 429 until the window passes.
@@ -33,7 +33,7 @@ const MAX_REMEMBERED = 100_000;
 /**
  * Whether a request reached a guarded route. Judged on the route Fastify matched, never on the raw URL: a
  * percent-encoded path (`/%61dmin/keys`) or an absolute-form target (`GET http://x/admin/keys`) reaches the same
- * route as `/admin/keys`, so it must count the same (SPEC §8). An unmatched request (404) reached nothing.
+ * route as `/admin/keys`, so it must count the same (docs/threat-model.md). An unmatched request (404) reached nothing.
  */
 function guarded(request: FastifyRequest): boolean {
   const route = request.routeOptions.url;

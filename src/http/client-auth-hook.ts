@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify
 import { authenticateClient, type ClientAuthDeps } from './client-auth.js';
 
 /**
- * Authenticates a client request from its headers, before any body is read or parsed (SPEC §8): a request without
+ * Authenticates a client request from its headers, before any body is read or parsed (docs/threat-model.md): a request without
  * a valid key costs the gateway no body bytes. The client is kept on the request context for the handler. A
  * refusal is answered at once; when the request announced a body that was not read, the connection is closed
  * after the answer instead of reading that body.

@@ -8,7 +8,7 @@ import { effectivePolicy, keyState, type EffectivePolicy } from '../policy/scope
 
 export interface AuthenticatedClient {
   key: KeyRecord;
-  /** The parent of a child key (its limits apply too, SPEC §3), else null. */
+  /** The parent of a child key (its limits apply too, docs/api.md), else null. */
   parent: KeyRecord | null;
   policy: EffectivePolicy;
   parentPolicy: EffectivePolicy | null;
@@ -27,7 +27,7 @@ export interface ClientAuthDeps {
   now: () => number;
 }
 
-/** `Authorization: Bearer <key>` (scheme case-insensitive), else `x-api-key: <key>` (SPEC §4). */
+/** `Authorization: Bearer <key>` (scheme case-insensitive), else `x-api-key: <key>` (docs/api.md). */
 export function extractClientSecret(authorization: string | undefined, apiKeyHeader: string | undefined): string | null {
   if (authorization !== undefined) {
     const match = /^bearer\s+(\S+)\s*$/i.exec(authorization);
@@ -43,7 +43,7 @@ export function extractClientSecret(authorization: string | undefined, apiKeyHea
 /**
  * Who is calling, and may they call at all: key present and well-formed (checksum — no store lookup for a
  * typo), known, neither revoked nor expired (nor its parent), from an allowed origin and address.
- * Throws the SPEC §4 error otherwise. Scope checks per route happen after, with the returned policy.
+ * Throws the docs/api.md error otherwise. Scope checks per route happen after, with the returned policy.
  */
 export async function authenticateClient(
   input: ClientAuthInput,
@@ -67,7 +67,7 @@ export async function authenticateClient(
   // Known, valid key: from here on a refusal is the key's (its refused count and request log, src/activity).
   onIdentified?.(key, parent);
   // A child's lists are within its parent's when minted; checking the parent's too keeps that true after the
-  // parent is narrowed later (SPEC §3: a child only ever narrows its parent).
+  // parent is narrowed later (docs/api.md: a child only ever narrows its parent).
   for (const k of parent === null ? [key] : [key, parent]) {
     if (!originAllowed(k.allowedOrigins, input.origin)) throw errors.originNotAllowed();
     if (!ipAllowed(k.allowedIps, input.ip)) throw errors.ipNotAllowed();

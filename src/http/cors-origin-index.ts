@@ -2,7 +2,7 @@ import type { KeyRecord, KeyStore } from '../keys/types.js';
 import { keyState } from '../policy/scopes.js';
 
 /**
- * The origins of every active key's `allowedOrigins`, for CORS (SPEC §8: CORS answers configured origins
+ * The origins of every active key's `allowedOrigins`, for CORS (docs/threat-model.md: CORS answers configured origins
  * and key origins, nothing else). Kept in memory: loaded from the store at start and after a missed-change
  * signal, and refreshed key by key on key-change events (src/keys/key-changes.ts), so a preflight costs no
  * store round trip. Bounded: at most `maxKeys` keys are indexed (a warning says when more exist).
@@ -95,7 +95,7 @@ export function createKeyOriginIndex(options: {
     changedDuringReload?.add(id);
     const record = await options.store.get(id);
     put(id, record === null ? null : entryOf(record, options.now()));
-    // A parent's revocation or expiry ends its children too (SPEC §3).
+    // A parent's revocation or expiry ends its children too (docs/api.md).
     const children = [...(childrenOf.get(id) ?? [])];
     await Promise.all(
       children.map(async (childId) => {

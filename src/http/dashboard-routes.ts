@@ -7,14 +7,14 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { errors } from '../errors.js';
 
 /**
- * `/dashboard`: the admin web UI (issue 8). Static files only — the page talks to the admin API (SPEC §6)
+ * `/dashboard`: the admin web UI (issue 8). Static files only — the page talks to the admin API (docs/api.md)
  * with the admin token the operator types in, same-origin, so no CORS is involved. The front-end is
  * compiled at build time (src/dashboard/tsconfig.json) into dist/dashboard together with its HTML and CSS;
  * nothing comes from a CDN.
  */
 
 /**
- * The page's own policy (SPEC §8: helmet headers, no inline script): every script, style and fetch from
+ * The page's own policy (docs/threat-model.md: helmet headers, no inline script): every script, style and fetch from
  * this origin only, no inline code or style attributes, never framed (the page holds an admin token).
  */
 export const DASHBOARD_CSP_DIRECTIVES: Readonly<Record<string, readonly string[]>> = {

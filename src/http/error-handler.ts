@@ -3,8 +3,8 @@ import { errors, GatewayError } from '../errors.js';
 import type { RequestContext } from './request-context.js';
 
 /**
- * The only place errors become responses (DESIGN.md): GatewayError → its status and OpenAI-shaped body;
- * Fastify's own client errors → the matching 4xx of SPEC §4; anything else → 500 with nothing internal in
+ * The only place errors become responses (docs/architecture.md): GatewayError → its status and OpenAI-shaped body;
+ * Fastify's own client errors → the matching 4xx of docs/api.md; anything else → 500 with nothing internal in
  * the body (the log has the detail).
  */
 export function toGatewayError(err: unknown): GatewayError {

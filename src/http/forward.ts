@@ -15,7 +15,7 @@ import type { Usage } from '../usage/types.js';
 
 /** What happened upstream, known once the response to the client has ended (or the client left). */
 export interface ForwardResult {
-  /** The request was written in full to xAI's connection (so it counts as usage, SPEC §5). */
+  /** The request was written in full to xAI's connection (so it counts as usage, docs/api.md). */
   sentUpstream: boolean;
   /** xAI's status, or 499 when the client left before xAI answered. */
   status: number;
@@ -28,7 +28,7 @@ export interface ForwardResult {
   /**
    * The response did not end the way xAI ends a complete one: an SSE stream without its terminal event
    * (`[DONE]`, `response.completed`/`incomplete`/`failed`) — the client left, the upstream broke or stalled past
-   * the body idle timeout, or xAI ended it after an error event (xai-api.md §5.1, §6.4).
+   * the body idle timeout, or xAI ended it after an error event (docs/upstream.md §5.1, §6.4).
    */
   cutShort: boolean;
   /** The model xAI reported (a resolved alias, or the model of a fetched result), if seen. */
@@ -43,7 +43,7 @@ export interface ForwardInput {
   body: Buffer | Readable | null;
   stripUsageChunk: boolean;
   price: ModelPrice | undefined;
-  /** Applied to streamed (multipart) bodies while they are piped upstream (SPEC §2 server.bodyLimitBytes). */
+  /** Applied to streamed (multipart) bodies while they are piped upstream (docs/configuration.md server.bodyLimitBytes). */
   bodyLimitBytes: number;
   /**
    * Set when a successful answer creates an object (docs/isolation.md): called with the created object (a JSON
@@ -52,7 +52,7 @@ export interface ForwardInput {
    */
   recordCreated: ((created: Record<string, unknown>) => Promise<void>) | null;
   /**
-   * A client that leaves mid-stream (SPEC §4): `drain` stops relaying but reads xAI's stream on until it ends (its
+   * A client that leaves mid-stream (docs/api.md): `drain` stops relaying but reads xAI's stream on until it ends (its
    * usage with it), for at most `drainMs`, then aborts; `abort` stops the upstream request at once.
    */
   onClientDisconnect: { mode: 'drain' | 'abort'; drainMs: number };
@@ -123,7 +123,7 @@ export async function forwardRequest(input: ForwardInput, upstream: UpstreamClie
   } catch (err) {
     giveUp = null;
     // Left while xAI was working: the request reached xAI, so it is settled (estimated), not released. Left
-    // before it was written: it never reached xAI, so it does not count (SPEC §5) and is released.
+    // before it was written: it never reached xAI, so it does not count (docs/api.md) and is released.
     if (clientAborted) return { done: Promise.resolve({ ...EMPTY, sentUpstream: written, status: 499, clientAborted: true }) };
     throw mapUpstreamError(err);
   }
@@ -286,7 +286,7 @@ function parseJson(bytes: Buffer): unknown {
   }
 }
 
-/** Usage and model of a JSON answer; a flat `{"code","error"}` body without usage reports none (xai-api.md §6.4). */
+/** Usage and model of a JSON answer; a flat `{"code","error"}` body without usage reports none (docs/upstream.md §6.4). */
 function usageOf(
   kind: Exclude<RouteSpec['usage'], 'none'>,
   parsed: unknown,

@@ -5,7 +5,7 @@ import type { RouteMatch } from '../policy/routes.js';
 import type { ModelCatalog } from '../upstream/model-catalog.js';
 import type { AuthenticatedClient } from './client-auth.js';
 
-/** Answers of the routes the gateway serves itself (SPEC §4 "Answered by the gateway itself"). */
+/** Answers of the routes the gateway serves itself (docs/api.md "Answered by the gateway itself"). */
 
 function patternSets(client: AuthenticatedClient): (readonly string[])[] {
   return client.parentPolicy === null ? [client.policy.models] : [client.policy.models, client.parentPolicy.models];
@@ -14,7 +14,7 @@ function patternSets(client: AuthenticatedClient): (readonly string[])[] {
 export async function answerModels(match: RouteMatch, client: AuthenticatedClient, catalog: ModelCatalog): Promise<unknown> {
   const listPath = `/v1/${match.route.pattern[0] ?? 'models'}`;
   const list = await catalog.list(listPath);
-  // /v1/models entries carry no aliases (xai-api.md §3.5): a key allowed "grok-4" must still see grok-4-0709,
+  // /v1/models entries carry no aliases (docs/upstream.md §3.5): a key allowed "grok-4" must still see grok-4-0709,
   // so aliases come from the language-model list.
   const aliases: AliasIndex = listPath === '/v1/models' ? aliasIndex([await catalog.list('/v1/language-models')]) : new Map();
   const id = match.params.id;

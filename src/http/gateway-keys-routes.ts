@@ -18,14 +18,14 @@ import { keyView } from './key-view.js';
 export interface GatewayKeysDeps extends KeyChangeDeps {
   config: () => GatewayConfig;
   store: KeyStore;
-  /** A mint is a request of the minting key, against its own limits (SPEC §3). */
+  /** A mint is a request of the minting key, against its own limits (docs/api.md). */
   limiter: Limiter;
   resolver: KeyResolver;
   now: () => number;
 }
 
 /**
- * `POST /gateway/keys` (SPEC §3, §6): a client key whose record has `mint` mints a child key — same body
+ * `POST /gateway/keys` (docs/api.md): a client key whose record has `mint` mints a child key — same body
  * as `POST /admin/keys` — that can only narrow it (src/policy/narrow-scopes.ts). The caller is authenticated like
  * any /v1 call (expiry, revocation, origin, IP). A key without `mint` gets 403 endpoint_not_allowed; any
  * widening is 400 with every problem named. Answers 201 with the child and its secret, shown this once.
@@ -106,7 +106,7 @@ const MINT_SLOT_LIMITS: LimitSet = Object.freeze({ concurrency: 1 });
 
 /**
  * A minting key may have at most `mint.maxActiveChildren` (default 1000) children that are neither expired nor
- * revoked (SPEC §3); past that a mint is 429 quota_exceeded. Exact: the caller holds the parent's mint slot.
+ * revoked (docs/api.md); past that a mint is 429 quota_exceeded. Exact: the caller holds the parent's mint slot.
  */
 async function assertRoomForChild(deps: GatewayKeysDeps, parent: KeyRecord, nowMs: number): Promise<void> {
   const max = parent.mint?.maxActiveChildren ?? DEFAULT_MAX_ACTIVE_CHILDREN;

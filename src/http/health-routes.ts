@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 
-/** Liveness and readiness (SPEC §7): /healthz while the process runs; /readyz only while the store answers. */
+/** Liveness and readiness (docs/operations.md): /healthz while the process runs; /readyz only while the store answers. */
 export function registerHealthRoutes(app: FastifyInstance, deps: { ping: () => Promise<void> }): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (request, reply) => {

@@ -12,7 +12,7 @@ export interface KeyChangeDeps {
 }
 
 /**
- * What follows every stored key change (SPEC §3, §6): this instance applies it before answering (so the
+ * What follows every stored key change (docs/api.md): this instance applies it before answering (so the
  * caller's next request sees it, whatever pub/sub's delivery time), every other
  * instance is told over pub/sub (a lost message still expires from their caches within the TTL, so a
  * failed publish is logged, not fatal), and the change is written to the audit log.

@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import { errors } from '../errors.js';
 import { matchAdminToken } from './admin-auth.js';
 
-/** GET /metrics (SPEC §7): Prometheus text, behind an admin token — never reachable with a client key. */
+/** GET /metrics (docs/operations.md): Prometheus text, behind an admin token — never reachable with a client key. */
 export function registerMetricsRoute(app: FastifyInstance, deps: { registry: Registry; adminTokens: () => readonly string[] }): void {
   app.get('/metrics', async (request, reply) => {
     const tokens = deps.adminTokens();

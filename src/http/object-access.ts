@@ -117,7 +117,7 @@ export function forgetDeleted(input: { request: FastifyRequest; ownership: Owner
 
 /**
  * The creation of a result xAI reports later — a video, a deferred completion — is charged its reservation at once
- * (SPEC §5): xAI reports the usage only when the result is fetched, and by then the budget must already hold it, so
+ * (docs/api.md): xAI reports the usage only when the result is fetched, and by then the budget must already hold it, so
  * a hundred creations in a row cannot all fit one budget. Never less than what xAI reported for the creation itself.
  */
 export function chargedUpFront(usage: Usage, upFront: UpFrontCharge): Usage {

@@ -36,7 +36,7 @@ interface Relayed {
  * `GET /v1/files` and `GET /v1/batches` (docs/isolation.md): xAI's list, walked page by page and filtered to the
  * objects the caller may reach, in xAI's order and shape; `pagination_token` is a cursor of the gateway's own,
  * bound to the caller's key. xAI's own error answers are relayed as they are. Resolves with whether any request
- * reached xAI (then the request counts as usage, SPEC §5).
+ * reached xAI (then the request counts as usage, docs/api.md).
  */
 export async function answerObjectList(input: ObjectListInput): Promise<{ sentUpstream: boolean }> {
   const { request, reply } = input;

@@ -9,7 +9,7 @@ import type { ObjectKind } from '../ownership/types.js';
 /**
  * Everything decided about a client request before admission, as a pure function of the route, the raw body
  * and the key's policy (no I/O, no Fastify): scope checks, body validation, the output cap, and the body to
- * send upstream. Throws the SPEC §4 GatewayError for anything refused — before a byte goes upstream.
+ * send upstream. Throws the docs/api.md GatewayError for anything refused — before a byte goes upstream.
  */
 export interface PreparedRequest {
   model: string | null;
@@ -48,7 +48,7 @@ export interface PrepareInput {
   nowMs: number;
 }
 
-/** Per endpoint, the field that caps output when the gateway sets one (SPEC §5). */
+/** Per endpoint, the field that caps output when the gateway sets one (docs/api.md). */
 const CAP_FIELD: Partial<Record<RouteSpec['endpoint'], string>> = {
   'chat.completions': 'max_completion_tokens',
   completions: 'max_tokens',
@@ -95,7 +95,7 @@ export function prepareRequest(input: PrepareInput): PreparedRequest {
     const wantsUsage = isObject(options) && options.include_usage === true;
     if (options !== undefined && options !== null && !isObject(options)) throw errors.invalidRequest('"stream_options" must be an object.');
     if (!wantsUsage) {
-      // xAI sends streamed usage only when asked (xai-api.md §5.1); ask, and hide it from the client again.
+      // xAI sends streamed usage only when asked (docs/upstream.md §5.1); ask, and hide it from the client again.
       additions.stream_options = { ...(isObject(options) ? options : {}), include_usage: true };
       stripUsageChunk = true;
     }
@@ -126,7 +126,7 @@ export function prepareRequest(input: PrepareInput): PreparedRequest {
 }
 
 /**
- * What a media request will cost before xAI says (SPEC §5): images `n` (1..10, default 1); a video its `duration`
+ * What a media request will cost before xAI says (docs/api.md): images `n` (1..10, default 1); a video its `duration`
  * in seconds (1..15, default 8; an edit or extension has none of its own, so the default is reserved).
  */
 function mediaUnitsOf(route: RouteSpec, body: JsonObject): number {
@@ -155,9 +155,9 @@ function objectRefsOf(body: JsonObject): readonly ObjectRef[] {
 }
 
 /**
- * The output tokens to reserve (SPEC §5): the request's own cap, else the key's maxOutputTokens (then also set on
+ * The output tokens to reserve (docs/api.md): the request's own cap, else the key's maxOutputTokens (then also set on
  * the forwarded request), else the configured default — times `n` for chat, as xAI bills every choice
- * (xai-api.md §3.1). Embeddings and media generate no tokens, so nothing is reserved for output there.
+ * (docs/upstream.md §3.1). Embeddings and media generate no tokens, so nothing is reserved for output there.
  */
 function outputCap(input: PrepareInput, body: JsonObject, additions: Record<string, unknown>): number {
   const { route } = input;
@@ -183,7 +183,7 @@ function outputCap(input: PrepareInput, body: JsonObject, additions: Record<stri
 }
 
 /**
- * `expires_after` for a realtime client secret (SPEC §4): an ephemeral token never outlives the client key that
+ * `expires_after` for a realtime client secret (docs/api.md): an ephemeral token never outlives the client key that
  * minted it — `seconds` is capped at the key's remaining lifetime, and set to it when absent. A key without an
  * expiry leaves the body alone (xAI's default applies). Returns the object to send, or null for no change.
  */
@@ -250,8 +250,8 @@ function checkModel(route: RouteSpec, body: JsonObject, policies: readonly Effec
 }
 
 /**
- * A documents search names the collections it searches in `source.collection_ids` (xai-api.md §3.11): each must be
- * within the key's `collections` (and its parent's), else 403 collection_not_allowed (SPEC §3). A search that
+ * A documents search names the collections it searches in `source.collection_ids` (docs/upstream.md §3.11): each must be
+ * within the key's `collections` (and its parent's), else 403 collection_not_allowed (docs/api.md). A search that
  * names none is refused: what xAI would search then is not documented, and it could be every collection.
  */
 function checkCollections(body: JsonObject, policies: readonly EffectivePolicy[]): void {
@@ -267,9 +267,9 @@ function checkCollections(body: JsonObject, policies: readonly EffectivePolicy[]
 const MAX_NESTED_DEPTH = 32;
 
 /**
- * A body of whole requests (batch requests, xai-api.md §3.14, shape not captured): every string `model` anywhere
+ * A body of whole requests (batch requests, docs/upstream.md §3.14, shape not captured): every string `model` anywhere
  * in it must be allowed, and a request without one (an object with a `messages` list or an `input` but no
- * `model`) relies on xAI's default, which only a key allowed "*" may do (SPEC §4). Returns the first model.
+ * `model`) relies on xAI's default, which only a key allowed "*" may do (docs/api.md). Returns the first model.
  */
 function checkNestedModels(body: JsonObject, policies: readonly EffectivePolicy[]): string | null {
   const models: string[] = [];

@@ -1,7 +1,7 @@
 import type { RateState } from '../limits/types.js';
 
 /**
- * x-ratelimit-* headers of SPEC §4 for the tightest request and token limits; a key without such a limit
+ * x-ratelimit-* headers of docs/api.md for the tightest request and token limits; a key without such a limit
  * gets no such headers.
  */
 export function rateLimitHeaders(rate: RateState): Record<string, string> {

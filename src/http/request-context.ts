@@ -1,7 +1,7 @@
 import type { Usage } from '../usage/types.js';
 import type { AuthenticatedClient } from './client-auth.js';
 
-/** Per-request facts collected along the way for the one log line per request (SPEC §7) and metrics. */
+/** Per-request facts collected along the way for the one log line per request (docs/operations.md) and metrics. */
 export interface RequestContext {
   startedAtNs: bigint;
   keyId: string | null;
@@ -20,7 +20,7 @@ export interface RequestContext {
   refusedModel: string | null;
   /** The gateway's own error code, when the gateway answered with an error (error-handler.ts). */
   code: string | null;
-  /** Forwarding to xAI was attempted: its errors and broken streams count as failed (SPEC §5). */
+  /** Forwarding to xAI was attempted: its errors and broken streams count as failed (docs/api.md). */
   forwarded: boolean;
   /** The answer was an event stream. */
   streamed: boolean;

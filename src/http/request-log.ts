@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 
 /**
- * The one log line per request (SPEC §7): request id, key id, endpoint, model, status, latency, usage.
+ * The one log line per request (docs/operations.md): request id, key id, endpoint, model, status, latency, usage.
  * Never headers or bodies; secrets could not get here, and the logger scrubs them anyway.
  */
 export function logRequest(request: FastifyRequest, reply: FastifyReply): void {

@@ -2,13 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 
 /**
- * The gateway's helmet options (SPEC §8): responses are meant to be read cross-origin by the browsers CORS
+ * The gateway's helmet options (docs/threat-model.md): responses are meant to be read cross-origin by the browsers CORS
  * admits. app.ts gives them to @fastify/helmet around the dashboard, whose route options are merged over them.
  */
 export const HELMET_OPTIONS = { crossOriginResourcePolicy: { policy: 'cross-origin' } } as const;
 
 /**
- * The security headers of SPEC §8 on every answer: exactly what helmet 8 (@fastify/helmet 13) emits for
+ * The security headers of docs/threat-model.md on every answer: exactly what helmet 8 (@fastify/helmet 13) emits for
  * HELMET_OPTIONS — same names (spelling included), same order, same values.
  *
  * Why not @fastify/helmet itself: it builds helmet's middleware chain (re-parsing the CSP directives) on every

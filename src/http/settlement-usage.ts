@@ -5,13 +5,13 @@ import { ZERO_USAGE, type Usage } from '../usage/types.js';
 import type { ForwardResult } from './forward.js';
 
 /**
- * The usage to settle for a forwarded request (SPEC §5), from what the relay saw:
+ * The usage to settle for a forwarded request (docs/api.md), from what the relay saw:
  * - nothing reached xAI → null (release the reservation, record nothing);
  * - xAI reported usage → exactly that (a body, a chat stream's usage chunk, a Responses stream's terminal
  *   event; also an error body that carries a cost, like an image moderation rejection);
  * - the client left before xAI's usage arrived (the request reached xAI; a drain did not get the usage in time, or
  *   the gateway aborts on disconnect) → the whole reservation: prompt estimate plus output cap, never less — no
- *   client lowers its charge by hanging up early (SPEC §4), and xAI bills the reasoning done before any answer;
+ *   client lowers its charge by hanging up early (docs/api.md), and xAI bills the reasoning done before any answer;
  * - a response cut short otherwise — the upstream broke or stalled, or a stream ended without its terminal event
  *   (e.g. after a mid-stream error event) — or a stream that streamed text but reported no usage → estimated: the
  *   prompt estimate plus the streamed text's tokens, priced from `pricing`;

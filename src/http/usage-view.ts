@@ -1,7 +1,7 @@
 import { errorRate, type ActivityReport, type ActivityTotals } from '../activity/report.js';
 
 /**
- * Usage in the SPEC §6 shape: `U = {requests, promptTokens, completionTokens, reasoningTokens, cachedTokens,
+ * Usage in the docs/api.md shape: `U = {requests, promptTokens, completionTokens, reasoningTokens, cachedTokens,
  * totalTokens, costUsd, refused, failed}`.
  */
 export interface UsageView {
@@ -64,7 +64,7 @@ function csvField(value: string | number): string {
   return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
-/** `text/csv`: a header row, then one row per key, day and model with the fields of U (SPEC §6). */
+/** `text/csv`: a header row, then one row per key, day and model with the fields of U (docs/api.md). */
 export function usageCsv(reports: readonly UsageReportView[]): string {
   const lines = [['keyId', 'date', 'model', ...USAGE_VIEW_FIELDS].join(',')];
   for (const report of reports) {

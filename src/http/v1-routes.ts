@@ -50,7 +50,7 @@ export interface V1Deps {
 const METHODS = ['GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD'] as const;
 
 /**
- * The client API (SPEC §4). One wildcard route whose handler resolves the path against the route table, so
+ * The client API (docs/api.md). One wildcard route whose handler resolves the path against the route table, so
  * every `/v1` request — offered or not — goes through the same checks, and anything not offered is 404
  * without ever being forwarded. Bodies arrive as raw bytes (JSON) or as the untouched request stream
  * (multipart), so what the client sent is what xAI receives unless the gateway must add a field.
@@ -59,7 +59,7 @@ export function registerV1Routes(app: FastifyInstance, deps: V1Deps): void {
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     // Multipart bodies (files, stt) stay a stream, piped upstream byte for byte; their length is checked here when
-    // declared, and counted while piping otherwise (forward.ts), against the same limit as JSON bodies (SPEC §2).
+    // declared, and counted while piping otherwise (forward.ts), against the same limit as JSON bodies (docs/configuration.md).
     scope.addContentTypeParser('multipart/form-data', (request, payload, done) => {
       const declared = Number(request.headers['content-length']);
       if (Number.isFinite(declared) && declared > deps.config().server.bodyLimitBytes) done(requestTooLarge(), undefined);
@@ -292,7 +292,7 @@ function subjectsOf(client: AuthenticatedClient): { keyId: string; limits: Limit
   return subjects;
 }
 
-/** What an admission reserves (SPEC §5): prompt estimate plus output cap, and their cost plus a media price. */
+/** What an admission reserves (docs/api.md): prompt estimate plus output cap, and their cost plus a media price. */
 interface Estimate {
   promptTokens: number;
   completionTokens: number;
@@ -339,7 +339,7 @@ async function settleReservation(deps: V1Deps, reservation: Reservation, usage: 
 
 
 /**
- * A media request's price before xAI reports it (SPEC §5): `n` × the model's `pricing.<model>.perImage`, or the
+ * A media request's price before xAI reports it (docs/api.md): `n` × the model's `pricing.<model>.perImage`, or the
  * video's seconds × `perVideoSecond`; for a model without its own, the dearest configured, so that a cost budget
  * is never overrun by models missing from `pricing`. Looked up as own entries only.
  */

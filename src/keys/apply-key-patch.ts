@@ -1,6 +1,6 @@
 import type { KeyPatch, KeyRecord } from './types.js';
 
-/** Fields a patch may change (SPEC §6); anything else in a patch (id, createdAt, parentId, source…) is ignored. */
+/** Fields a patch may change (docs/api.md); anything else in a patch (id, createdAt, parentId, source…) is ignored. */
 const PATCHABLE_FIELDS = [
   'name',
   'plan',

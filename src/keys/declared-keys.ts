@@ -2,7 +2,7 @@ import type { DeclaredKeyConfig } from '../config/types.js';
 import type { KeyRecord } from './types.js';
 
 /**
- * Keys declared by operators in the YAML (SPEC §2 `keys:`), as records indexed by their secret hash.
+ * Keys declared by operators in the YAML (docs/configuration.md `keys:`), as records indexed by their secret hash.
  * They live in memory only — the YAML is their source of truth, so a reload applies at once — and are
  * read-only through the admin API.
  */

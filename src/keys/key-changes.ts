@@ -1,5 +1,5 @@
 /**
- * Key-change notifications between gateway instances (SPEC §3: a revocation or any change reaches every
+ * Key-change notifications between gateway instances (docs/api.md: a revocation or any change reaches every
  * instance within 1 second). Whoever changes a key publishes its id; every instance listens and drops what
  * it cached about that key (and its children). In-process here; on Redis over pub/sub
  * (src/keys/redis-key-changes.ts). The short cache TTL of src/keys/key-resolver.ts stays as the fallback

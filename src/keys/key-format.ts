@@ -2,7 +2,7 @@ import { hash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 /**
- * Client key format (SPEC §3): `xgw_` + 40 random base62 characters + a 6-character base62 CRC-32
+ * Client key format (docs/api.md): `xgw_` + 40 random base62 characters + a 6-character base62 CRC-32
  * of the random part. Modelled on GitHub's token format: the fixed prefix lets secret scanners
  * recognise a leaked key, and the checksum rejects a mistyped key without a store lookup.
  * (`zlib.crc32` exists since Node 20.15; package.json requires >= 20.19.)
@@ -43,7 +43,7 @@ function checksumOf(randomPart: string): string {
   return out;
 }
 
-/** A new client key secret. Returned to its owner once; only its hash is stored (SPEC §3). */
+/** A new client key secret. Returned to its owner once; only its hash is stored (docs/api.md). */
 export function generateClientKey(): string {
   const randomPart = randomBase62(RANDOM_LENGTH);
   return CLIENT_KEY_PREFIX + randomPart + checksumOf(randomPart);

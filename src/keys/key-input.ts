@@ -5,7 +5,7 @@ import { isIpOrCidr, isOrigin } from '../config/value-checks.js';
 import type { KeyRecord } from './types.js';
 
 /**
- * The body of `POST /admin/keys` and `POST /gateway/keys` (SPEC §6), validated the same way the YAML's
+ * The body of `POST /admin/keys` and `POST /gateway/keys` (docs/api.md), validated the same way the YAML's
  * declared keys are (shared checks from src/config). Produces the record to store, minus id and secret.
  */
 const bodySchema = z.strictObject({

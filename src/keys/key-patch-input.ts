@@ -2,7 +2,7 @@ import type { PlanConfig } from '../config/types.js';
 import { parseKeyInput } from './key-input.js';
 import type { KeyPatch } from './types.js';
 
-/** Body fields of `PATCH /admin/keys/:id` (SPEC §6) that map one-to-one onto the record. */
+/** Body fields of `PATCH /admin/keys/:id` (docs/api.md) that map one-to-one onto the record. */
 export const PATCH_FIELDS = ['name', 'plan', 'models', 'endpoints', 'collections', 'limits', 'allowedOrigins', 'allowedIps', 'metadata', 'mint'] as const;
 
 export type KeyPatchResult = { ok: true; patch: KeyPatch } | { ok: false; problems: string[] };

@@ -16,7 +16,7 @@ const keyRecordSchema = z.object({
   plan: z.string().nullable(),
   models: stringList.nullable(),
   endpoints: stringList.nullable(),
-  // Records stored before the collections scope have none: null, the plan's (SPEC §3 default: none).
+  // Records stored before the collections scope have none: null, the plan's (docs/api.md default: none).
   collections: stringList.nullable().default(null),
   limits: z.partialRecord(z.enum(LIMIT_NAMES), z.number().nonnegative()),
   allowedOrigins: stringList.nullable(),

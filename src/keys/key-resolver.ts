@@ -5,7 +5,7 @@ import type { KeyRecord, KeyStore } from './types.js';
  * the store, through a short-lived in-process cache so an authenticated request usually costs no store
  * round trip. Every key change is announced to every instance (src/keys/key-changes.ts), which calls
  * `invalidate`; the cache's TTL (under a second) is the fallback that bounds how long a lost announcement
- * can leave a revocation or change unnoticed (SPEC §3: within 1 second).
+ * can leave a revocation or change unnoticed (docs/api.md: within 1 second).
  */
 export interface KeyResolver {
   bySecretHash(secretHash: string): Promise<KeyRecord | null>;

@@ -27,7 +27,7 @@ interface SecretEntry {
 }
 
 /**
- * In-process KeyStore (no Redis configured: single instance, SPEC §2 `store.redisUrl: ""`). Same contract
+ * In-process KeyStore (no Redis configured: single instance, docs/configuration.md `store.redisUrl: ""`). Same contract
  * as the Redis store, checked by the same suite. `now` is the clock for secret-hash grace expiry, injected
  * so tests pass time instead of sleeping. Records are copied in and out: callers never share state with it.
  */

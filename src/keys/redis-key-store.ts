@@ -3,11 +3,11 @@
  *
  *   P v1:key:{<id>}           string  the KeyRecord as JSON (never a secret)
  *   P v1:key:{<id>}:secrets   set     every secret hash this key has had and not yet dropped
- *   P v1:key:{<id>}:children  set     ids of the key's child keys (SPEC §3)
+ *   P v1:key:{<id>}:children  set     ids of the key's child keys (docs/api.md)
  *   P v1:secret:<sha256>      string  → id; PEXPIREAT bounds a hash kept for rotation grace
  *   P v1:keys                 zset    score createdAt (epoch ms), member id: the list order
  *
- * The `{<id>}` hash tag keeps one key's own entries in one Cluster slot (SPEC §7). Nothing here runs a
+ * The `{<id>}` hash tag keeps one key's own entries in one Cluster slot (docs/operations.md). Nothing here runs a
  * multi-key command or script across tags: each Lua script below touches one key, so every call is
  * Cluster-safe. A create therefore spans several slots and is made race-safe by `SET NX` on the record
  * and on the hash index (first claim wins, the loser undoes its record); a failure midway can leave a

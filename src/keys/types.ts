@@ -1,7 +1,7 @@
 import type { LimitSet, MintConfig } from '../config/types.js';
 
 /**
- * A client key's record (SPEC §3). Never holds the secret; the store keeps only SHA-256 hashes of it.
+ * A client key's record (docs/api.md). Never holds the secret; the store keeps only SHA-256 hashes of it.
  * `models`/`endpoints` null = inherit from the plan (and with no plan: nothing, default deny).
  */
 export interface KeyRecord {
@@ -32,7 +32,7 @@ export interface KeyPage {
   nextCursor: string | null;
 }
 
-/** Fields a PATCH may change (SPEC §6). `null` clears a nullable field. */
+/** Fields a PATCH may change (docs/api.md). `null` clears a nullable field. */
 export type KeyPatch = Partial<
   Pick<KeyRecord, 'name' | 'plan' | 'models' | 'endpoints' | 'collections' | 'limits' | 'allowedOrigins' | 'allowedIps' | 'expiresAt' | 'metadata' | 'mint' | 'revokedAt'>
 >;
@@ -52,7 +52,7 @@ export type KeyPatch = Partial<
  *   Adding a hash the key already has replaces its bound; a hash of another key is a KeyStoreConflictError;
  *   an unknown id is GatewayError not_found.
  * - `expireSecretHashes` bounds every hash of the key except `except` to `expiresAtMs`, never extending an
- *   earlier bound: rotation with `graceSeconds` (SPEC §6), where the caller does not know the old hashes.
+ *   earlier bound: rotation with `graceSeconds` (docs/api.md), where the caller does not know the old hashes.
  * - Every method rejects (never hangs forever) when the backing store is unreachable.
  */
 export interface KeyStore {

@@ -2,7 +2,7 @@ import type { Estimate, AdmissionVerdict } from './evaluate-admission.js';
 import { refusalCode } from './enforced-limits.js';
 import type { AdmissionRequest, AdmissionResult, Reservation } from './types.js';
 
-/** The caller's view of a verdict: the Reservation to settle later, or the refusal with its SPEC §4 code. */
+/** The caller's view of a verdict: the Reservation to settle later, or the refusal with its docs/api.md code. */
 export function admissionResultOf(request: AdmissionRequest, verdict: AdmissionVerdict): AdmissionResult {
   if (!verdict.admitted) {
     return {

@@ -17,7 +17,7 @@ import type { AdmissionRequest, AdmissionResult, AdmissionSubject, Limiter, Rate
  *   admission (the verdict's headroom), so near a limit admission is one request at a time through Redis;
  * - a request with a larger estimate than the pool's goes to Redis.
  *
- * Bounds (SPEC §5):
+ * Bounds (docs/api.md):
  * - requestsPerMinute, requestsPerDay and concurrency are never exceeded: every request served holds a
  *   reservation Redis admitted, used in the same second it was admitted (an entry left over when the second ends
  *   is given back, never used later), so its requestsPerMinute bucket is its own second's.

@@ -3,7 +3,7 @@ import { usdToTicks } from '../usage/types.js';
 
 /**
  * The limits admission enforces, in LIMIT_NAMES order without maxOutputTokens (the caller checks that one,
- * SPEC §4). This order is the tie-break order of refusals and the order limits travel to the Lua script.
+ * docs/api.md). This order is the tie-break order of refusals and the order limits travel to the Lua script.
  */
 export type EnforcedLimit = Exclude<LimitName, 'maxOutputTokens'>;
 
@@ -16,7 +16,7 @@ export function isCostLimit(limit: EnforcedLimit): boolean {
   return COST_LIMITS.has(limit);
 }
 
-/** SPEC §4: per-minute limits are rate limits; day, month, total, cost and concurrency limits are quotas. */
+/** docs/api.md: per-minute limits are rate limits; day, month, total, cost and concurrency limits are quotas. */
 export function refusalCode(limit: EnforcedLimit): 'rate_limit_exceeded' | 'quota_exceeded' {
   return PER_MINUTE_LIMITS.has(limit) ? 'rate_limit_exceeded' : 'quota_exceeded';
 }

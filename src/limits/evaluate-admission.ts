@@ -259,12 +259,12 @@ function tightest(
   return best;
 }
 
-/** The x-ratelimit-* view (SPEC §4): tightest request limit and tightest token limit. */
+/** The x-ratelimit-* view (docs/api.md): tightest request limit and tightest token limit. */
 export function rateStateOf(input: AdmissionInput & { admitted: boolean }): RateState {
   return { requests: tightest(REQUEST_HEADER_LIMITS, input), tokens: tightest(TOKEN_HEADER_LIMITS, input) };
 }
 
-/** What is left now of each limit (GET /v1/api-key, SPEC §5): counts as integers, cost limits in USD. */
+/** What is left now of each limit (GET /v1/api-key, docs/api.md): counts as integers, cost limits in USD. */
 export function remainingOf(limits: NormalizedLimits, state: SubjectState): Partial<Record<LimitName, number>> {
   const remaining: Partial<Record<LimitName, number>> = {};
   for (const limit of ENFORCED_LIMITS) {

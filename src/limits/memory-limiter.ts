@@ -20,7 +20,7 @@ import { assertAdmissionRequest, assertCount, assertId, assertRequestId, assertU
 import { tpmSecondOf } from './window-math.js';
 
 /**
- * The Limiter in process: one gateway instance, state lost on restart (SPEC §1). Same semantics as the Redis
+ * The Limiter in process: one gateway instance, state lost on restart (docs/configuration.md). Same semantics as the Redis
  * limiter (src/limits/semantics.ts), step for step: each method runs synchronously to completion, which
  * makes it atomic within the process.
  */

@@ -1,5 +1,5 @@
 /**
- * UTC calendar periods (SPEC §2: "Days and months are UTC calendar periods") from an epoch-ms `now`.
+ * UTC calendar periods (docs/configuration.md: "Days and months are UTC calendar periods") from an epoch-ms `now`.
  * Pure: time is always an argument, so tests need no clocks or sleeps.
  */
 

@@ -2,7 +2,7 @@
  * Names of every Redis key the limiter touches: `${prefix}v2:{familyId}:…` (v1, the layout before it, is
  * converted by scripts/migrate-limits-v2.mjs; docs/operations.md "Upgrading"). The `{familyId}` hash tag puts a
  * whole key family (a root key and its children) in one Cluster slot, so each admission and settlement
- * script touches one slot (SPEC §7). The Lua scripts build per-key names from the same base with the same
+ * script touches one slot (docs/operations.md). The Lua scripts build per-key names from the same base with the same
  * layout (`base .. keyId .. ':' .. part`, family-level `base .. part`; see src/limits/lua/common-lua.ts).
  *
  * Per key (`<base><keyId>:<part>`). Numbers the scripts compute with are stored as little-endian doubles

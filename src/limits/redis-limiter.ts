@@ -20,7 +20,7 @@ import { assertAdmissionRequest, assertCount, assertId, assertRequestId, assertU
  * concurrent requests of one key family issue together travel in one call (script-batcher.ts), so an
  * admission is at most one round trip and, on a busy family, a settlement rides along with a later admission.
  * Every key carries the {familyId} hash tag. Redis errors propagate unchanged (the HTTP layer answers 503
- * store_unavailable: fail closed, SPEC §4).
+ * store_unavailable: fail closed, docs/api.md).
  *
  * Redis cost per request (src/limits/semantics.ts has the figures): the arguments are shaped so the scripts
  * parse and format no decimal numbers on the common path — numbers they compute with arrive packed as

@@ -1,5 +1,5 @@
 /**
- * The limiter's semantics, in one place (SPEC §2, §4, §5). Both implementations (Lua on Redis, in-process)
+ * The limiter's semantics, in one place (docs/configuration.md, docs/api.md). Both implementations (Lua on Redis, in-process)
  * follow exactly this; the shared contract suite and a randomised differential test hold them to it.
  *
  * Admission (one atomic step per request, across every subject: the key, and its parent for a child key):
@@ -34,12 +34,12 @@
  *   (s + 61) · 1000 ms) for the estimate to fit.
  * - …PerDay: until the next UTC midnight; …PerMonth: until the next UTC month.
  * - totalTokens / totalCostUsd: null (never resets).
- * - concurrency: null (a slot may free at any moment; no reset is known, SPEC §4).
+ * - concurrency: null (a slot may free at any moment; no reset is known, docs/api.md).
  * - a request that can never fit (estimate > the limit, or a limit of 0): null.
  * When several limits refuse, the one with the longest wait is reported (never-fitting and total* count
  * as infinite, concurrency as 0); ties go to the first subject, then the order of ENFORCED_LIMITS.
  *
- * Rate state (x-ratelimit-* headers, SPEC §4): among requestsPerMinute/requestsPerDay of all subjects, the
+ * Rate state (x-ratelimit-* headers, docs/api.md): among requestsPerMinute/requestsPerDay of all subjects, the
  * one with the least remaining (ties: first subject, then per-minute first); the same among
  * tokensPerMinute/tokensPerDay/tokensPerMonth (lifetime totals never reset, so they are not headers).
  * remaining counts this request when admitted (and its token estimate), not when refused; never < 0.
@@ -61,11 +61,11 @@
  * them get the real usage added instead.) A request outliving its lease without renewals stops counting toward
  * concurrency early.
  *
- * Usage recording (SPEC §5/§6): on settle with usage ≠ null, for each of the reservation's keys (a child
+ * Usage recording (docs/api.md): on settle with usage ≠ null, for each of the reservation's keys (a child
  * and its parent), per UTC day of the settlement and model: requests + 1 and the token/cost fields.
  * Kept USAGE_RETENTION_DAYS days.
  *
- * Guarantees (SPEC §5): requestsPerMinute, requestsPerDay and concurrency are never exceeded (concurrency:
+ * Guarantees (docs/api.md): requestsPerMinute, requestsPerDay and concurrency are never exceeded (concurrency:
  * as long as every instance holding a request renews its lease). Token and cost limits: at every admission counter + estimate ≤
  * limit, the counters holding settled actuals plus pending estimates, so a window or period ends at most at
  * limit + Σ max(0, actual − estimate) over the requests in flight at its last admission, plus the real usage
@@ -110,7 +110,7 @@ export const REAP_BATCH = 50;
  * reservations in flight every HEARTBEAT_INTERVAL_MS to RESERVATION_LEASE_MS ahead. A dead instance's last
  * renewal was at most one interval before it died, so its reservations are due at most RESERVATION_LEASE_MS
  * after its death, and reaped (charged as reserved, slots freed) by the next admission of their family: within
- * 30 s of the death (SPEC §5), with one missed heartbeat (a GC pause, a slow Redis) to spare.
+ * 30 s of the death (docs/api.md), with one missed heartbeat (a GC pause, a slow Redis) to spare.
  */
 export const RESERVATION_LEASE_MS = 20_000;
 export const HEARTBEAT_INTERVAL_MS = 5_000;

@@ -2,7 +2,7 @@ import { reservationOf } from './admission-result.js';
 import type { AdmissionRequest, Limiter, SettleInput } from './types.js';
 
 /**
- * Settlement that survives a store outage (SPEC §5 "no usage is lost"; docs/operations.md):
+ * Settlement that survives a store outage (docs/api.md "no usage is lost"; docs/operations.md):
  * - a settle that fails (Redis away or too slow) is kept — in the settlement journal when there is one
  *   (src/journal/settlement-journal.ts: on local disk, so it survives a restart), else in a bounded queue in
  *   memory — and retried with backoff until Redis takes it;

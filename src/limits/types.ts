@@ -2,7 +2,7 @@ import type { LimitName, LimitSet } from '../config/types.js';
 import type { Usage } from '../usage/types.js';
 
 /**
- * The quota / rate-limit engine's contract (SPEC §5). Implemented on Redis (src/limits/redis-limiter.ts: admissions
+ * The quota / rate-limit engine's contract (docs/api.md). Implemented on Redis (src/limits/redis-limiter.ts: admissions
  * and settlements are items of one Lua script, batched per key family) and in process (src/limits/memory-limiter.ts); both
  * pass test/integration/limiter.contract.test.ts. The exact semantics are documented in
  * src/limits/semantics.ts and in the doc of src/limits/lua/admit-script.ts.
@@ -17,11 +17,11 @@ export interface AdmissionSubject {
 export interface AdmissionRequest {
   /** Unique per request (generate it; never a client-supplied id): it names the reservation and the slots. */
   requestId: string;
-  /** The key, then its parent if it is a child key: ALL must have room (SPEC §5). */
+  /** The key, then its parent if it is a child key: ALL must have room (docs/api.md). */
   subjects: readonly AdmissionSubject[];
-  /** Root key id: every Redis key touched carries the hash tag {familyId} (one Cluster slot, SPEC §7). */
+  /** Root key id: every Redis key touched carries the hash tag {familyId} (one Cluster slot, docs/operations.md). */
   familyId: string;
-  /** Estimated prompt tokens + output cap (SPEC §5). Non-negative integer. */
+  /** Estimated prompt tokens + output cap (docs/api.md). Non-negative integer. */
   estimatedTokens: number;
   /** Cost of that estimate in ticks (1 USD = 1e10). Non-negative integer. */
   estimatedCostTicks: number;
@@ -30,7 +30,7 @@ export interface AdmissionRequest {
   leaseMs: number;
 }
 
-/** For x-ratelimit-* headers (SPEC §4): the TIGHTEST applicable limit. */
+/** For x-ratelimit-* headers (docs/api.md): the TIGHTEST applicable limit. */
 export interface WindowState {
   limit: number;
   remaining: number;

@@ -4,7 +4,7 @@ import { MAX_MODEL_NAME_LENGTH } from './semantics.js';
 import type { UsageReport, UsageTotals } from './types.js';
 
 /**
- * Per-day, per-model usage records (SPEC §5/§6), shared by both limiters: one flat record per key and UTC
+ * Per-day, per-model usage records (docs/api.md), shared by both limiters: one flat record per key and UTC
  * day. In process its fields are `<model>|<metric>` (the metric codes below); the Redis limiter keeps a hash
  * with one field per model holding its totals packed (modelsOfStoredDayRecord).
  */
@@ -30,7 +30,7 @@ export function addTotals(a: UsageTotals, b: UsageTotals): UsageTotals {
   return sum;
 }
 
-/** One request sent upstream: requests 1 even when xAI reported no tokens (SPEC §5). */
+/** One request sent upstream: requests 1 even when xAI reported no tokens (docs/api.md). */
 export function totalsOfUsage(usage: Usage): UsageTotals {
   return {
     requests: 1,

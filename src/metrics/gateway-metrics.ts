@@ -2,7 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelV
 import type { Usage } from '../usage/types.js';
 
 /**
- * The gateway's Prometheus metrics (SPEC §7, issue 6). One registry per gateway instance (not prom-client's
+ * The gateway's Prometheus metrics (docs/operations.md, issue 6). One registry per gateway instance (not prom-client's
  * global one), so several gateways in one process — tests, the demo — never collide.
  *
  * Label sets are bounded: endpoints and refusal reasons come from fixed vocabularies; model names come from
@@ -95,7 +95,7 @@ export function createGatewayMetrics(options: { defaultMetrics?: boolean; isKnow
   const modelLabel = (model: string | null): string => {
     if (model === null) return 'none';
     if (models.has(model)) return model;
-    // A model name comes from the client's body: only one xAI or the config knows becomes a label (SPEC §8), so no
+    // A model name comes from the client's body: only one xAI or the config knows becomes a label (docs/threat-model.md), so no
     // key can spend the label budget on made-up names.
     if (!isKnownModel(model)) return 'unlisted';
     if (models.size >= MAX_MODEL_LABELS) return 'other';

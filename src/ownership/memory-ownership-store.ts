@@ -6,7 +6,7 @@ import type { ListCursor, ObjectOwner, OwnershipStore } from './types.js';
 const SWEEP_EVERY_WRITES = 1000;
 
 /**
- * OwnershipStore in process, for the single-instance store (SPEC §1). Expiry is checked on every read and
+ * OwnershipStore in process, for the single-instance store (docs/configuration.md). Expiry is checked on every read and
  * expired entries are swept every SWEEP_EVERY_WRITES writes, so memory follows the live objects.
  */
 export function createMemoryOwnershipStore(now: () => number = Date.now): OwnershipStore {

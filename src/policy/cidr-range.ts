@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 
 /**
- * Address ranges for the child-key rule "IPs are a subset of the parent's" (SPEC §3). Every address or
+ * Address ranges for the child-key rule "IPs are a subset of the parent's" (docs/api.md). Every address or
  * CIDR is placed in one 128-bit space — IPv4 as its IPv4-mapped IPv6 form (`::ffff:a.b.c.d`, RFC 4291
  * §2.5.5.2), prefix + 96 — so `10.0.0.0/8` and `::ffff:10.0.0.0/104` are the same range, as they are for
  * the request-time check (node:net BlockList treats them alike).

@@ -1,7 +1,7 @@
 /**
- * Model scope patterns (SPEC §2): `*` matches any run of characters, everything else is literal.
+ * Model scope patterns (docs/configuration.md): `*` matches any run of characters, everything else is literal.
  * The requested model is matched literally against the pattern — a client sending `grok-*` as a model
- * name gets no wildcard power (SPEC §4 "matched literally against the key's glob patterns").
+ * name gets no wildcard power (docs/api.md "matched literally against the key's glob patterns").
  */
 export function matchesGlob(pattern: string, value: string): boolean {
   if (pattern === '*') return true;

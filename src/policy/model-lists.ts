@@ -1,7 +1,7 @@
 import { matchesAnyGlob } from './glob.js';
 
 /**
- * Filtering xAI's model lists to what a key may use (SPEC §4). Two shapes exist (xai-api.md §3.5): OpenAI's
+ * Filtering xAI's model lists to what a key may use (docs/api.md). Two shapes exist (docs/upstream.md §3.5): OpenAI's
  * `{"data":[…],"object":"list"}` for /v1/models and `{"models":[…]}` for the *-models routes. An entry is
  * visible when its id or one of its aliases is allowed by every policy's model patterns.
  */

@@ -5,7 +5,7 @@ import { matchesGlob } from './glob.js';
 import type { EffectivePolicy } from './scopes.js';
 
 /**
- * Child keys (SPEC §3): a key with `mint` may mint children that only ever narrow it. Pure rules, shared by
+ * Child keys (docs/api.md): a key with `mint` may mint children that only ever narrow it. Pure rules, shared by
  * `POST /gateway/keys` (minting) and `PATCH /admin/keys/:id` on a child. Every check is conservative: a
  * child is accepted only when it is provably within its parent; anything else is refused (400), never
  * silently clamped.

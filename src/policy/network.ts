@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 
 /**
- * Origin and IP scopes (SPEC §3, §8). Pure: the caller passes the client IP it trusts (the socket's, or the
+ * Origin and IP scopes (docs/api.md, docs/threat-model.md). Pure: the caller passes the client IP it trusts (the socket's, or the
  * proxy-derived one only when server.trustProxy is set).
  */
 export function originAllowed(allowedOrigins: readonly string[] | null, origin: string | undefined): boolean {

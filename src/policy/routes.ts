@@ -3,7 +3,7 @@ import { OBJECT_ID_RE } from '../ownership/access.js';
 import type { ObjectKind } from '../ownership/types.js';
 
 /**
- * The client API's route table (SPEC §4): which method + path the gateway offers, under which endpoint
+ * The client API's route table (docs/api.md): which method + path the gateway offers, under which endpoint
  * name (for scopes), and how it is handled. Anything not in this table is 404 and never forwarded.
  * The upstream path is rebuilt from validated segments, never copied from the raw URL, so no spelling of
  * a path (dot segments, encoded slashes) can reach another upstream path or the admin API.
@@ -96,7 +96,7 @@ export const ROUTES: readonly RouteSpec[] = [
   r('GET', 'batches', 'batches', { handling: 'list', lists: 'batch' }),
   r('POST', 'batches', 'batches', { creates: 'batch' }),
   r('GET', 'batches/:id', 'batches', { addresses: 'batch' }),
-  // Cancel takes no body (xai-api.md §3.14); whatever a client sends is passed on unparsed.
+  // Cancel takes no body (docs/upstream.md §3.14); whatever a client sends is passed on unparsed.
   r('POST', 'batches/:id:cancel', 'batches', { body: 'none', addresses: 'batch' }),
   r('GET', 'batches/:id/requests', 'batches', { addresses: 'batch' }),
   // Batch requests are chat/responses requests: their models are the key's to check, or a batch would bypass scopes.
@@ -160,7 +160,7 @@ function matchSegments(pattern: readonly string[], segments: readonly string[]):
     const p = pattern[i] ?? '';
     const s = segments[i] ?? '';
     if (p.startsWith(':')) {
-      // `:id:cancel` — a parameter followed by a literal verb suffix (batches cancel, xai-api.md §2).
+      // `:id:cancel` — a parameter followed by a literal verb suffix (batches cancel, docs/upstream.md §2).
       const suffixAt = p.indexOf(':', 1);
       const name = suffixAt === -1 ? p.slice(1) : p.slice(1, suffixAt);
       const suffix = suffixAt === -1 ? '' : p.slice(suffixAt);

@@ -2,11 +2,11 @@ import type { EndpointName, LimitSet, PlanConfig } from '../config/types.js';
 import type { KeyRecord } from '../keys/types.js';
 import { matchesAnyGlob } from './glob.js';
 
-/** What a key may do once its plan is applied: its own fields override the plan's, limit by limit (SPEC §2). */
+/** What a key may do once its plan is applied: its own fields override the plan's, limit by limit (docs/configuration.md). */
 export interface EffectivePolicy {
   models: readonly string[];
   endpoints: readonly string[];
-  /** xAI collection ids (glob patterns) a documents search may name; default none (SPEC §3). */
+  /** xAI collection ids (glob patterns) a documents search may name; default none (docs/api.md). */
   collections: readonly string[];
   limits: LimitSet;
 }
@@ -21,9 +21,9 @@ const derived = new WeakMap<KeyRecord, { plans: Readonly<Record<string, PlanConf
 export function effectivePolicy(key: KeyRecord, plans: Readonly<Record<string, PlanConfig>>): EffectivePolicy {
   const known = derived.get(key);
   if (known !== undefined && known.plans === plans) return known.policy;
-  // Own entries only: a plan named "constructor" or "__proto__" must not find Object.prototype's (SPEC §8).
+  // Own entries only: a plan named "constructor" or "__proto__" must not find Object.prototype's (docs/threat-model.md).
   const plan = key.plan === null || !Object.hasOwn(plans, key.plan) ? undefined : plans[key.plan];
-  // Default deny (SPEC §3): neither the key nor a plan grants anything → nothing.
+  // Default deny (docs/api.md): neither the key nor a plan grants anything → nothing.
   const policy: EffectivePolicy = Object.freeze({
     models: key.models ?? plan?.models ?? [],
     endpoints: key.endpoints ?? plan?.endpoints ?? [],
@@ -46,7 +46,7 @@ export function collectionAllowed(policy: EffectivePolicy, collection: string): 
   return matchesAnyGlob(policy.collections, collection);
 }
 
-/** Only a key allowed every model may rely on xAI's default model where `model` is optional (SPEC §4). */
+/** Only a key allowed every model may rely on xAI's default model where `model` is optional (docs/api.md). */
 export function mayUseDefaultModel(policy: EffectivePolicy): boolean {
   return policy.models.includes('*');
 }

@@ -17,7 +17,7 @@ export interface UpstreamRequest {
   /**
    * Called once the whole request (headers and body) has been written to xAI's connection: from then on xAI may
    * be working on it. A request aborted before that never reached xAI (it waited for a connection, or its upload
-   * broke off), so it must not count (SPEC §5).
+   * broke off), so it must not count (docs/api.md).
    */
   onRequestSent?: (() => void) | undefined;
 }
@@ -31,7 +31,7 @@ export interface UpstreamResponse {
 export interface UpstreamClient {
   /** Next usable upstream key (round robin, skipping keys set aside), or null when none is configured. */
   pickKey(): string | null;
-  /** xAI refused this key (SPEC §4): skip it for a while. */
+  /** xAI refused this key (docs/api.md): skip it for a while. */
   setAside(key: string): void;
   /** Some key is configured and not set aside. */
   hasUsableKey(): boolean;
@@ -50,7 +50,7 @@ export interface UpstreamClientOptions {
 }
 
 /**
- * One undici Pool for xAI's origin, built once at start with the timeouts of SPEC §2 and closed on shutdown:
+ * One undici Pool for xAI's origin, built once at start with the timeouts of docs/configuration.md and closed on shutdown:
  * connectTimeoutMs bounds the TCP/TLS connect, headersTimeoutMs the wait for xAI's response headers (→ 504),
  * bodyIdleTimeoutMs the silence between two body chunks (a stream that stalls is ended). Upstream keys are
  * used round robin; a key xAI refused is skipped for `setAsideMs`.

@@ -1,5 +1,5 @@
 /**
- * Header rules for both directions of the proxy (SPEC §4), in one pure place.
+ * Header rules for both directions of the proxy (docs/api.md), in one pure place.
  */
 
 /** RFC 9110 §7.6.1 hop-by-hop fields, plus the legacy ones proxies still see. */
@@ -23,10 +23,10 @@ const HOP_BY_HOP = new Set([
 const DROP_UPSTREAM = new Set(['authorization', 'x-api-key', 'cookie', 'host', 'content-length', 'expect', 'accept-encoding']);
 
 /**
- * Never relayed to the client as is: upstream cookies (SPEC §4), lengths we recompute, and xAI's own
+ * Never relayed to the client as is: upstream cookies (docs/api.md), lengths we recompute, and xAI's own
  * x-request-id (the client gets the gateway's; xAI's is kept as x-upstream-request-id for support cases).
  * xAI's x-ratelimit-* describe the operator's team, not the client key: the client gets the gateway's own
- * (SPEC §4 rate-limit headers; a key without limits gets none).
+ * (docs/api.md rate-limit headers; a key without limits gets none).
  */
 const DROP_DOWNSTREAM = new Set(['set-cookie', 'content-length', 'date', 'server', 'x-request-id']);
 const DROP_DOWNSTREAM_PREFIX = 'x-ratelimit-';

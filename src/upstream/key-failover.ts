@@ -18,10 +18,10 @@ export interface KeyFailoverOptions {
 }
 
 /**
- * One request to xAI with an upstream key. If xAI refuses the key itself (SPEC §4: 400 "Incorrect API key
+ * One request to xAI with an upstream key. If xAI refuses the key itself (docs/api.md: 400 "Incorrect API key
  * provided", 401, 403), the key is set aside and — when the body can be sent again and another key is usable —
  * the request is retried once with that key: safe, since xAI did no work. Any other answer is final: retrying a
- * request that reached xAI could bill it twice (DESIGN.md). When no key is left the caller gets 502
+ * request that reached xAI could bill it twice (docs/architecture.md). When no key is left the caller gets 502
  * upstream_error; xAI's text, which quotes part of the key, never leaves this function.
  */
 export async function requestWithKeyFailover(

@@ -14,7 +14,7 @@ export function requestTooLarge(): GatewayError {
 /**
  * A streamed request body (multipart uploads) passed through byte for byte while its length is counted: past
  * `limitBytes` the returned stream fails with 413 request_too_large, which makes the HTTP client abort the
- * upstream request (SPEC §2 bodyLimitBytes, §4). A client that breaks off its upload fails it too, so the
+ * upstream request (docs/configuration.md bodyLimitBytes, §4). A client that breaks off its upload fails it too, so the
  * upstream never receives a truncated body as if it were whole. The source is never destroyed here: what is
  * left of it is drained, so the 413 can still reach the client.
  */

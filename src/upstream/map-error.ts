@@ -1,7 +1,7 @@
 import { errors, GatewayError } from '../errors.js';
 
 /**
- * Transport failures talking to xAI, mapped in one place by `err.code` (DESIGN.md, after @fastify/reply-from):
+ * Transport failures talking to xAI, mapped in one place by `err.code` (docs/architecture.md, after @fastify/reply-from):
  * timeouts → 504 upstream_timeout; refused, reset, DNS, TLS and broken responses → 502 upstream_error.
  * The message never carries the cause's text (it may include hosts or headers); the cause is kept for the log.
  */
@@ -23,9 +23,9 @@ export function errorCode(err: unknown): string | null {
 }
 
 /**
- * Is this xAI answer about the operator's upstream key rather than the client's request (SPEC §4)?
+ * Is this xAI answer about the operator's upstream key rather than the client's request (docs/api.md)?
  * xAI answers a wrong key with 400 "Incorrect API key provided", a missing one with 401, a blocked key or
- * team (or one out of credits) with 403 (xai-api.md §6.1–6.2).
+ * team (or one out of credits) with 403 (docs/upstream.md §6.1–6.2).
  */
 export function isUpstreamKeyFailure(status: number, bodyText: string): boolean {
   if (status === 401 || status === 403) return true;

@@ -6,7 +6,7 @@ import { mapUpstreamError } from './map-error.js';
 
 /**
  * xAI's model lists (`/v1/models`, `/v1/language-models`, …), fetched with an upstream key and cached briefly:
- * the gateway answers the model routes itself (SPEC §4), so a burst of clients listing models costs xAI one call.
+ * the gateway answers the model routes itself (docs/api.md), so a burst of clients listing models costs xAI one call.
  */
 export interface ModelCatalog {
   /** The parsed JSON of an xAI list path such as `/v1/language-models`. */
@@ -52,7 +52,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     let text: string;
     let status: number;
     try {
-      // Same key rules as forwarded requests: a refused key is set aside and the next one tried (SPEC §4).
+      // Same key rules as forwarded requests: a refused key is set aside and the next one tried (docs/api.md).
       // The list, body included, within 30 s.
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), 30_000);

@@ -1,7 +1,7 @@
 /**
  * xAI names the operator's team in some error texts ("Your team <uuid> has either used all available credits",
- * "your team team-1 does not have access", "https://console.x.ai/team/<id>", xai-api.md §6.2). Relayed to a client,
- * that shows the operator's team id to every key holder, so it is replaced (SPEC §8). An id is a token with a
+ * "your team team-1 does not have access", "https://console.x.ai/team/<id>", docs/upstream.md §6.2). Relayed to a client,
+ * that shows the operator's team id to every key holder, so it is replaced (docs/threat-model.md). An id is a token with a
  * digit, hyphen or underscore after "team " or "team/": ordinary words ("team doesn't") are left alone.
  */
 const TEAM_ID_RE = /(\bteam[ /])([A-Za-z0-9][A-Za-z0-9_]*[-_0-9][A-Za-z0-9_-]*)/gi;

@@ -1,6 +1,6 @@
 import type { ModelPrice } from '../config/types.js';
 
-/** Token counts as xAI reports them (chat naming); reasoning is separate from completion (xai-api.md §4.1). */
+/** Token counts as xAI reports them (chat naming); reasoning is separate from completion (docs/upstream.md §4.1). */
 export interface TokenCounts {
   promptTokens: number;
   cachedTokens: number;
@@ -8,7 +8,7 @@ export interface TokenCounts {
   reasoningTokens: number;
 }
 
-/** USD per 1M tokens → ticks per token: × 1e10 ticks/USD ÷ 1e6 tokens (xai-api.md §4.4). */
+/** USD per 1M tokens → ticks per token: × 1e10 ticks/USD ÷ 1e6 tokens (docs/upstream.md §4.4). */
 const TICKS_PER_TOKEN_PER_USD_PER_MILLION = 10_000;
 
 function count(value: number): number {
@@ -23,7 +23,7 @@ function rate(usdPerMillion: number | undefined): number {
 
 /**
  * Cost in integer ticks computed from configured pricing, used only where xAI sent no cost_in_usd_ticks.
- * xai-api.md §4.4: uncached_prompt × in + cached × cached_in + (completion + reasoning) × out; reasoning is
+ * docs/upstream.md §4.4: uncached_prompt × in + cached × cached_in + (completion + reasoning) × out; reasoning is
  * billed at the output price (§4.1 Surprise #1); cached input falls back to the input price.
  * §4.1 Surprise #2: cached is normally inside prompt, but some models report cached > prompt, meaning prompt
  * excludes the cache; then all of prompt is uncached and cached is billed on top.

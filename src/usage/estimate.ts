@@ -1,5 +1,5 @@
 /**
- * Cheap, deterministic token estimates for admission (SPEC §5: a request reserves estimated prompt tokens +
+ * Cheap, deterministic token estimates for admission (docs/api.md: a request reserves estimated prompt tokens +
  * output cap; the reservation is replaced by xAI's real usage afterwards, so this only has to be close and
  * never throw). No tokenizer: ~4 bytes of UTF-8 per token, which is ~4 characters for English and errs high
  * rather than low for non-Latin scripts (3–4 bytes per character).
@@ -53,7 +53,7 @@ function isImagePart(obj: Record<string, unknown>): boolean {
 
 function estimateValue(value: unknown, depth: number): number {
   if (typeof value === 'string') return estimateTokensFromText(value);
-  // Numbers inside input are token ids (embeddings `input: [[int]]`, xai-api.md §3.6) or schema constants.
+  // Numbers inside input are token ids (embeddings `input: [[int]]`, docs/upstream.md §3.6) or schema constants.
   if (typeof value === 'number') return 1;
   if (typeof value !== 'object' || value === null || depth > MAX_DEPTH) return 0;
   let total = 0;
@@ -101,10 +101,10 @@ export type OutputCap =
 export const OUTPUT_CAP_FIELDS = ['max_tokens', 'max_completion_tokens', 'max_output_tokens'] as const;
 
 /**
- * The request's own output cap (SPEC §5 reservation): the smallest of the present cap fields. A field that is
+ * The request's own output cap (docs/api.md reservation): the smallest of the present cap fields. A field that is
  * present (not undefined / null) but not a positive safe integer makes the whole result 'invalid' so the
  * caller can answer 400 invalid_request. Note for chat, max_completion_tokens excludes reasoning
- * (xai-api.md §3.1); for responses, max_output_tokens includes it (§3.3).
+ * (docs/upstream.md §3.1); for responses, max_output_tokens includes it (§3.3).
  */
 export function outputCapOf(body: unknown): OutputCap {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return { kind: 'none' };

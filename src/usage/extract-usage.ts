@@ -2,7 +2,7 @@ import type { ModelPrice } from '../config/types.js';
 import type { Usage } from './types.js';
 import { costTicksFor } from './cost.js';
 
-/** Which usage shape to read; images/videos ('media') carry only a cost (xai-api.md §3.7, §3.8). */
+/** Which usage shape to read; images/videos ('media') carry only a cost (docs/upstream.md §3.7, §3.8). */
 export type UsageKind = 'chat' | 'responses' | 'embeddings' | 'media';
 
 type JsonObject = Record<string, unknown>;
@@ -53,7 +53,7 @@ function withCost(
 }
 
 /**
- * Chat / legacy completions usage (xai-api.md §4.1). Reasoning is outside completion_tokens, so total is the
+ * Chat / legacy completions usage (docs/upstream.md §4.1). Reasoning is outside completion_tokens, so total is the
  * sum (Surprise #1), never usage.total_tokens as sent. When cached > prompt (Surprise #2) prompt excluded the
  * cache; promptTokens is normalised to prompt + cached so that cachedTokens ⊆ promptTokens always holds here
  * (the cost is unchanged by this: see costTicksFor).
@@ -85,7 +85,7 @@ export function usageFromChatObject(usage: JsonObject, price: ModelPrice | undef
 }
 
 /**
- * Responses usage (xai-api.md §4.2): output_tokens INCLUDES reasoning, total = input + output. Reported as
+ * Responses usage (docs/upstream.md §4.2): output_tokens INCLUDES reasoning, total = input + output. Reported as
  * completion = output − reasoning so completion + reasoning is the billed output in both shapes.
  */
 export function usageFromResponsesObject(usage: JsonObject, price: ModelPrice | undefined): Usage | null {
@@ -108,7 +108,7 @@ export function usageFromResponsesObject(usage: JsonObject, price: ModelPrice | 
   );
 }
 
-/** Embeddings usage (xai-api.md §3.6): prompt_tokens / total_tokens, input only. */
+/** Embeddings usage (docs/upstream.md §3.6): prompt_tokens / total_tokens, input only. */
 function usageFromEmbeddingsObject(usage: JsonObject, price: ModelPrice | undefined): Usage | null {
   const prompt = countOf(usage['prompt_tokens']);
   const total = countOf(usage['total_tokens']);
@@ -127,7 +127,7 @@ function usageFromEmbeddingsObject(usage: JsonObject, price: ModelPrice | undefi
   );
 }
 
-/** Images / videos (xai-api.md §3.7, §3.8): only cost_in_usd_ticks; no tokens, no pricing table applies. */
+/** Images / videos (docs/upstream.md §3.7, §3.8): only cost_in_usd_ticks; no tokens, no pricing table applies. */
 function usageFromMediaObject(usage: JsonObject): Usage | null {
   const ticks = upstreamCostTicks(usage);
   if (ticks === undefined) return null;
@@ -159,7 +159,7 @@ export function usageFromObject(kind: UsageKind, usage: unknown, price: ModelPri
 
 /**
  * Usage of a parsed upstream body, or null when it has none. Never throws, whatever the shape.
- * Error bodies are read too: an image moderation rejection (HTTP 400) carries a billed cost (xai-api.md §3.7).
+ * Error bodies are read too: an image moderation rejection (HTTP 400) carries a billed cost (docs/upstream.md §3.7).
  * For 'responses', a stream event wrapping the response (`{"type":"response.completed","response":{...}}`)
  * is accepted as well as the response itself.
  */
@@ -171,7 +171,7 @@ export function extractUsage(kind: UsageKind, body: unknown, price: ModelPrice |
 }
 
 /**
- * xAI's flat error body `{"code": string, "error": string}` (xai-api.md §6.2), which can also arrive with
+ * xAI's flat error body `{"code": string, "error": string}` (docs/upstream.md §6.2), which can also arrive with
  * HTTP 200 or as a stream event (§6.4, §5.1).
  */
 export function isUpstreamErrorBody(body: unknown): body is { code: string; error: string } {

@@ -10,18 +10,18 @@ export interface StreamOutcome {
   /** From the usage chunk (chat) or response.completed / response.incomplete / response.failed (responses). */
   usage: Usage | null;
   /**
-   * UTF-8 bytes of the generated text seen so far, for settling a stream cut short (SPEC §5): chat delta.content,
+   * UTF-8 bytes of the generated text seen so far, for settling a stream cut short (docs/api.md): chat delta.content,
    * delta.reasoning_content and tool-call arguments; responses output_text / reasoning / function-call argument
    * deltas. Only the length is kept (the estimate needs nothing else), so a long answer holds no memory.
    */
   streamedBytes: number;
   /** SSE blocks forwarded to the client (keep-alive comment blocks included; a stripped usage chunk not). */
   eventCount: number;
-  /** A flat `{"code","error"}` event (xai-api.md §5.1, §6.4), an `error` event or a `response.failed` error. */
+  /** A flat `{"code","error"}` event (docs/upstream.md §5.1, §6.4), an `error` event or a `response.failed` error. */
   upstreamError: { code: string; error: string } | null;
   /** Saw `data: [DONE]` (chat) or a terminal response.* event (responses). */
   completed: boolean;
-  /** The resolved model id the upstream reported (xai-api.md §3.1: may differ from the requested alias). */
+  /** The resolved model id the upstream reported (docs/upstream.md §3.1: may differ from the requested alias). */
   model: string | null;
 }
 
@@ -29,7 +29,7 @@ export interface MeteringOptions {
   kind: 'chat' | 'responses';
   /**
    * Chat only: the gateway added stream_options.include_usage for a client that did not ask, so the usage
-   * chunk (`"choices":[]` + `usage`) is removed from what the client sees (SPEC §4); usage is still recorded.
+   * chunk (`"choices":[]` + `usage`) is removed from what the client sees (docs/api.md); usage is still recorded.
    */
   stripUsageChunk: boolean;
   /** Used only when xAI sends no cost_in_usd_ticks. */
@@ -74,12 +74,12 @@ function unescapeJsonString(body: string): string {
 const JSON_STRING = String.raw`"((?:[^"\\]|\\.)*)"`;
 /**
  * Chat deltas, matched without parsing the chunk: quotes inside JSON strings are escaped, so these keys can
- * only match real object keys. `arguments` carries whole tool calls (xai-api.md §5.1: not token-streamed).
+ * only match real object keys. `arguments` carries whole tool calls (docs/upstream.md §5.1: not token-streamed).
  */
 const CHAT_TEXT_RE = new RegExp(String.raw`"(?:content|reasoning_content|arguments)"\s*:\s*` + JSON_STRING, 'g');
 const DELTA_RE = new RegExp(String.raw`"delta"\s*:\s*` + JSON_STRING);
 const MODEL_RE = new RegExp(String.raw`"model"\s*:\s*` + JSON_STRING);
-/** Responses event types (xai-api.md §5.2); nested item/part types never start with "response." nor equal "error". */
+/** Responses event types (docs/upstream.md §5.2); nested item/part types never start with "response." nor equal "error". */
 const RESPONSES_TYPE_RE = /"type"\s*:\s*"(response\.[A-Za-z0-9_.]+|error)"/;
 
 const RESPONSES_TEXT_DELTAS = new Set([
@@ -128,7 +128,7 @@ function createObserver(options: MeteringOptions) {
       }
     }
     if (!isObject(parsed) || !isObject(parsed['usage'])) return true;
-    // Legacy (2024) chunks carry cumulative usage on every content chunk: keep the last one (xai-api.md §5.1).
+    // Legacy (2024) chunks carry cumulative usage on every content chunk: keep the last one (docs/upstream.md §5.1).
     const usage = usageFromObject('chat', parsed['usage'], options.price);
     if (usage !== null) state.usage = usage;
     const choices = parsed['choices'];
@@ -153,7 +153,7 @@ function createObserver(options: MeteringOptions) {
       if (type === 'response.created' && isObject(response)) created = response;
       if (isTerminal) {
         state.completed = true;
-        // Mid-stream snapshots carry "usage": null; only terminal events have it (xai-api.md §4.2).
+        // Mid-stream snapshots carry "usage": null; only terminal events have it (docs/upstream.md §4.2).
         const usage = usageFromObject('responses', field(response, 'usage'), options.price);
         if (usage !== null) state.usage = usage;
       }
@@ -199,7 +199,7 @@ function field(obj: unknown, key: string): unknown {
 }
 
 /**
- * The metering pass-through for SSE responses (SPEC §4 streams, §5 usage; DESIGN "Upstream and streaming").
+ * The metering pass-through for SSE responses (docs/api.md streams, §5 usage; DESIGN "Upstream and streaming").
  * Each event's exact bytes are pushed as soon as the event is complete — no batching, no re-encoding —
  * except the usage chunk when stripUsageChunk is set. A trailing partial event is flushed unchanged at end
  * of input. Backpressure is the standard Transform behaviour. outcome() may be called at any time (e.g.

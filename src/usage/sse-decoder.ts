@@ -1,6 +1,6 @@
 /**
  * Incremental Server-Sent Events decoder (WHATWG HTML "Parsing an event stream") that keeps each event's
- * exact bytes, so the metering pass-through (SPEC §4 "Streams ... passed on event by event") can forward
+ * exact bytes, so the metering pass-through (docs/api.md "Streams ... passed on event by event") can forward
  * or drop whole events without re-encoding anything.
  *
  * Chunk boundaries may fall anywhere: inside a CRLF, inside a multi-byte UTF-8 character, between the two

@@ -1,9 +1,9 @@
 /**
- * Usage of one upstream call, normalised across endpoints (SPEC §5).
+ * Usage of one upstream call, normalised across endpoints (docs/api.md).
  * totalTokens is what quotas count: prompt + completion + reasoning for chat (xAI reports reasoning outside
- * completion_tokens, xai-api.md §4.1), input + output for Responses (output already includes reasoning).
+ * completion_tokens, docs/upstream.md §4.1), input + output for Responses (output already includes reasoning).
  *
- * Cost is kept in xAI's own unit, integer "ticks" (1 USD = 1e10 ticks, xai-api.md §4.1), so sums are exact;
+ * Cost is kept in xAI's own unit, integer "ticks" (1 USD = 1e10 ticks, docs/upstream.md §4.1), so sums are exact;
  * it becomes USD only at the API boundary.
  */
 export interface Usage {

@@ -15,7 +15,7 @@ const NOW = Date.parse('2026-11-26T12:00:00Z');
 const DAY = 86_400_000;
 
 describe('constants copied into the front-end', () => {
-  it('equal the server’s limit and endpoint names (SPEC §2)', () => {
+  it('equal the server’s limit and endpoint names (docs/configuration.md)', () => {
     expect([...dashboard.LIMIT_NAMES]).toEqual([...LIMIT_NAMES]);
     expect([...dashboard.ENDPOINT_NAMES]).toEqual([...ENDPOINT_NAMES]);
     expect(Object.keys(dashboard.LIMIT_LABELS).sort()).toEqual([...LIMIT_NAMES].sort());

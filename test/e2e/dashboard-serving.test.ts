@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import helmet from '@fastify/helmet';
@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerDashboardRoutes } from '../../src/http/dashboard-routes.js';
 import { registerErrorHandling } from '../../src/http/error-handler.js';
-import { assertChromiumInstalled } from './helpers/chromium.js';
+import { assertChromiumInstalled, findChromium, SYSTEM_CHROMIUM } from './helpers/chromium.js';
 
 // How /dashboard is served (issue 8), without a browser: its own strict CSP over helmet's global one (as
 // app.ts registers helmet), only the built files, nothing else from the disk, off with the admin API.
@@ -126,9 +126,14 @@ describe('/dashboard', () => {
   });
 });
 
-describe('the browser tests without Chromium', () => {
-  it('fail with a message saying how to install it (they never skip)', () => {
-    expect(() => assertChromiumInstalled('/nonexistent/chromium')).toThrow(/not installed at \/nonexistent\/chromium.*apt-get install -y chromium.*\.ci\/run/s);
-    expect(() => assertChromiumInstalled()).not.toThrow();
+describe('the browser the browser tests use', () => {
+  it('a CHROMIUM_PATH that does not exist fails with a message saying how to get one (they never skip)', async () => {
+    await expect(findChromium({ CHROMIUM_PATH: '/nonexistent/chromium' })).rejects.toThrow(/not installed at \/nonexistent\/chromium.*apt-get install -y chromium.*@sparticuz\/chromium/s);
+  });
+
+  it('is the system Chromium when there is one, else the one from @sparticuz/chromium; either exists', async () => {
+    const choice = await findChromium({});
+    expect(choice.source).toBe(existsSync(SYSTEM_CHROMIUM) ? 'system' : '@sparticuz/chromium');
+    expect(() => assertChromiumInstalled(choice.path)).not.toThrow();
   });
 });

@@ -7,7 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
 /**
- * A real Redis Cluster of `redis-server` processes on loopback, for the Cluster tests (SPEC §7): every node in
+ * A real Redis Cluster of `redis-server` processes on loopback, for the Cluster tests (docs/operations.md): every node in
  * its own process with its own cluster config in a temporary directory, joined by `redis-cli --cluster create`.
  * `close()` stops every process it started and removes the directory; a process exit hook kills leftovers if
  * the test process ends without calling it.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postJson, startHarness, type Harness } from '../helpers/harness.js';
 
-// The `collections` scope (SPEC §3): every key with `documents` shares the operator's one xAI team and so every
+// The `collections` scope (docs/api.md): every key with `documents` shares the operator's one xAI team and so every
 // collection in it; a key (or its plan) lists the collection ids its documents searches may name. Default: none.
 let h: Harness;
 

@@ -10,7 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError, loadConfig } from '../../src/config/load-config.js';
 
 /**
- * Issue 6 item 7: the deployment files (SPEC §1 "docker compose up"). No Docker engine here, so the files are
+ * Issue 6 item 7: the deployment files (docs/configuration.md "docker compose up"). No Docker engine here, so the files are
  * parsed and their properties checked; CI also runs `docker-compose config -q` (.ci/run). The image's
  * HEALTHCHECK command is run for real against a local server.
  */

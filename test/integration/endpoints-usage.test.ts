@@ -4,7 +4,7 @@ import { costTicksFor } from '../../src/usage/cost.js';
 import { eventually, postJson, startHarness, type Harness } from '../helpers/harness.js';
 import type { UsageView as Totals } from '../../src/http/usage-view.js';
 
-// Issue 5: usage for every endpoint that reports it (SPEC §5), through the gateway, equal to what the fake xAI
+// Issue 5: usage for every endpoint that reports it (docs/api.md), through the gateway, equal to what the fake xAI
 // reported: Responses (plain, streamed from response.completed / response.incomplete), compact, embeddings,
 // images and videos (cost_in_usd_ticks; a video's cost arrives on the GET that fetches it), deferred completions
 // (settled when the result is fetched), legacy completions.
@@ -62,7 +62,7 @@ function expectResponsesUsage(t: Totals, u: ResponsesUsage, requests = 1): void 
     completionTokens: u.output_tokens - u.output_tokens_details.reasoning_tokens,
     reasoningTokens: u.output_tokens_details.reasoning_tokens,
     cachedTokens: u.input_tokens_details.cached_tokens,
-    // output_tokens already includes reasoning (xai-api.md §4.2): total = input + output.
+    // output_tokens already includes reasoning (docs/upstream.md §4.2): total = input + output.
     totalTokens: u.input_tokens + u.output_tokens,
     costUsd: (u.cost_in_usd_ticks ?? 0) / 1e10,
     refused: 0,
@@ -97,7 +97,7 @@ describe('Responses API', () => {
     expect(events.filter((e) => e.type === 'response.output_text.delta')).toHaveLength(9);
     const completed = events.at(-1);
     expect(completed?.type).toBe('response.completed');
-    // Mid-stream snapshots carry "usage": null; only the terminal event has it (xai-api.md §4.2).
+    // Mid-stream snapshots carry "usage": null; only the terminal event has it (docs/upstream.md §4.2).
     expect(events[0]?.response?.usage).toBeNull();
     const usage = completed?.response?.usage;
     if (usage === undefined || usage === null) throw new Error('no usage in response.completed');
@@ -126,7 +126,7 @@ describe('Responses API', () => {
     const body = (await response.json()) as { usage: ResponsesUsage };
     expect(body.usage.cost_in_usd_ticks).toBeUndefined();
     const t = await settled(id, 1);
-    // xai-api.md §3.3: input 1941 (947 cached), output 583 (380 reasoning), total 2524.
+    // docs/upstream.md §3.3: input 1941 (947 cached), output 583 (380 reasoning), total 2524.
     expect(t).toMatchObject({ promptTokens: 1941, cachedTokens: 947, completionTokens: 203, reasoningTokens: 380, totalTokens: 2524 });
     const ticks = costTicksFor({ promptTokens: 1941, cachedTokens: 947, completionTokens: 203, reasoningTokens: 380 }, PRICE);
     expect(t.costUsd).toBe(ticks / 1e10);
@@ -154,7 +154,7 @@ describe('embeddings, images, videos', () => {
     h.fake.reset();
     const body = (await (await postJson(url('/v1/embeddings'), { model: 'v1', input: ['four', 'eight chars'] }, auth)).json()) as { usage: { prompt_tokens: number; total_tokens: number } };
     expect(body.usage.prompt_tokens).toBeGreaterThan(0);
-    // xAI sends no cost for embeddings (xai-api.md §3.6) and "v1" is not in this config's pricing: the cost is
+    // xAI sends no cost for embeddings (docs/upstream.md §3.6) and "v1" is not in this config's pricing: the cost is
     // computed at the dearest configured price, so that cost budgets err high (v1-routes.ts priceFor).
     const ticks = costTicksFor({ promptTokens: body.usage.prompt_tokens, cachedTokens: 0, completionTokens: 0, reasoningTokens: 0 }, PRICE);
     expect(await settled(id, 1)).toEqual({ requests: 1, promptTokens: body.usage.prompt_tokens, completionTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: body.usage.total_tokens, costUsd: ticks / 1e10, refused: 0, failed: 0 });

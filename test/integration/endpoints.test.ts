@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, rawRequest, startHarness, UPSTREAM_KEY, type Harness } from '../helpers/harness.js';
 
-// Issue 5: every route family of SPEC §4 through the gateway to the fake xAI, with its endpoint scope; path
+// Issue 5: every route family of docs/api.md through the gateway to the fake xAI, with its endpoint scope; path
 // parameters; model rules; multipart bodies byte for byte; the model lists; realtime client secrets.
 let h: Harness;
 let all: string;
@@ -144,7 +144,7 @@ describe('every route family is forwarded under its endpoint scope', () => {
     await fetch(`${h.fake.url}/v1/responses/${created.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${UPSTREAM_KEY}` } });
     const gone = await call(all, 'GET', `/v1/responses/${created.id}`);
     expect(gone.status).toBe(404);
-    // xAI's own 404 body, flat {code, error} (xai-api.md §6.2), not the gateway's.
+    // xAI's own 404 body, flat {code, error} (docs/upstream.md §6.2), not the gateway's.
     expect(((await gone.json()) as { code: string }).code).toBe('not-found');
   });
 

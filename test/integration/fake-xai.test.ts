@@ -1,5 +1,5 @@
 /**
- * The fake xAI server over real sockets: auth errors, usage arithmetic (xai-api.md §4.1, §4.4), stream shapes
+ * The fake xAI server over real sockets: auth errors, usage arithmetic (docs/upstream.md §4.1, §4.4), stream shapes
  * (§5.1, §5.2), byte-exact recorded replay, fault scenarios and recording of what it received.
  * No Redis: the fake keeps everything in memory.
  */
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CHAT_SET_COOKIE, startFakeXai } from '../../src/fake/xai-server.js';
 import type { FakeXai } from '../../src/fake/xai-server.js';
 
-/** xai-api.md §5.1 "Exact replayable stream" [FAN simple_streaming.yaml], copied from the document text. */
+/** docs/upstream.md §5.1 "Exact replayable stream" [FAN simple_streaming.yaml], copied from the document text. */
 const DOC_SIMPLE_STREAM = String.raw`data: {"id":"53ae0d64-4f1a-b4e2-9517-9d20013a1c9c","object":"chat.completion.chunk","created":1773345550,"model":"grok-4-fast-reasoning","choices":[{"index":0,"delta":{"content":"Olá","role":"assistant"}}],"system_fingerprint":"fp_3d7ed3b779"}
 
 data: {"id":"53ae0d64-4f1a-b4e2-9517-9d20013a1c9c","object":"chat.completion.chunk","created":1773345550,"model":"grok-4-fast-reasoning","choices":[{"index":0,"delta":{"content":"!"}}],"system_fingerprint":"fp_3d7ed3b779"}
@@ -72,7 +72,7 @@ function dataPayloads(text: string): string[] {
 
 const CHAT = { model: 'grok-4-fast', messages: [{ role: 'user', content: 'Hello there!' }] };
 
-describe('authentication (xai-api.md §6.2, §11)', () => {
+describe('authentication (docs/upstream.md §6.2, §11)', () => {
   it('answers 401 without credentials', async () => {
     const res = await fetch(`${fake.url}/v1/models`);
     expect(res.status).toBe(401);
@@ -133,7 +133,7 @@ describe('recording', () => {
   });
 });
 
-describe('chat completions usage (xai-api.md §4.1, §4.4)', () => {
+describe('chat completions usage (docs/upstream.md §4.1, §4.4)', () => {
   it('reports prompt/completion/reasoning with total = sum and cost by the §4.4 formula', async () => {
     const res = await post('/v1/chat/completions', CHAT);
     expect(res.status).toBe(200);
@@ -209,7 +209,7 @@ describe('chat completions usage (xai-api.md §4.1, §4.4)', () => {
   });
 });
 
-describe('chat streaming (xai-api.md §5.1)', () => {
+describe('chat streaming (docs/upstream.md §5.1)', () => {
   it('without include_usage: role first, no finish_reason key on content chunks, finish chunk, no usage, [DONE] last', async () => {
     const res = await post('/v1/chat/completions', { ...CHAT, stream: true });
     expect(res.headers.get('content-type')).toBe('text/event-stream');
@@ -265,7 +265,7 @@ describe('chat streaming (xai-api.md §5.1)', () => {
 });
 
 describe('recorded replays', () => {
-  it('recorded-stream replays the xai-api.md §5.1 stream byte for byte', async () => {
+  it('recorded-stream replays the docs/upstream.md §5.1 stream byte for byte', async () => {
     fake.setScenario('recorded-stream');
     const res = await post('/v1/chat/completions', { ...CHAT, stream: true, stream_options: { include_usage: true } });
     expect(await res.text()).toBe(DOC_SIMPLE_STREAM);
@@ -295,7 +295,7 @@ describe('recorded replays', () => {
   });
 });
 
-describe('responses (xai-api.md §3.3, §4.2, §5.2)', () => {
+describe('responses (docs/upstream.md §3.3, §4.2, §5.2)', () => {
   it('stream: event lines, contiguous sequence_number from 0, ends with response.completed carrying usage, no [DONE]', async () => {
     const res = await post('/v1/responses', { model: 'grok-4-fast', input: 'Say hello', stream: true });
     const text = await res.text();

@@ -6,11 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
 import { chatBody, postJson, rawRequest, REDIS_URL, startHarness, type Harness } from '../helpers/harness.js';
 
-// Issue 4: a revoked or changed key changes behaviour on every instance within one second (SPEC §3). Two
+// Issue 4: a revoked or changed key changes behaviour on every instance within one second (docs/api.md). Two
 // gateway instances share one Redis prefix, each with its own connections and pub/sub subscriber.
 
 const ALL = { models: ['*'], endpoints: ['*'] };
-/** SPEC §3: every change reaches every instance within one second. */
+/** docs/api.md: every change reaches every instance within one second. */
 const BOUND_MS = 1000;
 
 /** Default wiring: pub/sub announcements plus the 500 ms cache TTL as fallback. */

@@ -276,7 +276,7 @@ describe('GET /admin/usage', () => {
     expect(report.from).toBe(today);
     const byId = new Map(report.keys.map((k) => [k.keyId, k]));
     expect(byId.get(a.id)?.totals.requests).toBe(1);
-    // The parent's report includes its child's usage (SPEC §6); the child's shows under the child too.
+    // The parent's report includes its child's usage (docs/api.md); the child's shows under the child too.
     expect(byId.get(b.id)?.totals.requests).toBe(3);
     expect(byId.get(child.id)).toMatchObject({ parentId: b.id, totals: { requests: 2 } });
     expect(byId.get(child.id)?.days[0]?.date).toBe(today);

@@ -11,7 +11,7 @@ import { usdToTicks, ZERO_USAGE, type Usage } from '../../src/usage/types.js';
 import { deleteByPrefix, REDIS_URL } from '../helpers/harness.js';
 
 /**
- * One contract, two implementations (SPEC §1: "Both stores pass one shared contract test suite"), on a real
+ * One contract, two implementations (docs/configuration.md: "Both stores pass one shared contract test suite"), on a real
  * Redis with this file's own key prefix (only those keys are deleted). Time is always passed in.
  */
 

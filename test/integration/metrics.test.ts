@@ -7,7 +7,7 @@ let key: string;
 let keyId: string;
 
 beforeAll(async () => {
-  // grok-4 is priced, so the config knows it: a model label (SPEC §8: only models xAI or the config knows are).
+  // grok-4 is priced, so the config knows it: a model label (docs/threat-model.md: only models xAI or the config knows are).
   h = await startHarness({ store: 'redis', name: 'metrics', yaml: 'pricing: { grok-4: { input: 3, output: 15 } }' });
   ({ key, id: keyId } = await h.createKey({ name: 'metrics', models: ['grok-4'], endpoints: ['chat.completions'], limits: { requestsPerMinute: 3 } }));
 });

@@ -114,7 +114,7 @@ describe('usage accounting equals the upstream\'s usage', () => {
     const text = await response.text();
     expect(text).not.toContain('"usage"');
     await eventually(async () => (await usageOf(id)).requests === 1);
-    // xai-api.md §5.1 reasoning stream: prompt 12 (11 cached), completion 1, reasoning 290, 1 466 250 ticks.
+    // docs/upstream.md §5.1 reasoning stream: prompt 12 (11 cached), completion 1, reasoning 290, 1 466 250 ticks.
     expect(await usageOf(id)).toEqual({
       requests: 1,
       promptTokens: 12,

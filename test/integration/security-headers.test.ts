@@ -3,7 +3,7 @@ import { SECURITY_HEADERS } from '../../src/http/security-headers.js';
 import { rawRequest, startHarness, type Harness } from '../helpers/harness.js';
 
 // The gateway as main.ts wires it: the fixed helmet set on every answer, and /dashboard's own stricter policy
-// (set through @fastify/helmet route options, SPEC §8) replacing it on the dashboard's routes only.
+// (set through @fastify/helmet route options, docs/threat-model.md) replacing it on the dashboard's routes only.
 
 let h: Harness;
 

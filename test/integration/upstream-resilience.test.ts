@@ -7,7 +7,7 @@ import { chatBody, eventually, postJson, startHarness, type Harness } from '../h
 import { redactTeamIds } from '../../src/upstream/redact-team.js';
 import type { UsageView as Totals } from '../../src/http/usage-view.js';
 
-// Issue 5: the upstream path when xAI misbehaves (SPEC §2 timeouts, §4 errors, §5 settlement): timeouts, a dead
+// Issue 5: the upstream path when xAI misbehaves (docs/configuration.md timeouts, §4 errors, §5 settlement): timeouts, a dead
 // upstream, client disconnects, xAI's errors passed through, errors inside HTTP 200, stalled streams.
 const HEADERS_TIMEOUT_MS = 500;
 // undici checks the body idle timeout on a ~0.5 s tick: it fires within about half a second early to a second late.
@@ -65,7 +65,7 @@ async function errorCode(response: Response): Promise<string> {
   return ((await response.json()) as { error: { code: string } }).error.code;
 }
 
-describe('timeouts (SPEC §2)', () => {
+describe('timeouts (docs/configuration.md)', () => {
   it.each([
     ['a plain request', {}],
     ['a stream', { stream: true }],
@@ -159,7 +159,7 @@ describe('a dead upstream', () => {
   });
 });
 
-describe('with onClientDisconnect: abort, a client that disconnects aborts the upstream request at once (SPEC §4)', () => {
+describe('with onClientDisconnect: abort, a client that disconnects aborts the upstream request at once (docs/api.md)', () => {
   it.each([
     ['a plain request held by the upstream before its headers', {}],
     ['a stream held by the upstream after its first event', { stream: true }],
@@ -238,7 +238,7 @@ describe("xAI's own errors pass through unchanged", () => {
   });
 });
 
-describe('errors inside HTTP 200 (xai-api.md §6.4)', () => {
+describe('errors inside HTTP 200 (docs/upstream.md §6.4)', () => {
   it('a {"code","error"} JSON body for a stream:true request is relayed unchanged; counted, zero tokens', async () => {
     const { key, id } = await h.createKey({ name: 'error-200', models: ['*'], endpoints: ['*'] });
     const response = await chat({ authorization: `Bearer ${key}` }, { stream: true }, { 'x-fake-scenario': 'error-200' });

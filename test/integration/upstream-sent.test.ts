@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UsageView as Totals } from '../../src/http/usage-view.js';
 import { chatBody, eventually, startHarness, type Harness } from '../helpers/harness.js';
 
-// SPEC §5: "A request counts once it was sent upstream". A client that leaves while the gateway is still
+// docs/api.md: "A request counts once it was sent upstream". A client that leaves while the gateway is still
 // connecting to xAI (or waiting for a free connection) leaves a request xAI never received: its reservation is
 // released and nothing is recorded. A client that leaves once xAI has the request is settled from an estimate
 // (upstream-resilience.test.ts). The upstream here accepts TCP connections and never answers the TLS handshake,

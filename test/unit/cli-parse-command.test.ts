@@ -12,7 +12,7 @@ function run(argv: string[], env: Record<string, string | undefined> = NO_ENV) {
   return parsed.command;
 }
 
-describe('parseCommand: argv → admin API request (SPEC §6)', () => {
+describe('parseCommand: argv → admin API request (docs/api.md)', () => {
   const cases: { argv: string[]; request: ApiRequest; view?: AnswerView; pageAll?: boolean }[] = [
     { argv: ['keys', 'create', '--name', 'web'], request: { method: 'POST', path: '/admin/keys', body: { name: 'web' } }, view: { kind: 'key-created' } },
     {

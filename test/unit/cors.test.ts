@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerCors } from '../../src/http/cors.js';
 import { registerErrorHandling } from '../../src/http/error-handler.js';
 
-// CORS answers (SPEC §8) without a server or a store: only /v1 paths, only allowed origins, the one origin
+// CORS answers (docs/threat-model.md) without a server or a store: only /v1 paths, only allowed origins, the one origin
 // echoed, preflights answered before any route, Vary: Origin on everything.
 
 const ALLOWED = 'https://app.example';

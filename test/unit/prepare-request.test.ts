@@ -205,7 +205,7 @@ describe('withTopLevelFields: splice when new, re-serialise when present', () =>
   });
 });
 
-describe('realtime client secrets: never outlive the client key (SPEC §4)', () => {
+describe('realtime client secrets: never outlive the client key (docs/api.md)', () => {
   it.each<[string, unknown, number | null, Record<string, unknown> | null]>([
     ['asks 300 s, key expires in 100 s → 100', { seconds: 300 }, NOW + 100_000, { seconds: 100 }],
     ['asks 60 s, key expires in 100 s → unchanged', { seconds: 60 }, NOW + 100_000, null],

@@ -45,7 +45,7 @@ describe('upstream keys: round robin, set aside for a while (no request is made 
   });
 });
 
-describe('which xAI answers are about the upstream key (SPEC §4)', () => {
+describe('which xAI answers are about the upstream key (docs/api.md)', () => {
   it.each<[number, string, boolean]>([
     [400, '{"code":"invalid-argument","error":"Incorrect API key provided: xa***ef. You can obtain an API key from https://console.x.ai."}', true],
     [400, '{"code":"Client specified an invalid argument","error":"Bad request ... invalid API key"}', true],

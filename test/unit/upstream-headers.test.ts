@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildClientHeaders, buildUpstreamHeaders } from '../../src/upstream/headers.js';
 
-// The header rules of SPEC §4 in both directions, including the shapes Node and undici hand over: names in
+// The header rules of docs/api.md in both directions, including the shapes Node and undici hand over: names in
 // lower case (or not, from other callers), multi-valued fields as arrays, Connection present or not.
 
 describe('request headers sent upstream', () => {

@@ -5,7 +5,7 @@ import type { ModelPrice } from '../../src/config/types.js';
 const GROK_4_FAST: ModelPrice = { input: 0.2, cachedInput: 0.05, output: 0.5 };
 const GROK_3_MINI: ModelPrice = { input: 0.3, cachedInput: 0.075, output: 0.5 };
 
-describe('costTicksFor reproduces every recorded row of xai-api.md §4.4', () => {
+describe('costTicksFor reproduces every recorded row of docs/upstream.md §4.4', () => {
   const rows = [
     { capture: '[FAN] simple', price: GROK_4_FAST, counts: [165, 156, 2, 125], ticks: 731_000 },
     { capture: '[FAN] simple_streaming', price: GROK_4_FAST, counts: [165, 164, 2, 129], ticks: 739_000 },

@@ -16,7 +16,7 @@ function upstreamTotal(body: unknown): unknown {
   return (body as { usage: { total_tokens: unknown } }).usage.total_tokens;
 }
 
-describe('extractUsage chat (xai-api.md §3.1, §4.1)', () => {
+describe('extractUsage chat (docs/upstream.md §3.1, §4.1)', () => {
   const rows = [
     { name: 'chat-simple.json', usage: { promptTokens: 165, cachedTokens: 156, completionTokens: 2, reasoningTokens: 125, totalTokens: 292, costTicks: 731_000 } },
     { name: 'chat-tool.json', usage: { promptTokens: 361, cachedTokens: 153, completionTokens: 26, reasoningTokens: 93, totalTokens: 480, costTicks: 1_087_500 } },
@@ -71,7 +71,7 @@ describe('extractUsage chat (xai-api.md §3.1, §4.1)', () => {
   });
 });
 
-describe('extractUsage responses (xai-api.md §3.3, §4.2)', () => {
+describe('extractUsage responses (docs/upstream.md §3.3, §4.2)', () => {
   it('web-search capture: output includes reasoning, total = input + output, cost from pricing', () => {
     expect(extractUsage('responses', fixtureJson('responses-web-search.json'), GROK_4_FAST)).toEqual({
       promptTokens: 1941,
@@ -180,7 +180,7 @@ describe('extractUsage result shape', () => {
   });
 });
 
-describe('isUpstreamErrorBody (xai-api.md §6.2, §6.4)', () => {
+describe('isUpstreamErrorBody (docs/upstream.md §6.2, §6.4)', () => {
   it.each([
     [{ code: 'invalid-argument', error: 'Incorrect API key provided. You can obtain an API key from https://console.x.ai.' }, true],
     [{ code: 'internal', error: 'Please retry your request.' }, true],

@@ -61,7 +61,7 @@ const CHAT_STREAMS = [
   },
 ];
 
-describe('metering chat streams (xai-api.md §5.1)', () => {
+describe('metering chat streams (docs/upstream.md §5.1)', () => {
   it.each(CHAT_STREAMS)('$name: exact usage, text, model; output === input byte for byte', async ({ name, price, model, text, usage }) => {
     const input = fixtureBytes(name);
     const { output, outcome } = await run({ kind: 'chat', stripUsageChunk: false, price }, chunked(input, 17));
@@ -181,7 +181,7 @@ describe('metering chat streams (xai-api.md §5.1)', () => {
   });
 });
 
-describe('metering responses streams (xai-api.md §5.2)', () => {
+describe('metering responses streams (docs/upstream.md §5.2)', () => {
   const expectedUsage = {
     promptTokens: 216, cachedTokens: 192, completionTokens: 863 - 237, reasoningTokens: 237, totalTokens: 1079,
     costTicks: (216 - 192) * 2000 + 192 * 200 + 863 * 15_000, costFromUpstream: false,

@@ -1,5 +1,5 @@
 /**
- * Admission of one request, atomic (SPEC §5). Semantics: src/limits/semantics.ts (quoted in short in the doc
+ * Admission of one request, atomic (docs/api.md). Semantics: src/limits/semantics.ts (quoted in short in the doc
  * below). ADMIT_BODY is the body of a Lua function whose parameter is named ARGV (it shadows the script's
  * own): batch-script.ts runs it once per admission of a batch, with that admission's arguments as below.
  */

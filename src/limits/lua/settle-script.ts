@@ -6,7 +6,7 @@ const ADD_USAGE = USAGE_METRICS.map((_, i) => `o[${i + 1}] + u[${i + 1}]`).join(
 const MS_PER_DAY = 86_400_000;
 
 /**
- * Settlement of one reservation (SPEC §5), off the client's critical path. Semantics: src/limits/semantics.ts.
+ * Settlement of one reservation (docs/api.md), off the client's critical path. Semantics: src/limits/semantics.ts.
  * SETTLE_BODY is the body of a Lua function whose parameter is named ARGV: batch-script.ts runs it once per
  * settlement of a batch, with that settlement's arguments as below.
  */

@@ -7,16 +7,19 @@ import { promisify } from 'node:util';
 import { chromium, type BrowserContext } from 'playwright-core';
 
 /**
- * Debian's Chromium driven by playwright-core (issue 8): no browser download, ever. `.ci/run` installs the
- * `chromium` package when /usr/bin/chromium is missing; without it these tests fail (not skip) and say how
- * to get it.
+ * The browser the browser tests drive with playwright-core, never downloaded at test time:
+ * - `CHROMIUM_PATH` when set (it must then exist);
+ * - else the system's Chromium at /usr/bin/chromium (Debian's package; `.ci/run` installs it, so CI tests the
+ *   real browser);
+ * - else the headless Chromium shipped inside the `@sparticuz/chromium` npm package (a dev dependency, so
+ *   `npm install` brings it), unpacked to the temp directory on first use.
+ * The tests never skip: a browser that cannot be found or started fails them, saying how to get one.
  */
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+export const SYSTEM_CHROMIUM = '/usr/bin/chromium';
 
 /**
- * Headless and quiet: without the background-networking flags Chromium keeps trying Google's services,
- * which this machine's closed network refuses (/work/.library/env/machines/node-svc.md). --no-sandbox: the
- * tests run as root in a container.
+ * Headless and quiet: without the background-networking flags Chromium keeps trying Google's services, which a
+ * closed network refuses, many connections at a time. --no-sandbox: the tests may run as root in a container.
  */
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -29,20 +32,51 @@ export const CHROMIUM_ARGS = [
   '--disable-quic',
 ];
 
-export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-/** Throws — so the browser tests fail, never skip — when the browser is missing, saying how to install it. */
-export function assertChromiumInstalled(path: string = CHROMIUM_PATH): void {
+function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
+    return true;
   } catch {
+    return false;
+  }
+}
+
+/** Throws — so the browser tests fail, never skip — when a browser named explicitly is missing. */
+export function assertChromiumInstalled(path: string): void {
+  if (!isExecutable(path)) {
     throw new Error(
-      `Chromium is not installed at ${path}. The browser tests drive Debian's chromium package with ` +
-        `playwright-core and never download a browser: install it with "apt-get install -y chromium" ` +
-        `(.ci/run does this), then run the tests again.`,
+      `Chromium is not installed at ${path}. Set CHROMIUM_PATH to a Chromium, install Debian's ("apt-get install -y chromium", ` +
+        `as .ci/run does), or run "npm install" so the @sparticuz/chromium package provides one; then run the tests again.`,
     );
   }
 }
+
+export interface ChromiumChoice {
+  path: string;
+  source: 'CHROMIUM_PATH' | 'system' | '@sparticuz/chromium';
+}
+
+/** Which browser the tests use here (see the top of this file). */
+export async function findChromium(env: Readonly<Record<string, string | undefined>> = process.env): Promise<ChromiumChoice> {
+  const configured = env.CHROMIUM_PATH;
+  if (configured !== undefined && configured !== '') {
+    assertChromiumInstalled(configured);
+    return { path: configured, source: 'CHROMIUM_PATH' };
+  }
+  if (isExecutable(SYSTEM_CHROMIUM)) return { path: SYSTEM_CHROMIUM, source: 'system' };
+  let packaged: { executablePath: () => Promise<string> };
+  try {
+    packaged = ((await import('@sparticuz/chromium')) as { default: { executablePath: () => Promise<string> } }).default;
+  } catch (err) {
+    throw new Error(
+      `No Chromium: none at ${SYSTEM_CHROMIUM}, no CHROMIUM_PATH, and the @sparticuz/chromium package could not be loaded ` +
+        `(${err instanceof Error ? err.message : String(err)}). Run "npm install", or install Debian's chromium.`,
+    );
+  }
+  return { path: await packaged.executablePath(), source: '@sparticuz/chromium' };
+}
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export interface Browser {
   context: BrowserContext;
@@ -52,12 +86,12 @@ export interface Browser {
 
 /** A fresh browser with a fresh, temporary profile (--user-data-dir), removed again by close(). */
 export async function launchChromium(): Promise<Browser> {
-  assertChromiumInstalled();
+  const { path } = await findChromium();
   const profile = mkdtempSync(join(tmpdir(), 'xgw-e2e-chromium-'));
   let context: BrowserContext;
   try {
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM_PATH,
+      executablePath: path,
       headless: true,
       args: CHROMIUM_ARGS,
       viewport: { width: 1280, height: 860 },
