@@ -11,7 +11,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build
+# The fake xAI server and the demo that uses it are for tests and trying things out: not in the runtime image.
+RUN npm run build && rm -rf dist/src/fake dist/src/demo.js dist/src/demo.d.ts
 
 # ---- prod-deps: the runtime's node_modules, without dev dependencies -------------------------------------
 FROM node:22-bookworm-slim AS prod-deps

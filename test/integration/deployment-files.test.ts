@@ -148,6 +148,8 @@ describe('Dockerfile', () => {
     expect(compile).toBeGreaterThan(ci);
     // `prepare` builds, and src/ is copied only after the install layer.
     expect(runs[ci]).toContain('--ignore-scripts');
+    // The fake xAI server and the demo stay out of the dist/ the runtime stage copies.
+    expect(runs[compile]).toMatch(/rm -rf dist\/src\/fake dist\/src\/demo\.js/);
   });
 
   it('ships only production dependencies, dist, package.json and config in the final stage', () => {
