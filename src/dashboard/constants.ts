@@ -1,6 +1,6 @@
 /**
  * Names the create form offers, copied from src/config/types.ts (docs/configuration.md): the front-end is compiled on its
- * own, for the browser, and cannot import server modules. test/e2e/dashboard-logic.test.ts checks the
+ * own, for the browser, and cannot import server modules. test/unit/dashboard-logic.test.ts checks the
  * copies still equal the originals.
  */
 export const LIMIT_NAMES = [

@@ -13,7 +13,7 @@ export const HELMET_OPTIONS = { crossOriginResourcePolicy: { policy: 'cross-orig
  *
  * Why not @fastify/helmet itself: it builds helmet's middleware chain (re-parsing the CSP directives) on every
  * request, about 3.6 % of the gateway's CPU under load, for a header set that never changes. Here the set is
- * fixed at start and applied with one hook. test/unit/security-headers.test.ts pins it to what @fastify/helmet
+ * fixed at start and applied with one hook. test/integration/security-headers-vs-helmet.test.ts pins it to what @fastify/helmet
  * sends, byte for byte, so a helmet upgrade that changes its defaults shows up there.
  *
  * The dashboard (src/http/dashboard-routes.ts) still gets its stricter policy from @fastify/helmet's route

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHAT_SET_COOKIE } from '../../src/fake/xai-server.js';
-import { ADMIN_TOKEN, chatBody, postJson, rawRequest, startHarness, UPSTREAM_KEY, type Harness } from '../helpers/harness.js';
+import { ADMIN_TOKEN, chatBody, eventually, postJson, rawRequest, startHarness, UPSTREAM_KEY, type Harness } from '../helpers/harness.js';
 
 // Issue 2: the walking skeleton end to end — client key in, upstream key out, over real sockets and Redis.
 const YAML = `
@@ -368,8 +368,9 @@ describe('health', () => {
 
 describe('secrets', () => {
   it('no log line contains the upstream key, the admin token or a client key; each request logged once with its facts', async () => {
-    await postJson(chatUrl(), chatBody(), { authorization: `Bearer ${key}`, 'x-request-id': 'log-line-check' });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await (await postJson(chatUrl(), chatBody(), { authorization: `Bearer ${key}`, 'x-request-id': 'log-line-check' })).text();
+    // The line is written once the request is settled, just after its response.
+    await eventually(() => h.logs.some((line) => line.includes('"reqId":"log-line-check"')));
     const all = h.logs.join('');
     expect(all).not.toContain(UPSTREAM_KEY);
     expect(all).not.toContain(ADMIN_TOKEN);
