@@ -7,7 +7,7 @@ import type { OwnershipStore } from './ownership/types.js';
 import type { AuditEntry, AuditLog } from './audit/types.js';
 import type { GatewayConfig } from './config/types.js';
 import type { KeyChanges } from './keys/key-changes.js';
-import type { KeyOriginIndex } from './http/cors-origin-index.js';
+import type { KeyOriginIndex } from './keys/origin-index.js';
 import type { KeyResolver } from './keys/key-resolver.js';
 import type { KeyRecord, KeyStore } from './keys/types.js';
 import type { Limiter } from './limits/types.js';
@@ -15,23 +15,23 @@ import type { GatewayMetrics } from './metrics/gateway-metrics.js';
 import type { UpstreamClient } from './upstream/client.js';
 import type { ModelCatalog } from './upstream/model-catalog.js';
 import helmet from '@fastify/helmet';
-import { registerAdminChildrenRoute } from './http/admin-children-route.js';
-import { registerAdminRoutes } from './http/admin-routes.js';
-import { registerAuthThrottle } from './http/auth-throttle.js';
-import { registerCors } from './http/cors.js';
-import { registerDashboardRoutes } from './http/dashboard-routes.js';
-import { registerErrorHandling } from './http/error-handler.js';
-import { registerGatewayKeysRoutes } from './http/gateway-keys-routes.js';
-import { registerHealthRoutes } from './http/health-routes.js';
-import { registerMetricsRoute } from './http/metrics-route.js';
-import { newRequestContext } from './http/request-context.js';
-import { requestFinished } from './http/request-finished.js';
+import { registerAdminChildrenRoute } from './http/admin/admin-children-route.js';
+import { registerAdminRoutes } from './http/admin/admin-routes.js';
+import { registerAuthThrottle } from './http/hooks/auth-throttle.js';
+import { registerCors } from './http/hooks/cors.js';
+import { registerDashboardRoutes } from './http/admin/dashboard-routes.js';
+import { registerErrorHandling } from './http/hooks/error-handler.js';
+import { registerGatewayKeysRoutes } from './http/v1/gateway-keys-routes.js';
+import { registerHealthRoutes } from './http/ops/health-routes.js';
+import { registerMetricsRoute } from './http/ops/metrics-route.js';
+import { newRequestContext } from './http/hooks/request-context.js';
+import { requestFinished } from './http/hooks/request-finished.js';
 import type { ActivityRecorder } from './activity/recorder.js';
 import type { ActivityStore } from './activity/types.js';
 import type { AlertMonitor } from './alerts/monitor.js';
 import type { AlertStore } from './alerts/types.js';
-import { HELMET_OPTIONS, registerSecurityHeaders } from './http/security-headers.js';
-import { registerV1Routes } from './http/v1-routes.js';
+import { HELMET_OPTIONS, registerSecurityHeaders } from './http/hooks/security-headers.js';
+import { registerV1Routes } from './http/v1/v1-routes.js';
 
 export interface AppDeps {
   /** The current config (a getter, so a reload applies to the next request). */
@@ -140,7 +140,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const loggerInstance: FastifyBaseLogger = deps.logger;
   const app = Fastify({
     loggerInstance,
-    // One line per request is ours (src/http/request-log.ts), written after settlement.
+    // One line per request is ours (src/http/hooks/request-log.ts), written after settlement.
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.server.trustProxy,
     bodyLimit: config.server.bodyLimitBytes,
@@ -188,7 +188,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   registerErrorHandling(app, { onRefused: (reason) => deps.metrics.refused(reason) });
-  // Security headers (docs/threat-model.md): helmet's set for HELMET_OPTIONS, fixed at start (src/http/security-headers.ts).
+  // Security headers (docs/threat-model.md): helmet's set for HELMET_OPTIONS, fixed at start (src/http/hooks/security-headers.ts).
   void app.register(registerSecurityHeaders);
   void app.register(registerAuthThrottle, {
     maxFailuresPerMinute: () => deps.config().server.authFailuresPerMinute,

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { GatewayConfig } from './config/types.js';
-import { createKeyOriginIndex } from './http/cors-origin-index.js';
+import { createKeyOriginIndex } from './keys/origin-index.js';
 import { declaredKeyRecords } from './keys/declared-keys.js';
 import { createKeyResolver, type KeyResolver } from './keys/key-resolver.js';
 import type { KeyRecord } from './keys/types.js';

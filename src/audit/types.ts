@@ -1,6 +1,6 @@
 /**
  * The audit log (docs/api.md): every admin change to a key (create, patch, revoke, rotate) and every mint, with
- * when, who — an admin token's fingerprint (`admin:<12 hex>`, src/http/admin-auth.ts) or `key:<id>` for a
+ * when, who — an admin token's fingerprint (`admin:<12 hex>`, src/keys/admin-auth.ts) or `key:<id>` for a
  * mint — and what changed. Never a secret: implementations pass `changes` through scrubAuditChanges.
  * Implemented in process (memory-audit-log.ts) and on Redis (redis-audit-log.ts, a capped stream); both
  * pass test/integration/audit-log.contract.test.ts.

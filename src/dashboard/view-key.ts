@@ -8,7 +8,7 @@ import type { KeyRecord, KeyWithUsage, RequestLine } from './types.js';
 import { METRIC_LABELS, renderUsageChart, renderUsageTable } from './usage-chart.js';
 import { errorMessage, keyLink, pageHeading, stateBadge, type View, type ViewContext } from './view.js';
 
-/** Longest rotation grace the admin API accepts (docs/api.md; src/http/admin-key-lifecycle.ts). */
+/** Longest rotation grace the admin API accepts (docs/api.md; src/http/admin/admin-key-lifecycle.ts). */
 const MAX_GRACE_SECONDS = 604_800;
 
 function details(key: KeyRecord, nowMs: number): HTMLElement {

@@ -37,7 +37,7 @@ export interface UpFrontCharge {
   costTicks: number;
 }
 
-/** Where a filtered list resumes (see src/http/object-list.ts): a page of xAI's list, and how much of it was used. */
+/** Where a filtered list resumes (see src/http/v1/object-list.ts): a page of xAI's list, and how much of it was used. */
 export interface ListCursor {
   /** Only the key that was given the cursor may use it. */
   keyId: string;

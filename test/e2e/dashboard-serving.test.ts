@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerDashboardRoutes } from '../../src/http/dashboard-routes.js';
-import { registerErrorHandling } from '../../src/http/error-handler.js';
+import { registerDashboardRoutes } from '../../src/http/admin/dashboard-routes.js';
+import { registerErrorHandling } from '../../src/http/hooks/error-handler.js';
 import { assertChromiumInstalled, findChromium, SYSTEM_CHROMIUM } from './helpers/chromium.js';
 
 // How /dashboard is served (issue 8), without a browser: its own strict CSP over helmet's global one (as

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_PRICE_TICKS, VIDEO_PRICE_TICKS_PER_SECOND } from '../../src/fake/models.js';
 import { costTicksFor } from '../../src/usage/cost.js';
 import { eventually, postJson, startHarness, type Harness } from '../helpers/harness.js';
-import type { UsageView as Totals } from '../../src/http/usage-view.js';
+import type { UsageView as Totals } from '../../src/activity/usage-view.js';
 
 // Issue 5: usage for every endpoint that reports it (docs/api.md), through the gateway, equal to what the fake xAI
 // reported: Responses (plain, streamed from response.completed / response.incomplete), compact, embeddings,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminTokenFingerprint } from '../../src/http/admin-auth.js';
+import { adminTokenFingerprint } from '../../src/keys/admin-auth.js';
 import { generateClientKey, hashClientKey } from '../../src/keys/key-format.js';
 import { ADMIN_TOKEN, chatBody, eventually, postJson, startHarness, type Harness } from '../helpers/harness.js';
 

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerErrorHandling } from '../../src/http/error-handler.js';
-import { HELMET_OPTIONS, registerSecurityHeaders, SECURITY_HEADERS } from '../../src/http/security-headers.js';
+import { registerErrorHandling } from '../../src/http/hooks/error-handler.js';
+import { HELMET_OPTIONS, registerSecurityHeaders, SECURITY_HEADERS } from '../../src/http/hooks/security-headers.js';
 
 // The fixed security header set must be what @fastify/helmet sends for the gateway's options, on the wire:
 // same names as spelled, same order, same values, on routes, 404s and errors alike. The options are the ones

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SECURITY_HEADERS } from '../../src/http/security-headers.js';
+import { SECURITY_HEADERS } from '../../src/http/hooks/security-headers.js';
 import { rawRequest, startHarness, type Harness } from '../helpers/harness.js';
 
 // The gateway as main.ts wires it: the fixed helmet set on every answer, and /dashboard's own stricter policy

@@ -5,7 +5,7 @@ import { ERROR_200_BODY } from '../../src/fake/scenarios.js';
 import { statusScenario } from '../../src/fake/scenarios.js';
 import { chatBody, eventually, postJson, startHarness, type Harness } from '../helpers/harness.js';
 import { redactTeamIds } from '../../src/upstream/redact-team.js';
-import type { UsageView as Totals } from '../../src/http/usage-view.js';
+import type { UsageView as Totals } from '../../src/activity/usage-view.js';
 
 // Issue 5: the upstream path when xAI misbehaves (docs/configuration.md timeouts, §4 errors, §5 settlement): timeouts, a dead
 // upstream, client disconnects, xAI's errors passed through, errors inside HTTP 200, stalled streams.

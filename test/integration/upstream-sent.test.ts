@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { UsageView as Totals } from '../../src/http/usage-view.js';
+import type { UsageView as Totals } from '../../src/activity/usage-view.js';
 import { chatBody, eventually, startHarness, type Harness } from '../helpers/harness.js';
 
 // docs/api.md: "A request counts once it was sent upstream". A client that leaves while the gateway is still

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerCors } from '../../src/http/cors.js';
-import { registerErrorHandling } from '../../src/http/error-handler.js';
+import { registerCors } from '../../src/http/hooks/cors.js';
+import { registerErrorHandling } from '../../src/http/hooks/error-handler.js';
 
 // CORS answers (docs/threat-model.md) without a server or a store: only /v1 paths, only allowed origins, the one origin
 // echoed, preflights answered before any route, Vary: Origin on everything.

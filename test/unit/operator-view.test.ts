@@ -7,7 +7,7 @@ import { errorRate, withOutcomes, zeroActivity } from '../../src/activity/report
 import { budgetEvents, expiringEvent } from '../../src/alerts/budget-events.js';
 import { listedUrl } from '../../src/alerts/dispatcher.js';
 import { signBody } from '../../src/alerts/signature.js';
-import { usageCsv, usageReportView } from '../../src/http/usage-view.js';
+import { usageCsv, usageReportView } from '../../src/activity/usage-view.js';
 import { zeroTotals } from '../../src/limits/usage-totals.js';
 
 describe('classifyOutcome', () => {

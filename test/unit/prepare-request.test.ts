@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
-import { clientSecretExpiry, prepareRequest, withTopLevelFields, type PrepareInput } from '../../src/http/prepare-request.js';
+import { clientSecretExpiry, prepareRequest, withTopLevelFields, type PrepareInput } from '../../src/policy/prepare-request.js';
 import { resolveRoute, type RouteSpec } from '../../src/policy/routes.js';
 import type { EffectivePolicy } from '../../src/policy/scopes.js';
 
