@@ -29,23 +29,27 @@ function log(message: string): void {
   process.stdout.write(`[streams-memory ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
 
-async function measure(origin: string, pid: number, authorization: string): Promise<{ before: number; peak: number; after: number; completed: number }> {
+async function measure(origin: string, pid: number, authorization: string): Promise<{ before: number; peak: number; after: number; completed: number; seconds: number }> {
+  const startedAt = Date.now();
   const before = rssMb(pid);
   let peak = before;
   const sampler = setInterval(() => {
     peak = Math.max(peak, rssMb(pid));
   }, 100);
-  const body = JSON.stringify({ ...(JSON.parse(CHAT_BODY) as Record<string, unknown>), stream: true });
+  // The fake caps an answer at the request's output cap, so the cap is raised to the number of events wanted.
+  const body = JSON.stringify({ ...(JSON.parse(CHAT_BODY) as Record<string, unknown>), stream: true, max_completion_tokens: CHUNKS });
+  const headers = { authorization, 'content-type': 'application/json', 'x-fake-chunks': String(CHUNKS), 'x-fake-chunk-delay-ms': String(CHUNK_MS) };
   const results = await Promise.all(
     Array.from({ length: STREAMS }, async () => {
-      const response = await fetch(`${origin}${CHAT_PATH}`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body });
+      const response = await fetch(`${origin}${CHAT_PATH}`, { method: 'POST', headers, body });
       const text = await response.text();
       return response.status === 200 && text.includes('[DONE]');
     }),
   );
   clearInterval(sampler);
   await new Promise((done) => setTimeout(done, 1_000));
-  return { before, peak: Math.max(peak, rssMb(pid)), after: rssMb(pid), completed: results.filter(Boolean).length };
+  const seconds = (Date.now() - startedAt) / 1000 - 1;
+  return { before, peak: Math.max(peak, rssMb(pid)), after: rssMb(pid), completed: results.filter(Boolean).length, seconds };
 }
 
 async function main(): Promise<void> {
@@ -66,7 +70,7 @@ async function main(): Promise<void> {
       const origin = `http://127.0.0.1:${port}`;
       const key = await createKey(origin, `streams-${label}`);
       const result = await measure(origin, gateway.pid, `Bearer ${key.key}`);
-      log(`${label} (${checkout}): RSS before ${result.before.toFixed(1)} MB, peak ${result.peak.toFixed(1)} MB, after ${result.after.toFixed(1)} MB; ${result.completed}/${STREAMS} streams complete`);
+      log(`${label} (${checkout}): RSS before ${result.before.toFixed(1)} MB, peak ${result.peak.toFixed(1)} MB, after ${result.after.toFixed(1)} MB; ${result.completed}/${STREAMS} streams complete in ${result.seconds.toFixed(1)} s`);
     }
   } finally {
     for (const child of children.reverse()) await child.stop();

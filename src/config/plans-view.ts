@@ -1,7 +1,4 @@
-import type { PlanConfig } from '../../config/types.js';
-
-/** The most request-log lines one page answers (at least this many are kept per key). */
-export const MAX_REQUEST_PAGE = 1000;
+import type { PlanConfig } from './types.js';
 
 /** `GET /admin/plans`: each configured plan with what it grants (defaults spelled out: none). */
 export function plansView(plans: Readonly<Record<string, PlanConfig>>): { data: unknown[] } {
