@@ -1,5 +1,5 @@
 /**
- * The floor of issue 7: the least a fair authenticating proxy must do. Fastify 5 + one undici Pool (the same
+ * The floor: the least a fair authenticating proxy must do. Fastify 5 + one undici Pool (the same
  * keep-alive pool idea and size as the gateway's upstream client), an in-memory key check (one Set lookup of
  * the Authorization header), the body read whole as bytes (as the gateway does) and forwarded unchanged to
  * the upstream with the upstream key, the answer streamed back. No quotas, no usage, no logs.

@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (issue 7): the gateway against going direct to a fake xAI and against a bare passthrough
+ * `npm run bench`: the gateway against going direct to a fake xAI and against a bare passthrough
  * (the floor), on loopback, bounded in time; then a soak. Prints a table and writes BENCHMARKS.md.
  *
  * Environment (optional): BENCH_DURATION_S (seconds per throughput point, default 9), BENCH_WARMUP_S

@@ -214,7 +214,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   };
   registerAdminRoutes(app, { ...keyChangeDeps, config: deps.config, store: deps.keyStore, limiter: deps.limiter, ownership: deps.ownership, activity: deps.activity.store, alerts: deps.alerts.store, declaredKeys: deps.declaredKeys, now });
   registerAdminChildrenRoute(app, { adminTokens: () => deps.config().admin.tokens, store: deps.keyStore, declaredKeys: deps.declaredKeys, now });
-  // The admin web UI (issue 8): static files with their own strict CSP; it calls the admin API above. Its routes
+  // The admin web UI: static files with their own strict CSP; it calls the admin API above. Its routes
   // state that CSP as @fastify/helmet route options, so helmet is registered in a scope around them only: its
   // headers replace the global ones there, and no other request pays for helmet's per-request work.
   void app.register(async (scope) => {

@@ -1,5 +1,5 @@
 /**
- * The results of a run, judged against the targets of issue 7, rendered as the console table and as
+ * The results of a run, judged against the proxy targets and the limits v2 targets, rendered as the console table and as
  * BENCHMARKS.md (figures, method, machine).
  */
 import type { Target } from './load.js';
@@ -146,7 +146,7 @@ export function verdicts(result: BenchResult): Verdict[] {
   return out;
 }
 
-/** The targets of issue 16 (limits v2): against nginx and the floor, and what Redis spends per request. */
+/** The limits v2 targets: against nginx and the floor, and what Redis spends per request. */
 export function verdicts16(result: BenchResult): Verdict[] {
   const phase = primary(result);
   const out: Verdict[] = [];
@@ -275,9 +275,9 @@ export function renderTable(result: BenchResult): string {
   );
   lines.push('Many keys, several instances (0 ms upstream)', '', ...scaleTable(result), '');
   if (soak.familyRedis !== undefined) lines.push(`Redis memory of the soak key's family: ${int(soak.familyRedis.keys)} keys, ${int(soak.familyRedis.bytes)} bytes`, '');
-  lines.push('| target (issue 7) | measured | |', '|---|---|---|');
+  lines.push('| target (proxy) | measured | |', '|---|---|---|');
   for (const v of verdicts(result)) lines.push(`| ${v.target} | ${v.measured} | ${v.met ? 'met' : '**not met**'} |`);
-  lines.push('', '| target (issue 16) | measured | |', '|---|---|---|');
+  lines.push('', '| target (limits v2) | measured | |', '|---|---|---|');
   for (const v of verdicts16(result)) lines.push(`| ${v.target} | ${v.measured} | ${v.met ? 'met' : '**not met**'} |`);
   return lines.join('\n');
 }
@@ -293,7 +293,7 @@ export function renderMarkdown(result: BenchResult): string {
       `Gateway built from commit ${result.source.commit}${result.source.uncommittedSrcFiles === 0 ? '' : ` plus ${result.source.uncommittedSrcFiles} uncommitted file(s) under src/`}. ` +
       'Every figure below is from that one run; rerun the command to refresh this file.',
     '',
-    '## Against the targets of issue 7',
+    '## Against the proxy targets',
     '',
     '| target | measured | |',
     '|---|---|---|',
@@ -301,7 +301,7 @@ export function renderMarkdown(result: BenchResult): string {
     '',
     `Latency, time-to-first-byte and throughput targets are judged on the ${phase.upstreamLatencyMs} ms upstream; the 20 ms rows are shown for comparison.`,
     '',
-    '## Against the targets of issue 16',
+    '## Against the limits v2 targets',
     '',
     '| target | measured | |',
     '|---|---|---|',

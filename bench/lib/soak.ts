@@ -1,5 +1,5 @@
 /**
- * The soak of issue 7 item 3, against the gateway, with the fake xAI in this process so what reached the
+ * The soak, against the gateway, with the fake xAI in this process so what reached the
  * upstream can be counted exactly (fake.requests) next to what it reported (fake.reported). Two identical
  * halves, each: N plain chats at 32 connections while S streams are open at once, a seeded random share of
  * them aborted by the client (on a timer — often before the response headers — or after a random number of chunks).

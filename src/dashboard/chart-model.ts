@@ -1,7 +1,7 @@
 import type { Usage, UsageDay } from './types.js';
 
 /**
- * Layout of the key page's usage chart (issue 8): one stacked bar per UTC day, one segment per model. Pure
+ * Layout of the key page's usage chart: one stacked bar per UTC day, one segment per model. Pure
  * geometry (SVG user units), so the browser-free tests can check it; usage-chart.ts draws it.
  */
 export type Metric = 'totalTokens' | 'requests' | 'costUsd';

@@ -54,5 +54,5 @@ export const LIMIT_LABELS: Readonly<Record<LimitName, string>> = {
   maxOutputTokens: 'Max output tokens per request',
 };
 
-/** A key expiring within this is shown as "expiring" (issue 8). */
+/** A key expiring within this is shown as "expiring". */
 export const EXPIRING_WITHIN_MS = 7 * 86_400_000;

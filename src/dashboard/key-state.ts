@@ -2,7 +2,7 @@ import { EXPIRING_WITHIN_MS } from './constants.js';
 import type { KeyRecord } from './types.js';
 
 /**
- * What the keys list shows (issue 8): the server's state (docs/api.md: active, expired, revoked), with an active
+ * What the keys list shows: the server's state (docs/api.md: active, expired, revoked), with an active
  * key that expires within a week shown as "expiring" so it can be renewed in time. Pure: `nowMs` is passed.
  */
 export type DisplayState = 'active' | 'expiring' | 'expired' | 'revoked';

@@ -327,7 +327,7 @@ export function requestView(keyId: string, requestId: string): View {
   };
 }
 
-/** A key's page (issue 8): its record, usage by day and model as a chart, rotate, revoke, its child keys. */
+/** A key's page: its record, usage by day and model as a chart, rotate, revoke, its child keys. */
 export function keyView(id: string): View {
   const view: View = async (ctx, root) => {
     let key: KeyWithUsage;

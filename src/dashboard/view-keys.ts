@@ -16,7 +16,7 @@ const STATE_LABELS: Readonly<Record<KeyFilter['state'], string>> = {
   revoked: 'Revoked',
 };
 
-/** The keys list (issue 8): state, plan and today's usage of every key; filter by state, search by name or id. */
+/** The keys list: state, plan and today's usage of every key; filter by state, search by name or id. */
 export const keysView: View = async (ctx, root) => {
   const count = el('p', { class: 'muted', role: 'status', 'aria-live': 'polite', 'data-testid': 'keys-count' }, 'Loading keys…');
   const body = el('tbody', {});

@@ -2,7 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelV
 import type { Usage } from '../usage/types.js';
 
 /**
- * The gateway's Prometheus metrics (docs/operations.md, issue 6). One registry per gateway instance (not prom-client's
+ * The gateway's Prometheus metrics (docs/operations.md). One registry per gateway instance (not prom-client's
  * global one), so several gateways in one process — tests, the demo — never collide.
  *
  * Label sets are bounded: endpoints and refusal reasons come from fixed vocabularies; model names come from

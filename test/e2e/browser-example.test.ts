@@ -8,7 +8,7 @@ import { launchChromium, ROOT, type Browser } from './helpers/chromium.js';
 import { recordResponses, type ResponseRecorder } from './helpers/response-recorder.js';
 import { startNodeProcess } from '../helpers/node-process.js';
 
-// Issue 8, scenario B: the browser pattern of examples/browser, proven in a real browser. Its backend
+// The browser pattern of examples/browser, proven in a real browser. Its backend
 // (`node examples/browser/server.js`, its own process) holds a minting key; the page fetches /session for a
 // ten-minute child key bound to its origin and streams a chat completion from the gateway (in front of the
 // fake xAI, on Redis). Every response the page received is checked: none holds the upstream key or the

@@ -8,7 +8,7 @@ import { registerDashboardRoutes } from '../../src/http/admin/dashboard-routes.j
 import { registerErrorHandling } from '../../src/http/hooks/error-handler.js';
 import { assertChromiumInstalled, findChromium, SYSTEM_CHROMIUM } from './helpers/chromium.js';
 
-// How /dashboard is served (issue 8), without a browser: its own strict CSP over helmet's global one (as
+// How /dashboard is served, without a browser: its own strict CSP over helmet's global one (as
 // app.ts registers helmet), only the built files, nothing else from the disk, off with the admin API.
 
 let dir: string;

@@ -7,7 +7,7 @@ import { ZERO_USAGE } from '../../src/usage/types.js';
 import { ADMIN_TOKEN, chatBody, eventually, postJson, startHarness, UPSTREAM_KEY, type Harness } from '../helpers/harness.js';
 import { buildDashboard, launchChromium, ROOT, type Browser } from './helpers/chromium.js';
 
-// Issue 8, scenario A: the admin dashboard in headless Chromium, in front of the fake xAI on Redis. Sign in,
+// The admin dashboard in headless Chromium, in front of the fake xAI on Redis. Sign in,
 // create a key, read its secret once, call chat with it from the test, see the usage on the key's page,
 // revoke it in the UI, see the next call refused. The screenshots in docs/screenshots come from this run.
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postJson, startHarness, type Harness } from '../helpers/harness.js';
 
-// GET /admin/keys/:id/children (issue 8: the dashboard's key page lists a key's child keys), on Redis.
+// GET /admin/keys/:id/children (the dashboard's key page lists a key's child keys), on Redis.
 
 let h: Harness;
 

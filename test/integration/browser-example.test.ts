@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UPSTREAM_KEY, postJson, rawRequest, startHarness, type Harness } from '../helpers/harness.js';
 import { startNodeProcess } from '../helpers/node-process.js';
 
-// Issue 4 item 8: examples/browser — the app backend holds a minting key and hands each page load a ten-minute
+// Examples/browser — the app backend holds a minting key and hands each page load a ten-minute
 // child key bound to the page's origin (docs/api.md child keys, §8 origins and CORS). The backend runs as users run
 // it (`node examples/browser/server.js`, its own process) in front of a gateway and the fake xAI, on Redis.
-// What a real browser does with the page is issue 8's end-to-end test; this one needs no browser.
+// What a real browser does with the page is the end-to-end test in test/e2e/browser-example.test.ts; this one needs no browser.
 
 const SERVER = fileURLToPath(new URL('../../examples/browser/server.js', import.meta.url));
 const MODEL = 'grok-3-mini';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, chatBody, eventually, postJson, startHarness, type Harness } from '../helpers/harness.js';
 
 /**
- * Issue 4 item 7: the BUILT `xai-gateway` CLI (dist/src/cli/main.js, the package's "bin"; `npm test` builds
+ * The BUILT `xai-gateway` CLI (dist/src/cli/main.js, the package's "bin"; `npm test` builds
  * first) run as a child process against a real gateway over a real socket, and the gateway then shown to
  * behave as the CLI's changes say. Child processes are asynchronous: the gateway runs in this process.
  */

@@ -4,7 +4,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, UPSTREAM_KEY, type Harness } from '../helpers/harness.js';
 
-// Issue 2: the seed guide's own client code, and the official openai client, pointed at the gateway.
+// The seed guide's own client code, and the official openai client, pointed at the gateway.
 const run = promisify(execFile);
 
 let h: Harness;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatBody, eventually, postJson, startHarness, type Harness } from '../helpers/harness.js';
 
-// Issue 4/8 follow-up: a page whose short-lived key just expired must be able to read the gateway's 401
+// A page whose short-lived key just expired must be able to read the gateway's 401
 // key_expired (to fetch a new key) rather than see a failed CORS preflight.
 let h: Harness;
 

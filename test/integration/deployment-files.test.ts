@@ -10,7 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError, loadConfig } from '../../src/config/load-config.js';
 
 /**
- * Issue 6 item 7: the deployment files (docs/configuration.md "docker compose up"). No Docker engine here, so the files are
+ * The deployment files (docs/configuration.md "docker compose up"). No Docker engine here, so the files are
  * parsed and their properties checked; CI also runs `docker-compose config -q` (.ci/run). The image's
  * HEALTHCHECK command is run for real against a local server.
  */
@@ -174,7 +174,7 @@ describe('Dockerfile', () => {
 
   it('starts node directly on the built entry point (no npm, no shell), the same as npm start', () => {
     const cmd = execForm(argsOf(final, 'CMD').at(-1) ?? '');
-    // The V8 heap flags keep RSS under the issue 7 target at no measured CPU cost (README "Memory").
+    // The V8 heap flags keep RSS under the benchmark's RSS target at no measured CPU cost (README "Memory").
     expect(cmd).toEqual(['node', '--max-semi-space-size=8', '--heap-growing-percent=50', 'dist/src/main.js']);
     expect(argsOf(final, 'ENTRYPOINT')).toEqual([]);
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string>; main: string };

@@ -4,7 +4,7 @@ import { costTicksFor } from '../../src/usage/cost.js';
 import { eventually, postJson, startHarness, type Harness } from '../helpers/harness.js';
 import type { UsageView as Totals } from '../../src/activity/usage-view.js';
 
-// Issue 5: usage for every endpoint that reports it (docs/api.md), through the gateway, equal to what the fake xAI
+// Usage for every endpoint that reports it (docs/api.md), through the gateway, equal to what the fake xAI
 // reported: Responses (plain, streamed from response.completed / response.incomplete), compact, embeddings,
 // images and videos (cost_in_usd_ticks; a video's cost arrives on the GET that fetches it), deferred completions
 // (settled when the result is fetched), legacy completions.

@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, rawRequest, startHarness, UPSTREAM_KEY, type Harness } from '../helpers/harness.js';
 
-// Issue 5: every route family of docs/api.md through the gateway to the fake xAI, with its endpoint scope; path
+// Every route family of docs/api.md through the gateway to the fake xAI, with its endpoint scope; path
 // parameters; model rules; multipart bodies byte for byte; the model lists; realtime client secrets.
 let h: Harness;
 let all: string;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, chatBody, eventually, postJson, startHarness, type Harness } from '../helpers/harness.js';
 
-// Issue 6: security headers and per-IP throttling of failed authentications (client and admin API alike).
+// Security headers and per-IP throttling of failed authentications (client and admin API alike).
 let h: Harness;
 let second: Harness;
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, chatBody, postJson, rawRequest, startHarness, type Harness } from '../helpers/harness.js';
 
-// Issue 4: what makes a key safe in a browser — allowedOrigins, CORS, allowedIps and trustProxy — over real
+// What makes a key safe in a browser — allowedOrigins, CORS, allowedIps and trustProxy — over real
 // sockets and Redis.
 
 const CONFIGURED = 'https://configured.example';

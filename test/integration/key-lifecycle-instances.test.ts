@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
 import { chatBody, postJson, rawRequest, REDIS_URL, startHarness, type Harness } from '../helpers/harness.js';
 
-// Issue 4: a revoked or changed key changes behaviour on every instance within one second (docs/api.md). Two
+// A revoked or changed key changes behaviour on every instance within one second (docs/api.md). Two
 // gateway instances share one Redis prefix, each with its own connections and pub/sub subscriber.
 
 const ALL = { models: ['*'], endpoints: ['*'] };

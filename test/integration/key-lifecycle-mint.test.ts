@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatBody, postJson, rawRequest, startHarness, type Harness } from '../helpers/harness.js';
 
-// Issue 4: child keys minted through POST /gateway/keys (docs/api.md) — only ever narrower, expiring within the
+// Child keys minted through POST /gateway/keys (docs/api.md) — only ever narrower, expiring within the
 // parent's bound, counted against the parent, dying with it — over real sockets and Redis.
 
 const YAML = `

@@ -3,7 +3,7 @@ import { adminTokenFingerprint } from '../../src/keys/admin-auth.js';
 import { generateClientKey, hashClientKey } from '../../src/keys/key-format.js';
 import { ADMIN_TOKEN, chatBody, eventually, postJson, startHarness, type Harness } from '../helpers/harness.js';
 
-// Issue 4: PATCH, revocation, rotation, expiry, all-keys usage and the audit log, over real sockets and Redis.
+// PATCH, revocation, rotation, expiry, all-keys usage and the audit log, over real sockets and Redis.
 
 const DECLARED_SECRET = generateClientKey();
 const YAML = `

@@ -11,7 +11,7 @@ import { deleteByPrefix, REDIS_URL } from '../helpers/harness.js';
 
 /**
  * The Redis limiter's cost and layout beyond the shared contract (limiter.contract.test.ts): how many
- * commands its scripts run per call (the budget issue 7 is about), taking over counters an earlier layout
+ * commands its scripts run per call (the budget the benchmarks hold it to), taking over counters an earlier layout
  * left in Redis, and semantics details both limiters share (an instance behind at midnight, a reaped mark's
  * retention, concurrency when more reservations are due than one admission reaps). Own key prefix; time is
  * passed in.
@@ -176,7 +176,7 @@ describe.each([
 /** Top-level commands this file's limiter sends (not from inside a script) while `run` runs. */
 const callsSent = (run: () => Promise<unknown>): Promise<string[]> => commandsSeen(run, true);
 
-describe('Redis limiter: batching (issue 7: at most one round trip per request)', () => {
+describe('Redis limiter: batching (at most one round trip per request)', () => {
   it('sends the concurrent admissions of one family as one script call, each answered as if alone', async () => {
     const limiter = createRedisLimiter({ redis, prefix: PREFIX });
     const familyId = keyId();

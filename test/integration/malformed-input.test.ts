@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatBody, rawRequest, startHarness, type Harness } from '../helpers/harness.js';
 import { prng } from '../helpers/prng.js';
 
-// Issue 6: bad input of any kind gets a clear 4xx — never a 5xx, a crash, a hang, or a request upstream.
+// Bad input of any kind gets a clear 4xx — never a 5xx, a crash, a hang, or a request upstream.
 let h: Harness;
 let key: string;
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, chatBody, eventually, postJson, startHarness, UPSTREAM_KEY, type Harness } from '../helpers/harness.js';
 
-// Issue 6: Prometheus metrics — what the gateway did, with bounded labels and no secret anywhere.
+// Prometheus metrics — what the gateway did, with bounded labels and no secret anywhere.
 let h: Harness;
 let key: string;
 let keyId: string;

@@ -8,7 +8,7 @@ import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-pro
 import { ADMIN_TOKEN, chatBody, eventually, postJson, UPSTREAM_KEY } from '../helpers/harness.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.js';
 
-// Issue 6: the process as operators run it — signals, reloads and a Redis outage.
+// The process as operators run it — signals, reloads and a Redis outage.
 let fake: FakeXai;
 const started: GatewayProcess[] = [];
 

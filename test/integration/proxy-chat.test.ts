@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHAT_SET_COOKIE } from '../../src/fake/xai-server.js';
 import { ADMIN_TOKEN, chatBody, eventually, postJson, rawRequest, startHarness, UPSTREAM_KEY, type Harness } from '../helpers/harness.js';
 
-// Issue 2: the walking skeleton end to end — client key in, upstream key out, over real sockets and Redis.
+// The walking skeleton end to end — client key in, upstream key out, over real sockets and Redis.
 const YAML = `
 plans:
   free:
@@ -296,7 +296,7 @@ describe('streaming', () => {
   });
 });
 
-describe('admin API (issue 2 part)', () => {
+describe('admin API', () => {
   it('refuses a wrong or missing admin token with 401 invalid_admin_token, and a client key too', async () => {
     for (const authorization of ['Bearer wrong-token-wrong-token', '', `Bearer ${key}`]) {
       const response = await fetch(`${h.url}/admin/keys`, { headers: authorization === '' ? {} : { authorization } });

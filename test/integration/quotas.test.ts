@@ -6,7 +6,7 @@ import { startFakeXai, type FakeXai } from '../../src/fake/xai-server.js';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
 import { ADMIN_TOKEN, chatBody, eventually, postJson, REDIS_URL, startHarness, UPSTREAM_KEY, type Harness } from '../helpers/harness.js';
 
-// Issue 3: quotas, rate limits and usage accounting over real sockets and a real Redis.
+// Quotas, rate limits and usage accounting over real sockets and a real Redis.
 const YAML = `
 pricing:
   grok-4: { input: 3.00, cachedInput: 0.75, output: 15.00 }

@@ -16,7 +16,7 @@ import { chatBody, eventually, postJson } from '../helpers/harness.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 
 /**
- * Issue 6 item 6 / docs/operations.md: the same store on a real three-master Redis Cluster (this file starts and removes
+ * docs/operations.md: the same store on a real three-master Redis Cluster (this file starts and removes
  * its own), configured the way main.ts is (REDIS_CLUSTER_NODES → config.store → openStore → ioredis Cluster).
  * Two stores stand for two gateway instances. Limiter time is passed in; only the HTTP part uses the clock.
  */

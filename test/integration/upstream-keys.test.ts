@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redactKeyLikeXai, startFakeXai, type FakeXai } from '../../src/fake/xai-server.js';
 import { chatBody, postJson, startHarness, type Harness } from '../helpers/harness.js';
 
-// Issue 5: several upstream keys (docs/configuration.md upstream.apiKeys / comma-separated XAI_API_KEY, §4): load spread round
+// Several upstream keys (docs/configuration.md upstream.apiKeys / comma-separated XAI_API_KEY, §4): load spread round
 // robin; a key xAI refuses (400 "Incorrect API key provided", 403 blocked) set aside and the request retried once
 // on another key; with none left, 502 upstream_error without xAI's text; model lists fail over the same way.
 const GOOD_A = 'xai-GOODkeyAAAA0123456789abcdefghij';

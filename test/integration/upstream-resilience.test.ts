@@ -7,7 +7,7 @@ import { chatBody, eventually, postJson, startHarness, type Harness } from '../h
 import { redactTeamIds } from '../../src/upstream/redact-team.js';
 import type { UsageView as Totals } from '../../src/activity/usage-view.js';
 
-// Issue 5: the upstream path when xAI misbehaves (docs/configuration.md timeouts, §4 errors, §5 settlement): timeouts, a dead
+// The upstream path when xAI misbehaves (docs/configuration.md timeouts, §4 errors, §5 settlement): timeouts, a dead
 // upstream, client disconnects, xAI's errors passed through, errors inside HTTP 200, stalled streams.
 const HEADERS_TIMEOUT_MS = 500;
 // undici checks the body idle timeout on a ~0.5 s tick: it fires within about half a second early to a second late.

@@ -8,7 +8,7 @@ import { buildCreateBody, buildPatchBody, formValuesOf, splitList, type CreateFo
 import { displayState, matchesFilter } from '../../src/dashboard/key-state.js';
 import type { Usage } from '../../src/dashboard/types.js';
 
-// The dashboard's pure parts (issue 8), without a browser: key states, filters, the create form's body, the
+// The dashboard's pure parts, without a browser: key states, filters, the create form's body, the
 // chart's geometry, audit lines and formats.
 
 const NOW = Date.parse('2026-11-26T12:00:00Z');

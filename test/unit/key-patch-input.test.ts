@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseChildRequest } from '../../src/keys/child-request-input.js';
 import { parseKeyPatch } from '../../src/keys/key-patch-input.js';
 
-// Issue 4: PATCH /admin/keys/:id and POST /gateway/keys bodies, validated like POST /admin/keys.
+// PATCH /admin/keys/:id and POST /gateway/keys bodies, validated like POST /admin/keys.
 
 const NOW = Date.parse('2026-03-01T12:00:00.000Z');
 const OPTIONS = { plans: { free: {} }, nowMs: NOW };

@@ -14,7 +14,7 @@ import {
 import type { KeyRecord } from '../../src/keys/types.js';
 import { effectivePolicy } from '../../src/policy/scopes.js';
 
-// Issue 4: a child key only ever narrows its parent (docs/api.md). Pure rules, table-driven.
+// A child key only ever narrows its parent (docs/api.md). Pure rules, table-driven.
 
 const NOW = Date.parse('2026-03-01T12:00:00.000Z');
 const iso = (ms: number): string => new Date(ms).toISOString();

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { errors } from '../../errors.js';
 
 /**
- * `/dashboard`: the admin web UI (issue 8). Static files only — the page talks to the admin API (docs/api.md)
+ * `/dashboard`: the admin web UI. Static files only — the page talks to the admin API (docs/api.md)
  * with the admin token the operator types in, same-origin, so no CORS is involved. The front-end is
  * compiled at build time (src/dashboard/tsconfig.json) into dist/dashboard together with its HTML and CSS;
  * nothing comes from a CDN.

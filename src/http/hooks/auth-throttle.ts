@@ -5,7 +5,7 @@ import { GatewayError } from '../../errors.js';
 import { closeIfBodyUnread } from './client-auth-hook.js';
 
 /**
- * Per-IP throttling of failed authentications (docs/threat-model.md, issue 6), on the client API and the admin API alike:
+ * Per-IP throttling of failed authentications (docs/threat-model.md), on the client API and the admin API alike:
  * each 401 an address earns consumes one unit of @fastify/rate-limit's counter (shared through Redis when
  * the gateway runs on Redis, so every instance counts the same failures); once an address has spent
  * `server.authFailuresPerMinute` in a minute, its requests get 429 until the window passes.
