@@ -1,4 +1,5 @@
 import { LIMIT_LABELS, LIMIT_NAMES, type LimitName } from './constants.js';
+import type { KeyRecord } from './types.js';
 
 /**
  * The create form's raw values → the body of `POST /admin/keys` (docs/api.md). Pure, so the browser-free tests
@@ -97,20 +98,8 @@ export function buildCreateBody(values: CreateFormValues): FormResult {
   return problems.length > 0 ? { ok: false, problems } : { ok: true, body };
 }
 
-/** What the edit form starts from: the key as the admin API answered it. */
-export interface EditableKey {
-  name: string;
-  plan: string | null;
-  models: readonly string[] | null;
-  endpoints: readonly string[] | null;
-  collections?: readonly string[] | null;
-  limits: Readonly<Record<string, number>>;
-  allowedOrigins: readonly string[] | null;
-  allowedIps: readonly string[] | null;
-  expiresAt: string | null;
-  metadata: Readonly<Record<string, string>>;
-  mint: ({ maxTtlSeconds: number } & Readonly<Record<string, unknown>>) | null;
-}
+/** What the edit form starts from: the fields of the key, as the admin API answered it, that PATCH can change. */
+export type EditableKey = Pick<KeyRecord, 'name' | 'plan' | 'models' | 'endpoints' | 'collections' | 'limits' | 'allowedOrigins' | 'allowedIps' | 'expiresAt' | 'metadata' | 'mint'>;
 
 /** The form's values for an existing key (expiry: kept as it is unless the operator picks another). */
 export function formValuesOf(key: EditableKey): CreateFormValues {

@@ -32,7 +32,7 @@ export interface KeyRecord {
   updatedAt: string;
   metadata: Readonly<Record<string, string>>;
   parentId: string | null;
-  mint: { maxTtlSeconds: number } | null;
+  mint: { maxTtlSeconds: number; maxActiveChildren?: number } | null;
   source: 'api' | 'config';
   state: ServerKeyState;
 }

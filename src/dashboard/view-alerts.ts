@@ -1,7 +1,7 @@
 import { describeError } from './api.js';
 import { el, replaceChildren } from './dom.js';
 import { formatDateTime } from './format.js';
-import { errorMessage, keyLink, pageHeading, type View } from './view.js';
+import { dataTable, errorMessage, keyLink, pageHeading, type View } from './view.js';
 
 /** Alert deliveries (webhooks from the config's alerts section), newest first. */
 export const alertsView: View = async (ctx, root) => {
@@ -31,16 +31,6 @@ export const alertsView: View = async (ctx, root) => {
     root,
     pageHeading('Alerts'),
     el('p', { class: 'muted' }, 'Signed webhooks for budget thresholds, keys about to expire and revoked keys, each sent once across all instances and retried for about 10 minutes. They are set in the gateway’s config (alerts.webhooks).'),
-    el(
-      'div',
-      { class: 'table-wrap' },
-      el(
-        'table',
-        { class: 'data', 'data-testid': 'alerts-table' },
-        el('caption', { class: 'visually-hidden' }, 'Alert deliveries'),
-        el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { scope: 'col' }, h)))),
-        el('tbody', {}, ...(rows.length > 0 ? rows : [el('tr', {}, el('td', { colspan: head.length }, 'No deliveries yet.'))])),
-      ),
-    ),
+    dataTable({ caption: 'Alert deliveries', captionHidden: true, head, rows, testId: 'alerts-table', empty: 'No deliveries yet.' }),
   );
 };

@@ -6,7 +6,7 @@ import { displayState } from './key-state.js';
 import { secretBox } from './secret-box.js';
 import type { KeyRecord, KeyWithUsage, RequestLine } from './types.js';
 import { METRIC_LABELS, renderUsageChart, renderUsageTable } from './usage-chart.js';
-import { errorMessage, keyLink, pageHeading, stateBadge, type View, type ViewContext } from './view.js';
+import { dataTable, errorMessage, keyLink, pageHeading, stateBadge, type View, type ViewContext } from './view.js';
 
 /** Longest rotation grace the admin API accepts (docs/api.md; src/http/admin/admin-key-lifecycle.ts). */
 const MAX_GRACE_SECONDS = 604_800;
@@ -278,17 +278,7 @@ async function requestsSection(ctx: ViewContext, key: KeyRecord): Promise<HTMLEl
   const head = ['Time', 'Request id', 'Key', 'Endpoint', 'Model', 'Status', 'Code', 'Tokens', 'Cost', 'Latency', 'Streamed'];
   section.append(
     el('p', { class: 'hint' }, 'The last 100, newest first, its child keys’ included. Metadata only: the gateway never keeps prompt or answer text.'),
-    el(
-      'div',
-      { class: 'table-wrap' },
-      el(
-        'table',
-        { class: 'data', 'data-testid': 'requests-table' },
-        el('caption', { class: 'visually-hidden' }, 'Recent requests'),
-        el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { scope: 'col' }, h)))),
-        el('tbody', {}, ...(lines.length > 0 ? lines.map((line) => requestRow(key.id, line)) : [el('tr', {}, el('td', { colspan: head.length }, 'No requests yet.'))])),
-      ),
-    ),
+    dataTable({ caption: 'Recent requests', captionHidden: true, head, rows: lines.map((line) => requestRow(key.id, line)), testId: 'requests-table', empty: 'No requests yet.' }),
   );
   return section;
 }

@@ -2,7 +2,7 @@ import { describeError } from './api.js';
 import { el, replaceChildren } from './dom.js';
 import { formatCount, formatUsd } from './format.js';
 import type { Usage } from './types.js';
-import { errorMessage, keyLink, pageHeading, type View } from './view.js';
+import { dataTable, errorMessage, keyLink, pageHeading, type View } from './view.js';
 
 function percent(share: number): string {
   return `${(share * 100).toFixed(1)} %`;
@@ -14,20 +14,6 @@ function tile(label: string, value: string, testId: string, note?: string): HTML
 
 function usageLine(u: Usage): string {
   return `${formatCount(u.requests)} requests · ${formatCount(u.totalTokens)} tokens · ${formatCount(u.refused)} refused · ${formatCount(u.failed)} failed`;
-}
-
-function table(caption: string, head: readonly string[], rows: readonly HTMLElement[], testId: string, empty: string): HTMLElement {
-  return el(
-    'div',
-    { class: 'table-wrap' },
-    el(
-      'table',
-      { class: 'data', 'data-testid': testId },
-      el('caption', {}, caption),
-      el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { scope: 'col' }, h)))),
-      el('tbody', {}, ...(rows.length > 0 ? rows : [el('tr', {}, el('td', { colspan: head.length }, empty))])),
-    ),
-  );
 }
 
 /** The landing page: the gateway's day and month, what runs now, who spends most, who is close to a limit. */
@@ -56,12 +42,12 @@ export const overviewView: View = async (ctx, root) => {
       tile('Error rate today', percent(o.errorRate.today), 'overview-error-rate', 'refused and failed, of all requests'),
       tile(`Cost in ${o.month}`, formatUsd(o.totals.month.costUsd), 'overview-cost-month', usageLine(o.totals.month)),
     ),
-    el('section', { 'aria-labelledby': 'top-heading' }, el('h2', { id: 'top-heading' }, 'Top keys by cost today'), table('Top keys by cost today', ['Key', 'Requests', 'Cost'], top, 'top-keys', 'No requests today yet.')),
+    el('section', { 'aria-labelledby': 'top-heading' }, el('h2', { id: 'top-heading' }, 'Top keys by cost today'), dataTable({ caption: 'Top keys by cost today', head: ['Key', 'Requests', 'Cost'], rows: top, testId: 'top-keys', empty: 'No requests today yet.' })),
     el(
       'section',
       { 'aria-labelledby': 'near-heading' },
       el('h2', { id: 'near-heading' }, 'Keys close to a limit'),
-      table('Keys at 80 % or more of a day or month budget', ['Key', 'Limit', 'Used', 'Share'], near, 'near-limit', 'None: every key is below 80 % of its budgets.'),
+      dataTable({ caption: 'Keys at 80 % or more of a day or month budget', head: ['Key', 'Limit', 'Used', 'Share'], rows: near, testId: 'near-limit', empty: 'None: every key is below 80 % of its budgets.' }),
     ),
   );
 };

@@ -29,3 +29,22 @@ export function keyLink(id: string, text: string = id): HTMLAnchorElement {
 export function stateBadge(state: string): HTMLElement {
   return el('span', { class: `badge state-${state}`, 'data-state': state }, state);
 }
+
+/**
+ * A data table in its scrolling wrapper: a caption (shown, or for screen readers only), column headers, and the rows —
+ * or one row saying `empty` when there are none.
+ */
+export function dataTable(input: { caption: string; captionHidden?: boolean; head: readonly string[]; rows: readonly HTMLElement[]; testId: string; empty: string }): HTMLElement {
+  const { head, rows } = input;
+  return el(
+    'div',
+    { class: 'table-wrap' },
+    el(
+      'table',
+      { class: 'data', 'data-testid': input.testId },
+      el('caption', input.captionHidden === true ? { class: 'visually-hidden' } : {}, input.caption),
+      el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, ...(rows.length > 0 ? rows : [el('tr', {}, el('td', { colspan: head.length }, input.empty))])),
+    ),
+  );
+}

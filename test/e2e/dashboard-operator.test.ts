@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, chatBody, eventually, postJson, startHarness, type Harness } from '../helpers/harness.js';
-import { buildDashboard, launchChromium, ROOT, type Browser } from './helpers/chromium.js';
+import { buildDashboard, launchChromium, openPage, ROOT, type Browser } from './helpers/chromium.js';
 
 // The operator's pages of the dashboard in headless Chromium, on Redis in front of the fake xAI: the overview
 // (landing page), a key's request log and a request's own page, the edit form (with its change in the audit
@@ -29,7 +29,7 @@ plans:
 let h: Harness;
 let browser: Browser;
 let page: Page;
-const pageProblems: string[] = [];
+let pageProblems: string[] = [];
 let spender = { key: '', id: '' };
 let quiet = { key: '', id: '' };
 
@@ -55,12 +55,9 @@ beforeAll(async () => {
   await buildDashboard();
   h = await startHarness({ store: 'redis', name: 'e2e-operator', yaml: YAML });
   browser = await launchChromium();
-  page = await browser.context.newPage();
-  page.setDefaultTimeout(30_000);
-  page.on('console', (message) => {
-    if (message.type() === 'error') pageProblems.push(message.text());
-  });
-  page.on('pageerror', (error) => pageProblems.push(error.message));
+  const opened = await openPage(browser);
+  page = opened.page;
+  pageProblems = opened.problems;
 
   spender = await h.createKey({ name: 'checkout-assistant', plan: 'pro' });
   quiet = await h.createKey({ name: 'docs-search', plan: 'free', limits: { tokensPerDay: 300 } });

@@ -5,7 +5,7 @@ import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZERO_USAGE } from '../../src/usage/types.js';
 import { ADMIN_TOKEN, chatBody, eventually, postJson, startHarness, UPSTREAM_KEY, type Harness } from '../helpers/harness.js';
-import { buildDashboard, launchChromium, ROOT, type Browser } from './helpers/chromium.js';
+import { buildDashboard, launchChromium, openPage, ROOT, type Browser } from './helpers/chromium.js';
 
 // The admin dashboard in headless Chromium, in front of the fake xAI on Redis. Sign in,
 // create a key, read its secret once, call chat with it from the test, see the usage on the key's page,
@@ -30,7 +30,7 @@ let h: Harness;
 let browser: Browser;
 let page: Page;
 /** Console errors (a CSP violation shows here) and uncaught page errors: there must be none. */
-const pageProblems: string[] = [];
+let pageProblems: string[] = [];
 /** Every response the page received, for the secret checks at the end. */
 const bodies: { url: string; body: string }[] = [];
 
@@ -84,12 +84,9 @@ beforeAll(async () => {
   h = await startHarness({ store: 'redis', name: 'e2e-dashboard', yaml: YAML });
   browser = await launchChromium();
   await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: h.url });
-  page = await browser.context.newPage();
-  page.setDefaultTimeout(30_000);
-  page.on('console', (message) => {
-    if (message.type() === 'error') pageProblems.push(message.text());
-  });
-  page.on('pageerror', (error) => pageProblems.push(error.message));
+  const opened = await openPage(browser);
+  page = opened.page;
+  pageProblems = opened.problems;
   page.on('response', (response) => {
     void response.text().then(
       (body) => bodies.push({ url: response.url(), body }),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 /**
  * The browser the browser tests drive with playwright-core, never downloaded at test time:
@@ -119,4 +119,19 @@ export async function launchChromium(): Promise<Browser> {
 export async function buildDashboard(): Promise<void> {
   await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'src/dashboard/tsconfig.json')], { cwd: ROOT });
   cpSync(join(ROOT, 'src/dashboard/public'), join(ROOT, 'dist/dashboard'), { recursive: true });
+}
+
+/**
+ * A new page of the browser with a 30 s default timeout, whose console errors (a CSP violation shows there) and
+ * uncaught errors are collected into `problems`: a test ends by asserting there were none.
+ */
+export async function openPage(browser: Browser): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.context.newPage();
+  const problems: string[] = [];
+  page.setDefaultTimeout(30_000);
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  return { page, problems };
 }
