@@ -14,8 +14,11 @@ export interface SettledKey {
 }
 
 export interface AlertMonitor {
-  /** After a settlement: the keys of its chain (the key, then its parent). Checked a moment later, off every path. */
-  settled(keys: readonly SettledKey[]): void;
+  /**
+   * After a settlement: the keys of its chain (the key, then its parent), checked a moment later, off every path.
+   * A function, so a gateway without webhooks builds nothing per request.
+   */
+  settled(keys: () => readonly SettledKey[]): void;
   /** A key was created or its expiry changed (root keys only), or it was revoked. */
   keyChanged(change: { keyId: string; action: 'create' | 'patch' | 'revoke'; expiresAt: string | null; isChild: boolean }): void;
   /** Checks everything waiting now (tests, shutdown). */
@@ -103,7 +106,7 @@ export function createAlertMonitor(options: {
   return {
     settled(keys) {
       if (options.config().webhooks.length === 0) return;
-      for (const key of keys) pending.set(key.keyId, key);
+      for (const key of keys()) pending.set(key.keyId, key);
       schedule();
     },
     keyChanged(change) {

@@ -140,7 +140,7 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
     } finally {
       deps.activity.ended(servedKeys);
     }
-    if (result.usage !== null) deps.alerts.settled(alertKeysOf(client));
+    if (result.usage !== null) deps.alerts.settled(() => alertKeysOf(client));
   });
   const state = { relaying: false };
   try {
