@@ -16,7 +16,9 @@ export function requestTooLarge(): GatewayError {
  * `limitBytes` the returned stream fails with 413 request_too_large, which makes the HTTP client abort the
  * upstream request (docs/configuration.md bodyLimitBytes, §4). A client that breaks off its upload fails it too, so the
  * upstream never receives a truncated body as if it were whole. The source is never destroyed here: what is
- * left of it is drained, so the 413 can still reach the client.
+ * left of it is drained, so the 413 can still reach the client. That is why this is `.pipe` and not
+ * `stream.pipeline`, which destroys every stream of the chain on an error, the client's request (and with it
+ * the socket the 413 must go out on) included.
  */
 export function limitedBody(source: Readable, limitBytes: number): Readable {
   let seen = 0;

@@ -9,3 +9,10 @@ const TEAM_ID_RE = /(\bteam[ /])([A-Za-z0-9][A-Za-z0-9_]*[-_0-9][A-Za-z0-9_-]*)/
 export function redactTeamIds(text: string): string {
   return text.replace(TEAM_ID_RE, '$1<team>');
 }
+
+/** An error body with the team ids taken out; the same buffer when there were none. */
+export function redactTeamIdsInBody(bytes: Buffer): Buffer {
+  const text = bytes.toString('utf8');
+  const redacted = redactTeamIds(text);
+  return redacted === text ? bytes : Buffer.from(redacted);
+}

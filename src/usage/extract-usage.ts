@@ -177,3 +177,23 @@ export function extractUsage(kind: UsageKind, body: unknown, price: ModelPrice |
 export function isUpstreamErrorBody(body: unknown): body is { code: string; error: string } {
   return isObject(body) && typeof body['code'] === 'string' && typeof body['error'] === 'string';
 }
+
+/** A JSON answer's bytes parsed, or undefined when they are not JSON (then the answer reports no usage). */
+export function parseAnswer(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Usage and model of a parsed JSON answer. A flat `{"code","error"}` body without usage reports none
+ * (docs/upstream.md §6.4); other error bodies are read like answers, since some carry a billed cost.
+ */
+export function usageOfAnswer(kind: UsageKind, parsed: unknown, price: ModelPrice | undefined): { usage: Usage | null; model: string | null } {
+  if (!isObject(parsed)) return { usage: null, model: null };
+  const model = typeof parsed['model'] === 'string' ? parsed['model'] : null;
+  if (isUpstreamErrorBody(parsed) && !('usage' in parsed)) return { usage: null, model };
+  return { usage: extractUsage(kind, parsed, price), model };
+}
