@@ -33,7 +33,8 @@ export async function admitReaching(input: {
   admitting: Promise<AdmissionResult>;
   refs: readonly ObjectRef[];
   keyId: string;
-  release: (reservation: Reservation) => Promise<void>;
+  /** Undoes an admission whose request is refused for an object out of reach. */
+  undo: (reservation: Reservation) => Promise<unknown>;
 }): Promise<{ admission: AdmissionResult; owners: readonly ObjectOwner[] }> {
   const { refs, keyId } = input;
   // An id of another shape cannot be one the gateway recorded: no read for it.
@@ -44,7 +45,7 @@ export async function admitReaching(input: {
   const denied = owners.status === 'fulfilled' ? firstUnreachable(refs, lookups, owners.value, keyId) : null;
   // Every ref reachable, so every one was looked up and has its record, in the order of `refs`.
   if (owners.status === 'fulfilled' && denied === null) return { admission: admission.value, owners: owners.value as ObjectOwner[] };
-  await input.release(admission.value.reservation).catch(() => undefined);
+  await input.undo(admission.value.reservation).catch(() => undefined);
   if (owners.status === 'rejected') throw owners.reason;
   throw objectNotFound(denied ?? (refs[0] as ObjectRef));
 }

@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { GatewayConfig, LimitSet } from '../../config/types.js';
+import type { GatewayConfig, LimitSet, ModelPrice } from '../../config/types.js';
 import { errors } from '../../errors.js';
 import type { KeyResolver } from '../../keys/key-resolver.js';
-import type { AdmissionResult, Limiter, Reservation } from '../../limits/types.js';
+import type { AdmissionResult, Limiter } from '../../limits/types.js';
 import { resolveRoute, type RouteMatch } from '../../policy/routes.js';
 import { RESERVATION_LEASE_MS } from '../../limits/semantics.js';
 import type { GatewayMetrics } from '../../metrics/gateway-metrics.js';
 import type { ModelCatalog } from '../../upstream/model-catalog.js';
 import type { UpstreamClient } from '../../upstream/client.js';
 import { requestTooLarge } from '../../upstream/limited-body.js';
-import { costTicksFor } from '../../usage/cost.js';
-import { usdToTicks, ZERO_USAGE, type Usage } from '../../usage/types.js';
+import { ZERO_USAGE } from '../../usage/types.js';
+import { mediaReserveTicks, NOTHING_RESERVED, priceFor, reservationEstimate, type ReservationEstimate } from '../../usage/reservation.js';
 import type { ObjectOwner, OwnershipStore, UpFrontCharge } from '../../ownership/types.js';
 import { addressedObjects, admitReaching, chargedUpFront, chargeFetchedOnce, forgetDeleted, recordOwner } from './object-access.js';
 import { answerObjectList } from './object-list.js';
@@ -27,7 +27,8 @@ import { rateLimitHeaders } from '../../limits/rate-headers.js';
 import { settlementUsage } from '../../usage/settlement-usage.js';
 import type { RequestFinished } from '../hooks/request-finished.js';
 import type { ActivityRecorder } from '../../activity/recorder.js';
-import type { AlertMonitor, SettledKey } from '../../alerts/monitor.js';
+import type { AlertMonitor } from '../../alerts/monitor.js';
+import { RELEASED, RequestSettlement, type SettleResult } from './request-settlement.js';
 
 export interface V1Deps {
   config: () => GatewayConfig;
@@ -90,24 +91,30 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
   if (client === null) throw new Error('a /v1 request reached its handler unauthenticated');
   const config = deps.config();
   const subjects = subjectsOf(client);
-  const limits = subjects.map((s) => s.limits);
   const prepared = prepareRequest({
     route,
     contentType: header(request, 'content-type'),
     contentEncoding: header(request, 'content-encoding'),
     rawBody: Buffer.isBuffer(request.body) ? request.body : null,
     policies: client.parentPolicy === null ? [client.policy] : [client.policy, client.parentPolicy],
-    limits,
+    limits: subjects.map((s) => s.limits),
     defaultOutputTokens: config.quotas.defaultOutputTokens,
     keyExpiresAtMs: earliestExpiry(client),
     nowMs: deps.now(),
   });
   request.gw.model = prepared.model;
 
+  const price = priceFor(config.pricing, prepared.model);
   const metered = route.handling === 'forward' && route.usage !== 'none';
-  const price = priceFor(config, prepared.model);
+  const estimate = metered
+    ? reservationEstimate({
+        promptTokens: prepared.estimatedPromptTokens,
+        outputCapTokens: prepared.outputCapTokens,
+        price,
+        mediaTicks: mediaReserveTicks(config.pricing, route.endpoint === 'images' ? 'images' : 'videos', prepared.model, prepared.mediaUnits),
+      })
+    : NOTHING_RESERVED;
   const addressed = addressedObjects(lookup.match, prepared);
-  const estimate = estimateOf(metered ? prepared : null, price, mediaReserveTicks(config, route, prepared));
   const admitting = admit(deps, { client, subjects, estimate });
   const reached =
     addressed.length === 0
@@ -117,7 +124,8 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
           admitting,
           refs: addressed,
           keyId: client.key.id,
-          release: (reservation) => settleReservation(deps, reservation, null, null),
+          // Not a settlement: the request is refused (404) as if never admitted, and the reservation undone.
+          undo: (reservation) => deps.limiter.settle({ reservation, usage: null, model: '(none)', nowMs: deps.now(), correction: false }),
         });
   const admission = reached.admission;
   reply.headers(rateLimitHeaders(admission.rate));
@@ -126,35 +134,20 @@ async function handleV1(request: FastifyRequest, reply: FastifyReply, deps: V1De
     throw refusal(admission);
   }
 
-  request.gw.deferLog = true;
-  const servedKeys = admission.reservation.keyIds;
-  deps.activity.started(servedKeys);
-  const settle = once(async (result: SettleResult) => {
-    request.gw.usage = result.usage;
-    const observed = result.observed === undefined ? result.usage : result.observed;
-    if (observed !== null) deps.metrics.usageRecorded(prepared.model ?? result.model, observed);
-    try {
-      // Usage is kept under the model the client asked for (what its scopes name); a GET that fetches a result
-      // (deferred completion, video) names none, so its creation's is used, else xAI's.
-      await settleReservation(deps, admission.reservation, result.usage, prepared.model ?? result.model, result.correction === true);
-    } finally {
-      deps.activity.ended(servedKeys);
-    }
-    if (result.usage !== null) deps.alerts.settled(() => alertKeysOf(client));
-  });
-  const state = { relaying: false };
+  // From here the request is admitted, and this object alone ends it: once, with a release or with its outcome.
+  const settlement = new RequestSettlement(deps, request, reply, { reservation: admission.reservation, client, model: prepared.model });
+  let dispatched: Dispatched;
   try {
     // A GET of a deferred completion or video names its object first: its owner record says what is charged.
     const fetched = route.method === 'GET' && (route.addresses === 'video' || route.addresses === 'deferred') ? (reached.owners[0] ?? null) : null;
-    return await dispatch(request, reply, deps, { match: lookup.match, client, prepared, price, settle, state, estimate, fetched });
+    dispatched = await dispatch(request, reply, deps, { match: lookup.match, client, prepared, price, estimate, fetched });
   } catch (err) {
-    // Once a response is being relayed, its end settles it (with what xAI reported); an error after that point
-    // (the client connection failing under the stream) must not release the reservation and lose that usage.
-    if (state.relaying) throw err;
-    // Refused or failed before anything was relayed: release the reservation, count no usage.
-    void settle({ usage: null, model: null }).finally(() => deps.finished(request, reply));
+    // dispatch throws only before anything was relayed: the request failed, its reservation is released.
+    settlement.release();
     throw err;
   }
+  settlement.settleWhen(dispatched.outcome);
+  return reply;
 }
 
 interface DispatchInput {
@@ -162,31 +155,29 @@ interface DispatchInput {
   client: AuthenticatedClient;
   prepared: PreparedRequest;
   /** The model's price, for usage xAI reports without a cost. */
-  price: GatewayConfig['pricing'][string] | undefined;
-  settle: (result: SettleResult) => Promise<void>;
-  /** Set once forwarding produced a result that `settle` will be called with. */
-  state: { relaying: boolean };
+  price: ModelPrice | undefined;
   /** What the admission reserved: what the creation of a result xAI reports later is charged up front. */
-  estimate: Estimate;
+  estimate: ReservationEstimate;
   /** The owner record of the deferred completion or video a GET fetches, else null. */
   fetched: ObjectOwner | null;
 }
 
-async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1Deps, input: DispatchInput): Promise<FastifyReply> {
-  const { match, client, prepared, price, settle, state, estimate, fetched } = input;
-  const finish = (): void => {
-    void settle({ usage: null, model: null }).finally(() => deps.finished(request, reply));
-  };
+/** An answer on its way: `outcome` resolves, once it has ended, with what the request is settled with. */
+interface Dispatched {
+  outcome: Promise<SettleResult>;
+}
+
+/** Answers an admitted request. Throws only before anything was relayed. */
+async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1Deps, input: DispatchInput): Promise<Dispatched> {
+  const { match, client } = input;
   switch (match.route.handling) {
     case 'api-key': {
-      const body = await answerApiKey(client, deps.limiter, deps.now());
-      finish();
-      return reply.send(body);
+      void reply.send(await answerApiKey(client, deps.limiter, deps.now()));
+      return { outcome: Promise.resolve(RELEASED) };
     }
     case 'models': {
-      const body = await answerModels(match, client, deps.models);
-      finish();
-      return reply.send(body);
+      void reply.send(await answerModels(match, client, deps.models));
+      return { outcome: Promise.resolve(RELEASED) };
     }
     case 'list': {
       const kind = match.route.lists;
@@ -201,69 +192,59 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, deps: V1De
         ownership: deps.ownership,
         upstream: deps.upstream,
       });
-      state.relaying = true;
-      void settle({ usage: sentUpstream ? ZERO_USAGE : null, model: null }).finally(() => deps.finished(request, reply));
-      return reply;
+      return { outcome: Promise.resolve(sentUpstream ? { usage: ZERO_USAGE, model: null } : RELEASED) };
     }
-    case 'forward': {
-      const creates = prepared.creates;
-      // A video or deferred completion is charged its reservation when xAI accepts it; the fetch corrects that.
-      const upFront: UpFrontCharge | null =
-        creates === 'video' || creates === 'deferred'
-          ? { model: prepared.model, promptTokens: estimate.promptTokens, completionTokens: estimate.completionTokens, costTicks: estimate.costTicks }
-          : null;
-      request.gw.forwarded = true;
-      const { done } = await forwardRequest(
-        {
-          request,
-          reply,
-          route: match.route,
-          upstreamPath: match.upstreamPath,
-          body: prepared.upstreamBody ?? (isStream(request.body) ? request.body : null),
-          stripUsageChunk: prepared.stripUsageChunk,
-          price,
-          bodyLimitBytes: deps.config().server.bodyLimitBytes,
-          onClientDisconnect: { mode: deps.config().quotas.onClientDisconnect, drainMs: deps.config().quotas.disconnectDrainMs },
-          recordCreated:
-            creates === null
-              ? null
-              : (created) =>
-                  recordOwner({
-                    request,
-                    ownership: deps.ownership,
-                    nowMs: deps.now(),
-                    kind: creates,
-                    created,
-                    client,
-                    upFront,
-                  }),
-          observe: {
-            upstreamResponded: (seconds) => deps.metrics.upstreamResponded(match.route.endpoint, seconds),
-            streamStarted: () => deps.metrics.streamStarted(),
-            streamEnded: () => deps.metrics.streamEnded(),
-          },
-        },
-        deps.upstream,
-      );
-      state.relaying = true;
-      void done
-        .then(async (result) => {
-          request.gw.streamed = String(reply.getHeader('content-type') ?? '').startsWith('text/event-stream');
-          request.gw.broken = result.cutShort && !result.clientAborted;
-          forgetDeleted({ request, ownership: deps.ownership, match, status: result.status });
-          const usage = settlementUsage(result, { promptTokens: prepared.estimatedPromptTokens, outputCapTokens: prepared.outputCapTokens }, price);
-          if (upFront !== null && result.status >= 200 && result.status < 300 && usage !== null) {
-            return settle({ usage: chargedUpFront(usage, upFront), observed: usage, model: result.upstreamModel });
-          }
-          if (fetched === null) return settle({ usage, model: result.upstreamModel });
-          const charge = await chargeFetchedOnce({ ownership: deps.ownership, owner: fetched, usage, nowMs: deps.now() });
-          return settle({ usage: charge.usage, observed: charge.observed, correction: charge.correction, model: charge.model ?? result.upstreamModel });
-        })
-        .catch((err: unknown) => request.log.error({ err }, 'settlement failed'))
-        .finally(() => deps.finished(request, reply));
-      return reply;
-    }
+    case 'forward':
+      return forward(request, reply, deps, input);
   }
+}
+
+async function forward(request: FastifyRequest, reply: FastifyReply, deps: V1Deps, input: DispatchInput): Promise<Dispatched> {
+  const { match, client, prepared, price, estimate, fetched } = input;
+  const creates = prepared.creates;
+  // A video or deferred completion is charged its reservation when xAI accepts it; the fetch corrects that.
+  const upFront: UpFrontCharge | null =
+    creates === 'video' || creates === 'deferred'
+      ? { model: prepared.model, promptTokens: estimate.promptTokens, completionTokens: estimate.completionTokens, costTicks: estimate.costTicks }
+      : null;
+  const config = deps.config();
+  request.gw.forwarded = true;
+  const { done } = await forwardRequest(
+    {
+      request,
+      reply,
+      route: match.route,
+      upstreamPath: match.upstreamPath,
+      body: prepared.upstreamBody ?? (isStream(request.body) ? request.body : null),
+      stripUsageChunk: prepared.stripUsageChunk,
+      price,
+      bodyLimitBytes: config.server.bodyLimitBytes,
+      onClientDisconnect: { mode: config.quotas.onClientDisconnect, drainMs: config.quotas.disconnectDrainMs },
+      recordCreated:
+        creates === null
+          ? null
+          : (created) => recordOwner({ request, ownership: deps.ownership, nowMs: deps.now(), kind: creates, created, client, upFront }),
+      observe: {
+        upstreamResponded: (seconds) => deps.metrics.upstreamResponded(match.route.endpoint, seconds),
+        streamStarted: () => deps.metrics.streamStarted(),
+        streamEnded: () => deps.metrics.streamEnded(),
+      },
+    },
+    deps.upstream,
+  );
+  const outcome = done.then(async (result): Promise<SettleResult> => {
+    request.gw.streamed = String(reply.getHeader('content-type') ?? '').startsWith('text/event-stream');
+    request.gw.broken = result.cutShort && !result.clientAborted;
+    forgetDeleted({ request, ownership: deps.ownership, match, status: result.status });
+    const usage = settlementUsage(result, { promptTokens: prepared.estimatedPromptTokens, outputCapTokens: prepared.outputCapTokens }, price);
+    if (upFront !== null && result.status >= 200 && result.status < 300 && usage !== null) {
+      return { usage: chargedUpFront(usage, upFront), observed: usage, model: result.upstreamModel };
+    }
+    if (fetched === null) return { usage, model: result.upstreamModel };
+    const charge = await chargeFetchedOnce({ ownership: deps.ownership, owner: fetched, usage, nowMs: deps.now() });
+    return { usage: charge.usage, observed: charge.observed, correction: charge.correction, model: charge.model ?? result.upstreamModel };
+  });
+  return { outcome };
 }
 
 /** When the key — or its parent, which bounds a child key — stops being valid (epoch ms), or null for never. */
@@ -276,40 +257,15 @@ function earliestExpiry(client: AuthenticatedClient): number | null {
   return earliest;
 }
 
-/** The keys whose budgets a settled request of this client spends: the key, and its parent for a child. */
-function alertKeysOf(client: AuthenticatedClient): SettledKey[] {
-  const familyId = client.parent?.id ?? client.key.id;
-  const keys: SettledKey[] = [{ keyId: client.key.id, familyId, limits: client.policy.limits, expiresAt: client.key.expiresAt, isChild: client.parent !== null }];
-  if (client.parent !== null && client.parentPolicy !== null) {
-    keys.push({ keyId: client.parent.id, familyId, limits: client.parentPolicy.limits, expiresAt: client.parent.expiresAt, isChild: false });
-  }
-  return keys;
-}
-
 function subjectsOf(client: AuthenticatedClient): { keyId: string; limits: LimitSet }[] {
   const subjects = [{ keyId: client.key.id, limits: client.policy.limits }];
   if (client.parent !== null && client.parentPolicy !== null) subjects.push({ keyId: client.parent.id, limits: client.parentPolicy.limits });
   return subjects;
 }
 
-/** What an admission reserves (docs/api.md): prompt estimate plus output cap, and their cost plus a media price. */
-interface Estimate {
-  promptTokens: number;
-  completionTokens: number;
-  costTicks: number;
-}
-
-function estimateOf(metered: PreparedRequest | null, price: GatewayConfig['pricing'][string] | undefined, mediaTicks: number): Estimate {
-  if (metered === null) return { promptTokens: 0, completionTokens: 0, costTicks: 0 };
-  const promptTokens = metered.estimatedPromptTokens;
-  const completionTokens = metered.outputCapTokens;
-  const tokenTicks = costTicksFor({ promptTokens, cachedTokens: 0, completionTokens, reasoningTokens: 0 }, price);
-  return { promptTokens, completionTokens, costTicks: tokenTicks + mediaTicks };
-}
-
 async function admit(
   deps: V1Deps,
-  input: { client: AuthenticatedClient; subjects: { keyId: string; limits: LimitSet }[]; estimate: Estimate },
+  input: { client: AuthenticatedClient; subjects: { keyId: string; limits: LimitSet }[]; estimate: ReservationEstimate },
 ): Promise<AdmissionResult> {
   const { client, estimate } = input;
   return deps.limiter.admit({
@@ -323,54 +279,6 @@ async function admit(
     // instance dies.
     leaseMs: RESERVATION_LEASE_MS,
   });
-}
-
-/** What a request is settled with; `observed` (default: usage) is what metrics count, `correction` see SettleInput. */
-interface SettleResult {
-  usage: Usage | null;
-  model: string | null;
-  observed?: Usage | null;
-  correction?: boolean;
-}
-
-async function settleReservation(deps: V1Deps, reservation: Reservation, usage: Usage | null, model: string | null, correction = false): Promise<void> {
-  await deps.limiter.settle({ reservation, usage, model: model ?? '(none)', nowMs: deps.now(), correction });
-}
-
-
-/**
- * A media request's price before xAI reports it (docs/api.md): `n` × the model's `pricing.<model>.perImage`, or the
- * video's seconds × `perVideoSecond`; for a model without its own, the dearest configured, so that a cost budget
- * is never overrun by models missing from `pricing`. Looked up as own entries only.
- */
-function mediaReserveTicks(config: GatewayConfig, route: RouteMatch['route'], prepared: PreparedRequest): number {
-  if (prepared.mediaUnits === 0) return 0;
-  const field = route.endpoint === 'images' ? 'perImage' : 'perVideoSecond';
-  const own = prepared.model !== null && Object.hasOwn(config.pricing, prepared.model) ? config.pricing[prepared.model]?.[field] : undefined;
-  const perUnit = own ?? Math.max(0, ...Object.values(config.pricing).map((p) => p[field] ?? 0));
-  return usdToTicks(perUnit * prepared.mediaUnits);
-}
-
-/**
- * The price used when xAI sends no cost: the model's own, else the dearest configured one, so that cost
- * budgets are reserved conservatively for models missing from `pricing`.
- */
-function priceFor(config: GatewayConfig, model: string | null): GatewayConfig['pricing'][string] | undefined {
-  if (model !== null) {
-    const own = config.pricing[model];
-    if (own !== undefined) return own;
-  }
-  let dearest: GatewayConfig['pricing'][string] | undefined;
-  for (const price of Object.values(config.pricing)) if (dearest === undefined || price.output > dearest.output) dearest = price;
-  return dearest;
-}
-
-function once<A>(fn: (arg: A) => Promise<void>): (arg: A) => Promise<void> {
-  let called: Promise<void> | null = null;
-  return (arg) => {
-    called ??= fn(arg);
-    return called;
-  };
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {
