@@ -7,6 +7,7 @@ import { buildClientHeaders } from '../../upstream/headers.js';
 import { requestWithKeyFailover } from '../../upstream/key-failover.js';
 import { mapUpstreamError } from '../../upstream/map-error.js';
 import { readAll } from '../../upstream/read-all.js';
+import { parseAnswer } from '../../usage/extract-usage.js';
 
 /** xAI's largest list page (files: `limit` 1..100): the fewest upstream calls per filtered page. */
 const UPSTREAM_PAGE_SIZE = 100;
@@ -87,7 +88,7 @@ export async function answerObjectList(input: ObjectListInput): Promise<{ sentUp
       throw mapUpstreamError(err);
     }
     if (status !== 200) return { kind: 'stop', answer: { status, headers, body } };
-    const page = readListPage(parseJson(body));
+    const page = readListPage(parseAnswer(body));
     if (page === null) throw errors.upstreamError('xAI answered a list request without a list.');
     return { kind: 'page', page };
   };
@@ -125,12 +126,4 @@ function listLimit(value: string | null): number {
     throw errors.invalidRequest(`"limit" must be a whole number from 1 to ${UPSTREAM_PAGE_SIZE}.`);
   }
   return Number(value);
-}
-
-function parseJson(bytes: Buffer): unknown {
-  try {
-    return JSON.parse(bytes.toString('utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
 }
