@@ -163,6 +163,23 @@ describe('a dead upstream', () => {
     expect(next.status).not.toBe(429);
     expect((await totals(dead, id)).requests).toBe(0);
   });
+
+  it('logs an upstream outage as one warning per request with the cause, never an error with a stack', async () => {
+    const { key } = await dead.createKey({ name: 'dead-log', models: ['*'], endpoints: ['*'] });
+    const requestId = `dead-log-${Date.now()}`;
+    const response = await fetch(`${dead.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-request-id': requestId },
+      body: JSON.stringify(chatBody()),
+    });
+    expect(response.status).toBe(502);
+    const lines = dead.logs.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line['reqId'] === requestId);
+    const outage = lines.filter((line) => line['msg'] === 'upstream unavailable');
+    expect(outage).toHaveLength(1);
+    expect(outage[0]).toMatchObject({ level: 40, code: 'upstream_error', causeCode: 'ECONNREFUSED' });
+    expect(lines.some((line) => Number(line['level']) >= 50)).toBe(false);
+    expect(JSON.stringify(lines)).not.toContain('"stack"');
+  });
 });
 
 describe('with onClientDisconnect: abort, a client that disconnects aborts the upstream request at once (docs/api.md)', () => {

@@ -44,13 +44,36 @@ export function sendGatewayError(reply: FastifyReply, error: GatewayError): Fast
   return reply.code(error.status).headers(error.headers).type('application/json; charset=utf-8').send(error.toBody());
 }
 
+/** Errors that a store or upstream outage produces for every request alike: logged as a warning without a stack. */
+const OUTAGE_MESSAGES: Readonly<Record<string, string>> = {
+  store_unavailable: 'store unavailable',
+  upstream_error: 'upstream unavailable',
+  upstream_timeout: 'upstream timed out',
+};
+
+/**
+ * The log line of an outage, or null for an error that is logged with its stack. An upstream error counts as an
+ * outage when its cause is a system or undici error (it has a `code`, such as ECONNREFUSED) or when there is none
+ * (xAI answered something unusable); an upstream error caused by anything else may be a bug of ours, so its stack
+ * is kept.
+ */
+function outageOf(error: GatewayError): { message: string; cause: { cause?: string; causeCode?: string } } | null {
+  const message = OUTAGE_MESSAGES[error.code];
+  if (message === undefined) return null;
+  const cause = error.cause;
+  if (cause === undefined || cause === null) return { message, cause: {} };
+  const code = (cause as { code?: unknown }).code;
+  if (error.code !== 'store_unavailable' && typeof code !== 'string') return null;
+  return { message, cause: { cause: cause instanceof Error ? cause.message : typeof cause === 'string' ? cause : 'unknown', ...(typeof code === 'string' ? { causeCode: code } : {}) } };
+}
+
 export function registerErrorHandling(app: FastifyInstance, options: { onRefused?: (reason: string) => void } = {}): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const error = toGatewayError(err);
-    if (error.code === 'store_unavailable') {
-      // An outage, not a bug: one line with what Redis said, no stack (every request fails alike meanwhile).
-      const cause = error.cause instanceof Error ? error.cause.message : undefined;
-      request.log.warn({ code: error.code, cause }, 'store unavailable');
+    const outage = outageOf(error);
+    if (outage !== null) {
+      // An outage of Redis or xAI, not a bug: one line with what failed, no stack (every request fails alike meanwhile).
+      request.log.warn({ code: error.code, detail: error.message, ...outage.cause }, outage.message);
     } else if (error.status >= 500) {
       request.log.error({ err: error.cause ?? err, code: error.code }, 'request failed');
     } else {
