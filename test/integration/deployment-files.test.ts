@@ -178,7 +178,8 @@ describe('Dockerfile', () => {
     expect(cmd).toEqual(['node', '--max-semi-space-size=8', '--heap-growing-percent=50', 'dist/src/main.js']);
     expect(argsOf(final, 'ENTRYPOINT')).toEqual([]);
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string>; main: string };
-    expect(pkg.scripts.start).toBe(cmd.join(' '));
+    // `exec`: the shell npm runs the script in becomes node, so a signal npm passes on reaches the gateway.
+    expect(pkg.scripts.start).toBe(`exec ${cmd.join(' ')}`);
     expect(pkg.main).toBe(cmd.at(-1));
   });
 

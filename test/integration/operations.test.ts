@@ -1,12 +1,15 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeXai, type FakeXai } from '../../src/fake/xai-server.js';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
 import { ADMIN_TOKEN, chatBody, eventually, postJson, UPSTREAM_KEY } from '../helpers/harness.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
 
 // The process as operators run it — signals, reloads and a Redis outage.
 let fake: FakeXai;
@@ -56,6 +59,56 @@ describe('SIGTERM', () => {
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
     expect(await p.exited).toBe(0);
     expect(p.output()).toContain('shutting down');
+  });
+});
+
+describe('npm start', () => {
+  /** A process's descendants, from /proc (children of children: npm may run the script through a shell). */
+  function descendants(pid: number): number[] {
+    const out: number[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid === pid) out.push(Number(entry), ...descendants(Number(entry)));
+      } catch {
+        // The process ended while it was read.
+      }
+    }
+    return out;
+  }
+
+  it('passes a SIGTERM sent to npm on to the gateway, which shuts down instead of living on as an orphan', { timeout: 60_000 }, async () => {
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), XAI_API_KEY: UPSTREAM_KEY, GATEWAY_ADMIN_TOKEN: ADMIN_TOKEN };
+    Object.assign(env, { XAI_BASE_URL: fake.url, GATEWAY_CONFIG: '/dev/null', HOST: '127.0.0.1', PORT: '0' });
+    delete env['REDIS_URL'];
+    const npm = spawn('npm', ['start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    const exited = new Promise<void>((resolve) => npm.once('exit', () => resolve()));
+    let family: number[] = [];
+    try {
+      await eventually(() => /"address":"http:\/\/127\.0\.0\.1:\d+"/.test(output), 30_000);
+      family = descendants(npm.pid ?? -1);
+      const url = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output)?.[1] ?? '';
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      npm.kill('SIGTERM');
+      await exited;
+      // The gateway itself heard the signal: it logged its shutdown, and no process of the family lives on.
+      await eventually(() => family.every((pid) => !existsSync(`/proc/${pid}`)), 10_000);
+      expect(output).toContain('shutting down');
+      await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+    } finally {
+      for (const pid of [...family, npm.pid ?? -1]) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+    }
   });
 });
 
