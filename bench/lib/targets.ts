@@ -181,12 +181,14 @@ export function writeGatewayConfig(paths: Paths, keyPrefix: string): string {
 /** BENCH_GATEWAY_NODE_ARGS: Node flags for every gateway the bench starts (space-separated), to measure e.g. heap caps. */
 const EXTRA_NODE_ARGS: readonly string[] = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
 
-/** The Node flags of package.json's `start` script (`node <flags> dist/src/main.js`): the bench runs the gateway as `npm start` does. */
+/** The Node flags of package.json's `start` script (`exec node <flags> dist/src/main.js`): the bench runs the gateway as `npm start` does. */
 export function startScriptNodeArgs(root: string): string[] {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: { start?: unknown } };
   const start = pkg.scripts?.start;
   const words = (typeof start === 'string' ? start : '').split(' ').filter((word) => word !== '');
-  if (words[0] !== 'node' || words.at(-1) !== 'dist/src/main.js') throw new Error(`package.json's start script is not "node [flags] dist/src/main.js": ${words.join(' ')}`);
+  // `exec node …` (the shell npm starts becomes node) or, in older checkouts compared against, `node …`.
+  if (words[0] === 'exec') words.shift();
+  if (words[0] !== 'node' || words.at(-1) !== 'dist/src/main.js') throw new Error(`package.json's start script is not "[exec] node [flags] dist/src/main.js": ${words.join(' ')}`);
   return words.slice(1, -1);
 }
 
