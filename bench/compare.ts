@@ -3,7 +3,8 @@
  * side in one run, for "did this change cost anything on the request path". Both gateways run as `npm start`
  * runs them, against one fake xAI (0 ms) and one Redis (each with its own key prefix), and are driven with the
  * bench's non-streamed chat in alternating slices (the order flipping each round), so load from outside falls
- * on both alike. Prints req/s and the gateway's CPU per request, per round and as medians, with the ratios.
+ * on both alike. Prints req/s and the gateway's CPU per request, per round and as medians, with the ratios; then,
+ * at one connection, a plain chat's latency and a streamed chat's time to first byte (p50, p99) for each.
  *
  * The other checkout must be built (`npm ci` builds it). Environment (optional): COMPARE_ROUNDS (default 8),
  * COMPARE_SLICE_S (seconds per target per round, default 4), COMPARE_CONNECTIONS (default "1,32").
@@ -14,7 +15,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds, type Child } from './lib/children.js';
+import { chatLatencies, streamFirstByteTimes } from './lib/http-probe.js';
 import { drive, type Target } from './lib/load.js';
+import { summarize } from './lib/stats.js';
 import { deleteOwnKeys, ensureRedis } from './lib/redis.js';
 import { createKey, freePort, startFake, startGateway, writeGatewayConfig, type Paths } from './lib/targets.js';
 
@@ -92,11 +95,40 @@ async function main(): Promise<void> {
           `  per-round req/s ratios: min ${Math.min(...ratios).toFixed(3)}, median ${median(ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)}\n\n`,
       );
     }
+    await compareProbes(sides);
   } finally {
     for (const child of children.reverse()) await child.stop();
     for (const side of sides) await deleteOwnKeys(redis, side.prefix);
     await redis.quit();
     await started?.stop();
+  }
+}
+
+/**
+ * Sequential probes at one connection, in blocks alternating between the two gateways: a plain chat's full
+ * latency and a streamed chat's time to its first byte, as p50 and p99 per side with their ratios.
+ */
+async function compareProbes(sides: readonly Side[]): Promise<void> {
+  const probes = [
+    ['latency of a plain chat', chatLatencies],
+    ['time to first streamed byte', streamFirstByteTimes],
+  ] as const;
+  for (const [name, probe] of probes) {
+    const samples: Record<Side['label'], number[]> = { this: [], base: [] };
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const order = round % 2 === 0 ? sides : [...sides].reverse();
+      for (const side of order) {
+        const got = await probe([side.target], { block: 50, rounds: 1, warmup: 5 });
+        samples[side.label].push(...(got.get('gateway') ?? []));
+      }
+    }
+    const a = summarize(samples.this);
+    const b = summarize(samples.base);
+    process.stdout.write(
+      `${name}, 1 connection, ${a.count} requests per side:\n` +
+        `  p50 ms   this ${a.p50.toFixed(3)}  base ${b.p50.toFixed(3)}  this/base ${(a.p50 / b.p50).toFixed(3)}\n` +
+        `  p99 ms   this ${a.p99.toFixed(3)}  base ${b.p99.toFixed(3)}  this/base ${(a.p99 / b.p99).toFixed(3)}\n\n`,
+    );
   }
 }
 
