@@ -69,6 +69,10 @@ export function createBodyReader(bodyLimitBytes: () => number): (request: Fastif
     payload.on('data', onData);
     payload.once('end', () => finish(null));
     payload.once('error', (err: Error) => finish(err));
-    payload.once('close', () => finish(new Error('The request body ended early.')));
+    // 'close' follows 'end' on every request: the error (and its stack, costly to capture) is built only when the
+    // body really ended early.
+    payload.once('close', () => {
+      if (!finished) finish(new Error('The request body ended early.'));
+    });
   };
 }
