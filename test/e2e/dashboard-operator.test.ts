@@ -71,6 +71,8 @@ beforeAll(async () => {
     const log = (await (await h.admin('GET', `/admin/keys/${quiet.id}/requests`)).json()) as { data: unknown[] };
     return log.data.length === 14;
   }, 5_000);
+  // In-flight counts are published once a second: one taken while the last request ran may still be the latest.
+  await eventually(async () => ((await (await h.admin('GET', '/admin/overview')).json()) as { inFlight: number }).inFlight === 0, 5_000);
 }, 180_000);
 
 afterAll(async () => {
